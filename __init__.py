@@ -1,0 +1,228 @@
+"""Thin bridge between the FiftyOne App and the brain-ts Node runtime.
+
+Python does only what only Python can: turn the App's target view into a MongoDB
+aggregation pipeline, take part in FiftyOne's delegated-operation queue, and relay
+progress and errors. Every algorithm runs in the Node runtime (``lib/src``).
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+from bson import json_util
+
+import fiftyone as fo
+import fiftyone.constants as foc
+import fiftyone.core.odm.database as food
+import fiftyone.core.view as fov
+import fiftyone.operators as foo
+
+PLUGIN_DIR = os.path.dirname(os.path.abspath(__file__))
+SERVICE_MAIN = os.path.join(PLUGIN_DIR, "lib", "src", "service", "main.js")
+TARGETS = ("DATASET", "CURRENT_VIEW", "SELECTED_SAMPLES")
+
+
+class BrainRuntimeError(Exception):
+    """An error reported by the Node runtime, with its code."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+
+
+def _build_id():
+    # A rebuilt runtime gets a new socket, so a stale warm runtime is never reused.
+    try:
+        st = os.stat(SERVICE_MAIN)
+    except FileNotFoundError:
+        raise BrainRuntimeError(
+            "INTERNAL",
+            "The brain-ts runtime is not built: run `npm run build` in %s"
+            % PLUGIN_DIR,
+        )
+    return hashlib.sha1(
+        ("%s:%s" % (st.st_mtime_ns, PLUGIN_DIR)).encode()
+    ).hexdigest()[:12]
+
+
+def _socket_path():
+    explicit = os.environ.get("BRAIN_TS_SOCKET")
+    if explicit:
+        return explicit
+    folder = os.path.join(
+        tempfile.gettempdir(), "brain-ts-%d" % os.getuid()
+    )
+    return os.path.join(folder, "runtime-%s.sock" % _build_id())
+
+
+def _connect(path, timeout):
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    sock.connect(path)
+    sock.settimeout(None)
+    return sock
+
+
+def _runtime_socket():
+    """Connects to the warm runtime, starting it if it is not running."""
+    path = _socket_path()
+    try:
+        return _connect(path, 2)
+    except OSError:
+        pass
+
+    node = os.environ.get("BRAIN_TS_NODE") or shutil.which("node")
+    if not node:
+        raise BrainRuntimeError("INTERNAL", "Node.js was not found on PATH")
+
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    log_path = path[: -len(".sock")] + ".log"
+    with open(log_path, "ab") as log:
+        subprocess.Popen(
+            [node, SERVICE_MAIN, "--socket", path],
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=PLUGIN_DIR,
+        )
+
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            return _connect(path, 2)
+        except OSError:
+            time.sleep(0.1)
+
+    raise BrainRuntimeError(
+        "INTERNAL", "The brain-ts runtime did not start; see %s" % log_path
+    )
+
+
+def _database_location():
+    if fo.config.database_uri:
+        uri = fo.config.database_uri
+    else:
+        host, port = food.get_db_client().address
+        uri = "mongodb://%s:%d/" % (host, port)
+
+    return {"uri": uri, "name": fo.config.database_name}
+
+
+def _target_view(ctx, target):
+    if target == "DATASET":
+        return ctx.dataset
+    if target == "SELECTED_SAMPLES":
+        if not ctx.selected:
+            raise ValueError("No samples are selected")
+        return ctx.view.select(ctx.selected)
+    return ctx.view
+
+
+def _describe_target(view):
+    if isinstance(view, fov.DatasetView):
+        view_stages = [
+            json_util.dumps(s) for s in view._serialize(include_uuids=False)
+        ]
+    else:
+        view_stages = None
+
+    return {
+        "pipeline": json_util.dumps(view._pipeline()),
+        "view_stages": view_stages,
+    }
+
+
+def run_job(request, on_progress=None):
+    """Sends one job to the runtime and returns its result.
+
+    Raises:
+        BrainRuntimeError: the runtime reported an error, or went away mid-run
+    """
+    sock = _runtime_socket()
+    try:
+        sock.sendall((json.dumps(request) + "\n").encode("utf-8"))
+        reader = sock.makefile("r", encoding="utf-8")
+        for line in reader:
+            message = json.loads(line)
+            kind = message.get("type")
+            if kind == "progress":
+                if on_progress is not None:
+                    on_progress(message.get("progress"), message.get("label"))
+            elif kind == "result":
+                return message.get("result")
+            elif kind == "error":
+                error = message.get("error") or {}
+                raise BrainRuntimeError(
+                    error.get("code", "INTERNAL"),
+                    error.get("message", "Unknown error"),
+                )
+    finally:
+        sock.close()
+
+    raise BrainRuntimeError(
+        "INTERNAL",
+        "The brain-ts runtime stopped before finishing; nothing was recorded",
+    )
+
+
+class RunMethod(foo.Operator):
+    """Runs one method of the Node runtime on a target view.
+
+    Params: ``method`` (runtime method name), ``params`` (its parameters),
+    ``target`` (DATASET, CURRENT_VIEW or SELECTED_SAMPLES) and ``delegate``
+    (queue the run for ``fiftyone delegated launch`` instead of running now).
+    """
+
+    @property
+    def config(self):
+        return foo.OperatorConfig(
+            name="run_method",
+            label="brain-ts: run method",
+            unlisted=True,
+            allow_immediate_execution=True,
+            allow_delegated_execution=True,
+        )
+
+    def resolve_delegation(self, ctx):
+        return bool(ctx.params.get("delegate", False))
+
+    def execute(self, ctx):
+        method = ctx.params.get("method")
+        if not isinstance(method, str) or not method:
+            raise ValueError("A method name is required")
+
+        target = ctx.params.get("target") or "DATASET"
+        if target not in TARGETS:
+            raise ValueError(
+                "Unknown target '%s'; use one of %s" % (target, ", ".join(TARGETS))
+            )
+
+        request = {
+            "method": method,
+            "params": ctx.params.get("params") or {},
+            "database": _database_location(),
+            "dataset": ctx.dataset.name,
+            "target": _describe_target(_target_view(ctx, target)),
+            "fiftyone_version": foc.VERSION,
+        }
+
+        def on_progress(progress, label):
+            ctx.set_progress(progress=progress, label=label)
+
+        try:
+            result = run_job(request, on_progress=on_progress)
+        except BrainRuntimeError as e:
+            raise ValueError("[%s] %s" % (e.code, e)) from None
+
+        ctx.dataset.reload()
+        return {"method": method, "result": result}
+
+
+def register(p):
+    p.register(RunMethod)

@@ -1,0 +1,28 @@
+// Three suites: unit (pure, fast), integration (FiftyOne's real database and Python),
+// browser (the real App in Debian's Chromium). `npm test` runs them all.
+const transform = { "^.+\\.(t|j)sx?$": ["@swc/jest", { jsc: { parser: { syntax: "typescript", tsx: true }, transform: { react: { runtime: "classic" } } } }] };
+const common = {
+  transform,
+  testEnvironment: "node",
+  moduleFileExtensions: ["ts", "tsx", "js", "json"],
+  modulePathIgnorePatterns: ["<rootDir>/.venv", "<rootDir>/lib", "<rootDir>/dist", "<rootDir>/test-artifacts"],
+};
+module.exports = {
+  projects: [
+    { ...common, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.test.ts?(x)"] },
+    {
+      ...common,
+      displayName: "integration",
+      testMatch: ["<rootDir>/test/integration/**/*.test.ts"],
+      globalSetup: "<rootDir>/test/support/globalSetup.ts",
+      globalTeardown: "<rootDir>/test/support/globalTeardown.ts",
+    },
+    {
+      ...common,
+      displayName: "browser",
+      testMatch: ["<rootDir>/test/browser/**/*.test.ts"],
+      globalSetup: "<rootDir>/test/support/globalSetup.ts",
+      globalTeardown: "<rootDir>/test/support/globalTeardown.ts",
+    },
+  ],
+};

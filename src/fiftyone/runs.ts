@@ -1,0 +1,185 @@
+import { EJSON } from "bson";
+import { Db, Document, GridFSBucket, ObjectId } from "mongodb";
+import { BrainError, validateBrainKey } from "../errors";
+import { DatasetDoc } from "./datasets";
+import { deleteSampleField } from "./fields";
+
+/**
+ * Brain runs in FiftyOne's own format: a document in the `runs` collection referenced
+ * from the dataset's `brain_methods` map, with results serialized as JSON in GridFS.
+ * Python's list_brain_runs / get_brain_info / load_brain_results / load_brain_view /
+ * rename_brain_run / delete_brain_run read what is written here.
+ */
+export interface RunConfig {
+  cls: string;
+  type: string;
+  method: string | null;
+  [key: string]: unknown;
+}
+
+export interface RunDoc {
+  _id: ObjectId;
+  _dataset_id: ObjectId;
+  key: string;
+  version: string;
+  timestamp: Date;
+  config: RunConfig;
+  view_stages: string[] | null;
+  results?: ObjectId | null;
+  results_meta?: Document;
+}
+
+export interface RunSummary {
+  key: string;
+  type: string;
+  method: string | null;
+  cls: string;
+  timestamp: string;
+}
+
+/** Runs of this runtime use FiftyOne's generic classes so Python loads them without our code. */
+export const GENERIC_CONFIG_CLS = "fiftyone.core.brain.BrainMethodConfig";
+export const GENERIC_RESULTS_CLS = "fiftyone.core.runs.RunResults";
+
+const runs = (db: Db) => db.collection<RunDoc>("runs");
+const datasets = (db: Db) => db.collection<DatasetDoc>("datasets");
+
+export async function listBrainRuns(db: Db, dataset: DatasetDoc, type?: string): Promise<RunSummary[]> {
+  const ids = Object.values(dataset.brain_methods ?? {});
+  const docs = ids.length ? await runs(db).find({ _id: { $in: ids } }).toArray() : [];
+  return docs
+    .filter((d) => !type || runType(d.config) === type)
+    .map((d) => ({
+      key: d.key,
+      type: runType(d.config),
+      method: d.config.method ?? null,
+      cls: d.config.cls,
+      timestamp: d.timestamp.toISOString(),
+    }))
+    .sort((a, b) => a.key.localeCompare(b.key));
+}
+
+/** The run type users filter by: our generic runs report their method. */
+export function runType(config: RunConfig): string {
+  return config.cls === GENERIC_CONFIG_CLS && config.method ? config.method : config.type;
+}
+
+export async function getBrainRun(db: Db, dataset: DatasetDoc, key: string): Promise<RunDoc> {
+  const id = dataset.brain_methods?.[key];
+  const doc = id ? await runs(db).findOne({ _id: id }) : null;
+  if (!doc) throw new BrainError("BRAIN_KEY_NOT_FOUND", `Dataset '${dataset.name}' has no brain run with key '${key}'`);
+  return doc;
+}
+
+export function assertNewBrainKey(dataset: DatasetDoc, key: unknown): asserts key is string {
+  const invalid = validateBrainKey(key);
+  if (invalid) throw new BrainError("BRAIN_KEY_INVALID", invalid);
+  if (dataset.brain_methods && key as string in dataset.brain_methods) {
+    throw new BrainError("BRAIN_KEY_EXISTS", `A brain run with key '${key}' already exists on dataset '${dataset.name}'`);
+  }
+}
+
+export interface NewRun {
+  key: string;
+  config: RunConfig;
+  viewStages: string[] | null;
+  results: Document | null;
+  version: string;
+}
+
+/**
+ * Registers a completed run. Results go to GridFS first and the dataset's map entry
+ * last: the run becomes visible only once everything it refers to exists, and any
+ * failure removes what was written.
+ */
+export async function registerBrainRun(db: Db, dataset: DatasetDoc, run: NewRun): Promise<RunDoc> {
+  assertNewBrainKey(dataset, run.key);
+  const bucket = new GridFSBucket(db);
+  let resultsId: ObjectId | null = null;
+  const runId = new ObjectId();
+  try {
+    if (run.results) resultsId = await uploadJson(bucket, run.results);
+    const doc: RunDoc = {
+      _id: runId,
+      _dataset_id: dataset._id,
+      key: run.key,
+      version: run.version,
+      timestamp: new Date(),
+      config: run.config,
+      view_stages: run.viewStages,
+      results_meta: {},
+      ...(resultsId ? { results: resultsId } : {}),
+    };
+    await runs(db).insertOne(doc);
+    const { modifiedCount } = await datasets(db).updateOne(
+      { _id: dataset._id, [`brain_methods.${run.key}`]: { $exists: false } },
+      { $set: { [`brain_methods.${run.key}`]: runId } },
+    );
+    if (modifiedCount !== 1) {
+      throw new BrainError("BRAIN_KEY_EXISTS", `A brain run with key '${run.key}' was created meanwhile`);
+    }
+    dataset.brain_methods = { ...(dataset.brain_methods ?? {}), [run.key]: runId };
+    return doc;
+  } catch (err) {
+    await runs(db).deleteOne({ _id: runId }).catch(() => undefined);
+    if (resultsId) await bucket.delete(resultsId).catch(() => undefined);
+    throw err;
+  }
+}
+
+function uploadJson(bucket: GridFSBucket, value: Document): Promise<ObjectId> {
+  return new Promise((resolve, reject) => {
+    const upload = bucket.openUploadStream("results.json", { contentType: "application/json" } as never);
+    upload.on("error", reject);
+    upload.on("finish", () => resolve(upload.id));
+    upload.end(Buffer.from(EJSON.stringify(value, { relaxed: true })));
+  });
+}
+
+export async function loadBrainResults(db: Db, run: RunDoc): Promise<Document | null> {
+  if (!run.results) return null;
+  const chunks: Buffer[] = [];
+  for await (const chunk of new GridFSBucket(db).openDownloadStream(run.results)) chunks.push(chunk as Buffer);
+  return EJSON.parse(Buffer.concat(chunks).toString("utf8"), { relaxed: true }) as Document;
+}
+
+export async function renameBrainRun(db: Db, dataset: DatasetDoc, key: string, newKey: string): Promise<void> {
+  const run = await getBrainRun(db, dataset, key);
+  assertNewBrainKey(dataset, newKey);
+  await runs(db).updateOne({ _id: run._id }, { $set: { key: newKey } });
+  await datasets(db).updateOne(
+    { _id: dataset._id },
+    { $unset: { [`brain_methods.${key}`]: "" }, $set: { [`brain_methods.${newKey}`]: run._id } },
+  );
+  const map = { ...(dataset.brain_methods ?? {}) };
+  delete map[key];
+  dataset.brain_methods = { ...map, [newKey]: run._id };
+}
+
+/**
+ * Top-level sample fields a run wrote, which deleting it removes. Covers this runtime's
+ * runs and the reference's score and visualization runs; a similarity run owns no field.
+ */
+export function fieldsOwnedByRun(config: RunConfig): string[] {
+  const candidates = [
+    config.output_field,
+    config.uniqueness_field,
+    config.hardness_field,
+    config.representativeness_field,
+    config.points_field,
+  ];
+  return candidates.filter((f): f is string => typeof f === "string" && f.length > 0);
+}
+
+export async function deleteBrainRun(db: Db, dataset: DatasetDoc, key: string): Promise<{ deletedFields: string[] }> {
+  const run = await getBrainRun(db, dataset, key);
+  const deletedFields = fieldsOwnedByRun(run.config);
+  for (const field of deletedFields) await deleteSampleField(db, dataset, field);
+  await datasets(db).updateOne({ _id: dataset._id }, { $unset: { [`brain_methods.${key}`]: "" } });
+  await runs(db).deleteOne({ _id: run._id });
+  if (run.results) await new GridFSBucket(db).delete(run.results).catch(() => undefined);
+  const map = { ...(dataset.brain_methods ?? {}) };
+  delete map[key];
+  dataset.brain_methods = map;
+  return { deletedFields };
+}

@@ -1,0 +1,67 @@
+import { Db, Document, ObjectId } from "mongodb";
+import { BrainError } from "../errors";
+import { DatasetDoc, samplesCollection } from "./datasets";
+
+/**
+ * The samples a job runs on. FiftyOne compiles a view to an aggregation pipeline over
+ * the dataset's sample collection; the bridge sends that pipeline (or explicit ids).
+ */
+export interface ViewTarget {
+  /** Aggregation stages of the view; empty or absent for the whole dataset. */
+  pipeline?: Document[];
+  /** Restrict to these sample ids (applied after the pipeline). */
+  sampleIds?: string[];
+  /** FiftyOne's serialized view stages (JSON strings), stored with brain runs; null = whole dataset. */
+  viewStages?: string[] | null;
+}
+
+export function toObjectIds(ids: readonly string[]): ObjectId[] {
+  return ids.map((id) => {
+    if (!ObjectId.isValid(id)) throw new BrainError("INVALID_PARAMS", `'${id}' is not a sample id`);
+    return new ObjectId(id);
+  });
+}
+
+function buildPipeline(target: ViewTarget, projection: Document): Document[] {
+  const stages: Document[] = [...(target.pipeline ?? [])];
+  if (target.sampleIds) stages.push({ $match: { _id: { $in: toObjectIds(target.sampleIds) } } });
+  stages.push({ $project: projection });
+  return stages;
+}
+
+/**
+ * Streams the target's samples in batches, in the view's order. Only the projected
+ * fields are read and only one batch is held at a time, so memory stays flat.
+ */
+export async function* streamSamples<T extends Document>(
+  db: Db,
+  dataset: DatasetDoc,
+  target: ViewTarget,
+  projection: Document,
+  batchSize = 1000,
+): AsyncGenerator<T[]> {
+  const cursor = samplesCollection(db, dataset).aggregate<T>(buildPipeline(target, projection), {
+    allowDiskUse: true,
+    batchSize,
+  });
+  try {
+    let batch: T[] = [];
+    for await (const doc of cursor) {
+      batch.push(doc);
+      if (batch.length >= batchSize) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length) yield batch;
+  } finally {
+    await cursor.close();
+  }
+}
+
+export async function countSamples(db: Db, dataset: DatasetDoc, target: ViewTarget): Promise<number> {
+  const stages = buildPipeline(target, { _id: 1 });
+  stages.push({ $count: "n" });
+  const [row] = await samplesCollection(db, dataset).aggregate<{ n: number }>(stages, { allowDiskUse: true }).toArray();
+  return row?.n ?? 0;
+}

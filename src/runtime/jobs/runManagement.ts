@@ -1,0 +1,100 @@
+import { Document } from "mongodb";
+import { DuplicateGroups } from "../../methods/exactDuplicates";
+import { deleteBrainRun, getBrainRun, listBrainRuns, loadBrainResults, renameBrainRun, RunSummary } from "../../fiftyone/runs";
+import { toObjectIds } from "../../fiftyone/samples";
+import { samplesCollection } from "../../fiftyone/datasets";
+import { BrainError } from "../../errors";
+import { Job } from "../job";
+import { optionalString, requiredString } from "../params";
+
+/** Managing brain runs, whichever tool made them (this runtime or Python's fiftyone-brain). */
+
+export const listBrainRunsJob: Job<{ runs: RunSummary[] }> = {
+  name: "list_brain_runs",
+  description: "List the dataset's brain runs",
+  async run(ctx, params) {
+    return { runs: await listBrainRuns(ctx.db, ctx.dataset, optionalString(params, "type")) };
+  },
+};
+
+export interface BrainInfo {
+  key: string;
+  version: string;
+  timestamp: string;
+  config: Document;
+  viewStages: string[] | null;
+}
+
+export const getBrainInfoJob: Job<BrainInfo> = {
+  name: "get_brain_info",
+  description: "Describe a brain run",
+  async run(ctx, params) {
+    const run = await getBrainRun(ctx.db, ctx.dataset, requiredString(params, "brain_key"));
+    return {
+      key: run.key,
+      version: run.version,
+      timestamp: run.timestamp.toISOString(),
+      config: run.config,
+      viewStages: run.view_stages,
+    };
+  },
+};
+
+/** The run's view as App stages (what `set_view` takes); an empty list is the whole dataset. */
+export const loadBrainViewJob: Job<{ view: Document[] }> = {
+  name: "load_brain_view",
+  description: "The view a brain run was computed on",
+  async run(ctx, params) {
+    const run = await getBrainRun(ctx.db, ctx.dataset, requiredString(params, "brain_key"));
+    return { view: (run.view_stages ?? []).map((s) => JSON.parse(s) as Document) };
+  },
+};
+
+export const renameBrainRunJob: Job<{ key: string }> = {
+  name: "rename_brain_run",
+  description: "Rename a brain run",
+  async run(ctx, params) {
+    const newKey = requiredString(params, "new_brain_key");
+    await renameBrainRun(ctx.db, ctx.dataset, requiredString(params, "brain_key"), newKey);
+    return { key: newKey };
+  },
+};
+
+export const deleteBrainRunJob: Job<{ deletedFields: string[] }> = {
+  name: "delete_brain_run",
+  description: "Delete a brain run and the fields it wrote",
+  async run(ctx, params) {
+    return deleteBrainRun(ctx.db, ctx.dataset, requiredString(params, "brain_key"));
+  },
+};
+
+export interface DuplicateGroupView {
+  representative: { id: string; filepath: string };
+  duplicates: { id: string; filepath: string }[];
+}
+
+/** Groups of an exact-duplicates run with file paths, for the Duplicates panel's thumbnails. */
+export const getDuplicateGroupsJob: Job<{ brainKey: string; groups: DuplicateGroupView[]; missing: number }> = {
+  name: "get_duplicate_groups",
+  description: "Groups of a duplicates run, with file paths",
+  async run(ctx, params) {
+    const brainKey = requiredString(params, "brain_key");
+    const run = await getBrainRun(ctx.db, ctx.dataset, brainKey);
+    const results = await loadBrainResults(ctx.db, run);
+    const groups = results?.duplicates as DuplicateGroups | undefined;
+    if (!groups) throw new BrainError("INVALID_PARAMS", `Brain run '${brainKey}' holds no duplicate groups`);
+    const ids = Object.entries(groups).flatMap(([rep, dups]) => [rep, ...dups]);
+    const paths = new Map<string, string>();
+    const cursor = samplesCollection(ctx.db, ctx.dataset).find(
+      { _id: { $in: toObjectIds(ids) } },
+      { projection: { filepath: 1 } },
+    );
+    for await (const doc of cursor) paths.set(doc._id.toHexString(), doc.filepath as string);
+    const entry = (id: string) => ({ id, filepath: paths.get(id) ?? "" });
+    const view = Object.entries(groups)
+      .map(([rep, dups]) => ({ representative: entry(rep), duplicates: dups.filter((d) => paths.has(d)).map(entry) }))
+      .filter((g) => paths.has(g.representative.id) && g.duplicates.length > 0)
+      .sort((a, b) => b.duplicates.length - a.duplicates.length);
+    return { brainKey, groups: view, missing: ids.length - paths.size };
+  },
+};

@@ -1,0 +1,34 @@
+import { BrainError } from "../errors";
+import { Job } from "./job";
+import { exactDuplicatesJob } from "./jobs/exactDuplicates";
+import {
+  deleteBrainRunJob,
+  getBrainInfoJob,
+  getDuplicateGroupsJob,
+  listBrainRunsJob,
+  loadBrainViewJob,
+  renameBrainRunJob,
+} from "./jobs/runManagement";
+
+/** Every method the runtime serves, by the name operators and the CLI use. */
+const JOBS: Job[] = [
+  exactDuplicatesJob,
+  listBrainRunsJob,
+  getBrainInfoJob,
+  loadBrainViewJob,
+  renameBrainRunJob,
+  deleteBrainRunJob,
+  getDuplicateGroupsJob,
+];
+
+const byName = new Map(JOBS.map((j) => [j.name, j]));
+
+export function getJob(name: string): Job {
+  const job = byName.get(name);
+  if (!job) throw new BrainError("UNKNOWN_METHOD", `Unknown method '${name}'. Known: ${[...byName.keys()].join(", ")}`);
+  return job;
+}
+
+export function listJobs(): Job[] {
+  return [...JOBS];
+}

@@ -1,0 +1,31 @@
+import { closeDatabases } from "../fiftyone/database";
+import { startService } from "./server";
+
+/** Entry point the bridge starts: `node lib/src/service/main.js --socket PATH [--idle-timeout SECONDS]`. */
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const arg = (name: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const socketPath = arg("--socket");
+  if (!socketPath) {
+    console.error("usage: main.js --socket PATH [--idle-timeout SECONDS]");
+    process.exit(2);
+  }
+  const idleTimeoutMs = Number(arg("--idle-timeout") ?? "1800") * 1000;
+  const log = (line: string) => console.log(`[brain-ts ${new Date().toISOString()}] ${line}`);
+  const server = await startService({ socketPath, idleTimeoutMs, log });
+  const stop = () => {
+    server.close();
+    void closeDatabases().finally(() => process.exit(0));
+  };
+  server.on("close", stop);
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
