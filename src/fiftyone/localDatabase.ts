@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { BrainError } from "../errors";
 import { DatabaseLocation } from "./database";
@@ -23,7 +23,18 @@ print(json.dumps({"uri": uri, "name": fo.config.database_name}), flush=True)
 sys.stdin.read()
 `;
 
-export function findPython(projectDir = join(__dirname, "..", "..", "..")): string {
+/** The plugin's folder (holds fiftyone.yml), from source or from lib/. */
+export function projectRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, "fiftyone.yml"))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error("Cannot find the plugin folder (fiftyone.yml)");
+    dir = parent;
+  }
+  return dir;
+}
+
+export function findPython(projectDir = projectRoot()): string {
   if (process.env.BRAIN_TS_PYTHON) return process.env.BRAIN_TS_PYTHON;
   const venv = join(projectDir, ".venv", "bin", "python");
   return existsSync(venv) ? venv : "python3";

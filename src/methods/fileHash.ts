@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { createReadStream } from "node:fs";
 
 /** Content hash of a file, read as a stream so large media never sit in memory. */
@@ -26,6 +27,8 @@ export async function hashFiles(
   options: { concurrency?: number; signal?: AbortSignal; onDone?: (done: number) => void } = {},
 ): Promise<{ hashes: (string | null)[]; failures: HashFailure[] }> {
   const concurrency = Math.max(1, options.concurrency ?? 8);
+  // Each in-flight read listens to the signal.
+  if (options.signal) setMaxListeners(concurrency + 16, options.signal);
   const hashes: (string | null)[] = new Array(paths.length).fill(null);
   const failures: HashFailure[] = [];
   let next = 0;
