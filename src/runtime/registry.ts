@@ -9,6 +9,7 @@ import {
   loadBrainViewJob,
   renameBrainRunJob,
 } from "./jobs/runManagement";
+import { tagSamplesJob } from "./jobs/tagSamples";
 
 /** Every method the runtime serves, by the name operators and the CLI use. */
 const JOBS: Job[] = [
@@ -19,6 +20,7 @@ const JOBS: Job[] = [
   renameBrainRunJob,
   deleteBrainRunJob,
   getDuplicateGroupsJob,
+  tagSamplesJob,
 ];
 
 const byName = new Map(JOBS.map((j) => [j.name, j]));

@@ -1,0 +1,97 @@
+import { ExecutionContext, Operator, OperatorConfig, types } from "@fiftyone/operators";
+import type { ExactDuplicatesResult } from "../src/runtime/jobs/exactDuplicates";
+import { orderedIds } from "../src/methods/exactDuplicates";
+import { callRuntime, Target } from "./bridge";
+import { hooksInfo, useDatasetInfo } from "./datasetInfo";
+import { addDelegateInput, addNewBrainKeyInput, addTargetInput, freeKey, newBrainKeyError, newFieldError } from "./forms";
+import { selectStage } from "./views";
+
+export const AFTER_RUN = ["show", "tag", "none"] as const;
+export type AfterRun = (typeof AFTER_RUN)[number];
+export const DUPLICATE_TAG = "duplicate";
+
+/** Finds byte-identical media (a content hash per file) and records the groups as a brain run. */
+export class ComputeExactDuplicates extends Operator {
+  get config() {
+    return new OperatorConfig({
+      name: "compute_exact_duplicates",
+      label: "Brain: find exact duplicates",
+      description: "Group samples whose media files are byte-identical",
+      dynamic: true,
+      icon: "content_copy",
+    });
+  }
+
+  useHooks() {
+    return { info: useDatasetInfo() };
+  }
+
+  async resolveInput(ctx: ExecutionContext) {
+    const info = hooksInfo(ctx.hooks);
+    const keys = info.brainRuns.map((r) => r.key);
+    const inputs = new types.Object();
+    addTargetInput(inputs, ctx.selectedSamples?.size > 0, (ctx.view?.length ?? 0) > 0);
+    addNewBrainKeyInput(inputs, "brain_key", ctx.params.brain_key, keys, freeKey("exact_duplicates", keys));
+    const fieldError = newFieldError(ctx.params.output_field, info.fieldNames);
+    inputs.str("output_field", {
+      label: "Group field (optional)",
+      description: "A new string field that holds, on every duplicate, the id of its group's first sample",
+      invalid: fieldError !== null,
+      errorMessage: fieldError ?? undefined,
+    });
+    inputs.bool("skip_failures", {
+      label: "Skip unreadable files",
+      description: "Count and report files that cannot be read instead of stopping the run",
+      default: true,
+    });
+    const after = new types.RadioGroup();
+    after.addChoice("show", { label: "Show the duplicates in the grid", description: "Each group's first sample, then its duplicates" });
+    after.addChoice("tag", { label: `Tag duplicates '${DUPLICATE_TAG}'`, description: "Every sample but the first of each group" });
+    after.addChoice("none", { label: "Only record the run" });
+    inputs.enum("after_run", [...AFTER_RUN], { label: "Then", default: "show", view: after });
+    addDelegateInput(inputs);
+    return new types.Property(inputs);
+  }
+
+  async execute(ctx: ExecutionContext) {
+    const info = hooksInfo(ctx.hooks);
+    const brainKey = (ctx.params.brain_key as string | undefined) ?? freeKey("exact_duplicates", info.brainRuns.map((r) => r.key));
+    const invalid = newBrainKeyError(brainKey, info.brainRuns.map((r) => r.key));
+    if (invalid) throw new Error(invalid);
+    const outcome = await callRuntime<ExactDuplicatesResult>({
+      method: "compute_exact_duplicates",
+      params: {
+        brain_key: brainKey,
+        output_field: ctx.params.output_field || undefined,
+        skip_failures: ctx.params.skip_failures ?? true,
+      },
+      target: (ctx.params.target as Target | undefined) ?? "DATASET",
+      delegate: Boolean(ctx.params.delegate),
+    });
+    if (outcome.delegated) {
+      ctx.trigger("notify", { message: `Exact duplicates queued as '${brainKey}': run \`fiftyone delegated launch\``, variant: "info" });
+      return { delegated: true, brain_key: brainKey };
+    }
+    const result = outcome.result;
+    ctx.trigger("reload_dataset");
+    const after = (ctx.params.after_run as AfterRun | undefined) ?? "show";
+    if (after === "show" && result.numGroups > 0) {
+      ctx.trigger("set_view", { view: [selectStage(orderedIds(result.duplicates), true)] });
+    } else if (after === "tag" && result.numDuplicates > 0) {
+      await callRuntime({ method: "tag_samples", params: { sample_ids: Object.values(result.duplicates).flat(), tag: DUPLICATE_TAG } });
+      ctx.trigger("reload_samples");
+    }
+    const failures = result.numFailures ? `; ${result.numFailures} unreadable files skipped` : "";
+    ctx.trigger("notify", {
+      message: `${result.numDuplicates} duplicates in ${result.numGroups} groups among ${result.numSamples} samples${failures}`,
+      variant: result.numFailures ? "warning" : "success",
+    });
+    return {
+      brain_key: brainKey,
+      num_samples: result.numSamples,
+      num_groups: result.numGroups,
+      num_duplicates: result.numDuplicates,
+      num_failures: result.numFailures,
+    };
+  }
+}

@@ -1,0 +1,21 @@
+// The App bundle's entry: registers this plugin's operators and panels with the App.
+// What the plugin contributes is declared in fiftyone.yml; this file only wires it up.
+import { registerOperator } from "@fiftyone/operators";
+import { PluginComponentType, registerComponent } from "@fiftyone/plugins";
+import { PLUGIN_NAME } from "./operators/bridge";
+import { ComputeExactDuplicates } from "./operators/computeExactDuplicates";
+import { DeleteBrainRun, GetBrainInfo, LoadBrainView, RenameBrainRun } from "./operators/runManagement";
+import { DuplicatesPanel } from "./panels/duplicates/DuplicatesPanel";
+
+for (const operator of [ComputeExactDuplicates, GetBrainInfo, LoadBrainView, RenameBrainRun, DeleteBrainRun]) {
+  registerOperator(operator, PLUGIN_NAME);
+}
+
+registerComponent({
+  name: "brain_ts_duplicates",
+  label: "Duplicates",
+  component: DuplicatesPanel,
+  type: PluginComponentType.Panel,
+  activator: () => true,
+  panelOptions: { surfaces: "grid", priority: 200, helpMarkdown: "Groups of duplicate samples found by the Brain, with thumbnails." },
+});
