@@ -55,3 +55,12 @@ export async function queryRuntime<R>(method: string, params: Record<string, unk
   if (outcome.delegated) throw new Error(`${method} was delegated unexpectedly`);
   return outcome.result;
 }
+
+/**
+ * Runs one of the App's built-in operators (set_view, reload_dataset, notify, ...).
+ * A JS operator's context has no executor to queue on, so this goes through the
+ * App's global invocation queue.
+ */
+export function trigger(uri: string, params: Record<string, unknown> = {}): void {
+  executeOperator(uri, params);
+}

@@ -1,7 +1,7 @@
 import { ExecutionContext, Operator, OperatorConfig, types } from "@fiftyone/operators";
 import type { ExactDuplicatesResult } from "../src/runtime/jobs/exactDuplicates";
 import { orderedIds } from "../src/methods/exactDuplicates";
-import { callRuntime, Target } from "./bridge";
+import { callRuntime, Target, trigger } from "./bridge";
 import { hooksInfo, useDatasetInfo } from "./datasetInfo";
 import { addDelegateInput, addNewBrainKeyInput, addTargetInput, freeKey, newBrainKeyError, newFieldError } from "./forms";
 import { selectStage } from "./views";
@@ -44,7 +44,7 @@ export class ComputeExactDuplicates extends Operator {
       description: "Count and report files that cannot be read instead of stopping the run",
       default: true,
     });
-    const after = new types.RadioGroup();
+    const after = new types.RadioGroup({ choices: [] });
     after.addChoice("show", { label: "Show the duplicates in the grid", description: "Each group's first sample, then its duplicates" });
     after.addChoice("tag", { label: `Tag duplicates '${DUPLICATE_TAG}'`, description: "Every sample but the first of each group" });
     after.addChoice("none", { label: "Only record the run" });
@@ -69,20 +69,20 @@ export class ComputeExactDuplicates extends Operator {
       delegate: Boolean(ctx.params.delegate),
     });
     if (outcome.delegated) {
-      ctx.trigger("notify", { message: `Exact duplicates queued as '${brainKey}': run \`fiftyone delegated launch\``, variant: "info" });
+      trigger("notify", { message: `Exact duplicates queued as '${brainKey}': run \`fiftyone delegated launch\``, variant: "info" });
       return { delegated: true, brain_key: brainKey };
     }
     const result = outcome.result;
-    ctx.trigger("reload_dataset");
+    trigger("reload_dataset");
     const after = (ctx.params.after_run as AfterRun | undefined) ?? "show";
     if (after === "show" && result.numGroups > 0) {
-      ctx.trigger("set_view", { view: [selectStage(orderedIds(result.duplicates), true)] });
+      trigger("set_view", { view: [selectStage(orderedIds(result.duplicates), true)] });
     } else if (after === "tag" && result.numDuplicates > 0) {
       await callRuntime({ method: "tag_samples", params: { sample_ids: Object.values(result.duplicates).flat(), tag: DUPLICATE_TAG } });
-      ctx.trigger("reload_samples");
+      trigger("reload_samples");
     }
     const failures = result.numFailures ? `; ${result.numFailures} unreadable files skipped` : "";
-    ctx.trigger("notify", {
+    trigger("notify", {
       message: `${result.numDuplicates} duplicates in ${result.numGroups} groups among ${result.numSamples} samples${failures}`,
       variant: result.numFailures ? "warning" : "success",
     });

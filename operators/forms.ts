@@ -36,7 +36,7 @@ export function defaultTarget(hasSelection: boolean, hasView: boolean): Target {
 
 /** The target-view radio, as FiftyOne's own operators offer it. */
 export function addTargetInput(inputs: types.Object, hasSelection: boolean, hasView: boolean): void {
-  const choices = new types.RadioGroup({ orientation: "horizontal" });
+  const choices = new types.RadioGroup({ choices: [], orientation: "horizontal" });
   choices.addChoice("DATASET", { label: "Entire dataset", description: "Run on every sample of the dataset" });
   if (hasView) choices.addChoice("CURRENT_VIEW", { label: "Current view", description: "Run on the samples of the current view" });
   if (hasSelection) choices.addChoice("SELECTED_SAMPLES", { label: "Selected samples", description: "Run on the selected samples" });
@@ -88,7 +88,7 @@ export function addExistingBrainKeyInput(
     inputs.str("no_runs", { label: "This dataset has no brain runs", view: new types.Warning(), invalid: true });
     return false;
   }
-  const choices = new types.Dropdown();
+  const choices = new types.Dropdown({ choices: [] });
   for (const run of runs) choices.addChoice(run.key, { label: run.key, description: run.method ?? run.type ?? run.cls });
   inputs.enum(name, runs.map((r) => r.key), { label, required: true, default: runs[0].key, view: choices });
   return true;

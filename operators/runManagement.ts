@@ -1,6 +1,6 @@
 import { ExecutionContext, Operator, OperatorConfig, OperatorResult, types } from "@fiftyone/operators";
 import type { BrainInfo } from "../src/runtime/jobs/runManagement";
-import { queryRuntime } from "./bridge";
+import { queryRuntime, trigger } from "./bridge";
 import { hooksInfo, useDatasetInfo } from "./datasetInfo";
 import { addExistingBrainKeyInput, newBrainKeyError } from "./forms";
 
@@ -61,7 +61,7 @@ export class LoadBrainView extends BrainRunOperator {
 
   async execute(ctx: ExecutionContext) {
     const { view } = await queryRuntime<{ view: unknown[] }>("load_brain_view", { brain_key: this.brainKey(ctx) });
-    ctx.trigger("set_view", { view });
+    trigger("set_view", { view });
     return { num_stages: view.length };
   }
 }
@@ -91,7 +91,7 @@ export class RenameBrainRun extends BrainRunOperator {
     const error = newBrainKeyError(newKey, hooksInfo(ctx.hooks).brainRuns.map((r) => r.key));
     if (error) throw new Error(error);
     await queryRuntime("rename_brain_run", { brain_key: this.brainKey(ctx), new_brain_key: newKey });
-    ctx.trigger("reload_dataset");
+    trigger("reload_dataset");
     return { key: newKey };
   }
 }
@@ -113,7 +113,7 @@ export class DeleteBrainRun extends BrainRunOperator {
 
   async execute(ctx: ExecutionContext) {
     const result = await queryRuntime<{ deletedFields: string[] }>("delete_brain_run", { brain_key: this.brainKey(ctx) });
-    ctx.trigger("reload_dataset");
+    trigger("reload_dataset");
     return result;
   }
 }

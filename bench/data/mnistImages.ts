@@ -63,7 +63,7 @@ export async function writeMnistImages(dir: string, options: MnistImageOptions):
   records.forEach((r, i) => (r.split = i >= testFrom ? "test" : "train"));
   const originals = records.length;
   // Spread injected copies over the originals deterministically.
-  const pick = (k: number, n: number, offset: number) => Math.floor(((k + 0.5) * testFrom) / n + offset) % testFrom;
+  const pick = (k: number, n: number, offset: number) => Math.floor(((k + 0.5) * testFrom) / n + offset + k) % testFrom;
   for (let k = 0; k < options.exactDuplicates; k++) {
     const of = pick(k, options.exactDuplicates, 0);
     const filepath = join(dir, `exact_copy_${k}.png`);
