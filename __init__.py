@@ -84,7 +84,14 @@ def _runtime_socket():
     log_path = path[: -len(".sock")] + ".log"
     with open(log_path, "ab") as log:
         subprocess.Popen(
-            [node, SERVICE_MAIN, "--socket", path],
+            [
+                node,
+                SERVICE_MAIN,
+                "--socket",
+                path,
+                "--idle-timeout",
+                os.environ.get("BRAIN_TS_IDLE_TIMEOUT", "1800"),
+            ],
             stdout=log,
             stderr=log,
             stdin=subprocess.DEVNULL,

@@ -1,9 +1,9 @@
 import { ExecutionContext, Operator, OperatorConfig, types } from "@fiftyone/operators";
 import type { ExactDuplicatesResult } from "../src/runtime/jobs/exactDuplicates";
 import { orderedIds } from "../src/methods/exactDuplicates";
-import { callRuntime, Target, trigger } from "./bridge";
+import { callRuntime, trigger } from "./bridge";
 import { hooksInfo, useDatasetInfo } from "./datasetInfo";
-import { addDelegateInput, addNewBrainKeyInput, addTargetInput, freeKey, newBrainKeyError, newFieldError } from "./forms";
+import { addDelegateInput, addNewBrainKeyInput, addTargetInput, chosenTarget, freeKey, hasSelection, hasView, newBrainKeyError, newFieldError } from "./forms";
 import { selectStage } from "./views";
 
 export const AFTER_RUN = ["show", "tag", "none"] as const;
@@ -30,7 +30,7 @@ export class ComputeExactDuplicates extends Operator {
     const info = hooksInfo(ctx.hooks);
     const keys = info.brainRuns.map((r) => r.key);
     const inputs = new types.Object();
-    addTargetInput(inputs, ctx.selectedSamples?.size > 0, (ctx.view?.length ?? 0) > 0);
+    addTargetInput(inputs, hasSelection(ctx), hasView(ctx));
     addNewBrainKeyInput(inputs, "brain_key", ctx.params.brain_key, keys, freeKey("exact_duplicates", keys));
     const fieldError = newFieldError(ctx.params.output_field, info.fieldNames);
     inputs.str("output_field", {
@@ -65,7 +65,7 @@ export class ComputeExactDuplicates extends Operator {
         output_field: ctx.params.output_field || undefined,
         skip_failures: ctx.params.skip_failures ?? true,
       },
-      target: (ctx.params.target as Target | undefined) ?? "DATASET",
+      target: chosenTarget(ctx.params, hasSelection(ctx), hasView(ctx)),
       delegate: Boolean(ctx.params.delegate),
     });
     if (outcome.delegated) {

@@ -8,9 +8,14 @@ export interface DatasetInfo {
   fieldNames: string[];
 }
 
+// The App re-resolves a form on Execute with a context whose hooks are empty, so the
+// last info seen during render is kept for that pass.
+let lastSeen: DatasetInfo = { brainRuns: [], fieldNames: [] };
+
 export function useDatasetInfo(): DatasetInfo {
   const dataset = useRecoilValue(fos.dataset);
-  return datasetInfo(dataset);
+  lastSeen = datasetInfo(dataset);
+  return lastSeen;
 }
 
 export function datasetInfo(dataset: fos.Dataset | null): DatasetInfo {
@@ -26,5 +31,5 @@ export function datasetInfo(dataset: fos.Dataset | null): DatasetInfo {
 }
 
 export function hooksInfo(hooks: Record<string, unknown> | undefined): DatasetInfo {
-  return (hooks?.info as DatasetInfo | undefined) ?? { brainRuns: [], fieldNames: [] };
+  return (hooks?.info as DatasetInfo | undefined) ?? lastSeen;
 }

@@ -34,6 +34,12 @@ export function defaultTarget(hasSelection: boolean, hasView: boolean): Target {
   return hasView ? "CURRENT_VIEW" : "DATASET";
 }
 
+export function chosenTarget(params: Record<string, unknown>, hasSelection: boolean, hasView: boolean): Target {
+  const value = params.target;
+  if (value === "DATASET" || value === "CURRENT_VIEW" || value === "SELECTED_SAMPLES") return value;
+  return defaultTarget(hasSelection, hasView);
+}
+
 /** The target-view radio, as FiftyOne's own operators offer it. */
 export function addTargetInput(inputs: types.Object, hasSelection: boolean, hasView: boolean): void {
   const choices = new types.RadioGroup({ choices: [], orientation: "horizontal" });
@@ -92,4 +98,20 @@ export function addExistingBrainKeyInput(
   for (const run of runs) choices.addChoice(run.key, { label: run.key, description: run.method ?? run.type ?? run.cls });
   inputs.enum(name, runs.map((r) => r.key), { label, required: true, default: runs[0].key, view: choices });
   return true;
+}
+
+export function chosenBrainKey(params: Record<string, unknown>, name: string, runs: readonly BrainRunRef[]): string {
+  const value = params[name];
+  if (typeof value === "string" && value) return value;
+  if (runs.length === 0) throw new Error("This dataset has no brain runs");
+  return runs[0].key;
+}
+
+/** The App passes the selection as a Map (id -> selection style), older Apps as a Set. */
+export function hasSelection(ctx: { selectedSamples?: { size: number } | null }): boolean {
+  return (ctx.selectedSamples?.size ?? 0) > 0;
+}
+
+export function hasView(ctx: { view?: unknown[] | null }): boolean {
+  return (ctx.view?.length ?? 0) > 0;
 }

@@ -2,7 +2,7 @@ import { ExecutionContext, Operator, OperatorConfig, OperatorResult, types } fro
 import type { BrainInfo } from "../src/runtime/jobs/runManagement";
 import { queryRuntime, trigger } from "./bridge";
 import { hooksInfo, useDatasetInfo } from "./datasetInfo";
-import { addExistingBrainKeyInput, newBrainKeyError } from "./forms";
+import { addExistingBrainKeyInput, chosenBrainKey, newBrainKeyError } from "./forms";
 
 /**
  * Managing brain runs from the App, whichever tool made them: this plugin's runtime or
@@ -20,9 +20,7 @@ abstract class BrainRunOperator extends Operator {
   }
 
   protected brainKey(ctx: ExecutionContext): string {
-    const key = ctx.params.brain_key;
-    if (typeof key !== "string" || !key) throw new Error("Choose a brain run");
-    return key;
+    return chosenBrainKey(ctx.params, "brain_key", hooksInfo(ctx.hooks).brainRuns);
   }
 }
 
@@ -104,9 +102,10 @@ export class DeleteBrainRun extends BrainRunOperator {
   async resolveInput(ctx: ExecutionContext) {
     const { inputs, ok } = this.runInputs(ctx);
     if (ok) {
-      inputs.view("warning", new types.Warning({
+      const warning = new types.Warning({
         label: "Deleting a run removes its record, its stored results and the score fields it wrote. This cannot be undone.",
-      }));
+      });
+      inputs.defineProperty("warning", new types.Void(), { view: warning });
     }
     return new types.Property(inputs);
   }

@@ -28,7 +28,8 @@ declare module "@fiftyone/operators" {
     hooks: Record<string, unknown>;
     readonly datasetName: string;
     readonly view: unknown[];
-    readonly selectedSamples: Set<string>;
+    /** A Map (id -> selection style) in current Apps. */
+    readonly selectedSamples: { size: number; keys(): IterableIterator<string> };
     readonly extended: unknown;
     trigger(uri: string, params?: Record<string, unknown>): void;
   }
@@ -87,10 +88,10 @@ declare module "@fiftyone/operators" {
       enum(name: string, values: string[], options?: PropertyOptions): Property;
       list(name: string, elementType: BaseType, options?: PropertyOptions): Property;
       obj(name: string, options?: PropertyOptions): Property;
-      view(name: string, view: View, options?: PropertyOptions): Property;
     }
     export { OperatorObject as Object };
     export class String extends BaseType {}
+    export class Void extends BaseType {}
     export class Boolean extends BaseType {}
     export class Number extends BaseType {
       constructor(options?: { min?: number; max?: number; int?: boolean; float?: boolean });

@@ -1,0 +1,173 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Browser, executeButton, launchBrowser, openDataset, openOperator, executeForm, waitForExecutable } from "../support/browser";
+import { AppServer, startAppServer, startDelegatedWorker } from "../support/appServer";
+import { runPython } from "../support/fiftyone";
+
+jest.setTimeout(240_000);
+
+const DATASET = "brain_ts_browser";
+const mediaDir = mkdtempSync(join(tmpdir(), "brain-ts-browser-media-"));
+
+let app: AppServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  // 16 distinct images, then copies: two of image 2, one of image 7 -> 2 groups, 3 duplicates.
+  await runPython<{ ids: string[] }>(`
+import json, shutil, fiftyone as fo
+from PIL import Image, ImageDraw
+d = ${JSON.stringify(mediaDir)}
+paths = []
+for i in range(16):
+    p = "%s/img%02d.png" % (d, i)
+    im = Image.new("RGB", (64, 64), (20 * i % 256, 90, 200 - 10 * i))
+    ImageDraw.Draw(im).text((20, 25), str(i), fill=(255, 255, 255))
+    im.save(p)
+    paths.append(p)
+for src, name in [(2, "copy2a"), (2, "copy2b"), (7, "copy7")]:
+    p = "%s/%s.png" % (d, name)
+    shutil.copy(paths[src], p)
+    paths.append(p)
+ds = fo.Dataset(${JSON.stringify(DATASET)}, overwrite=True)
+ds.persistent = True
+ds.add_samples([fo.Sample(filepath=p) for p in paths])
+print(json.dumps({"ids": ds.values("id")}))
+`);
+  app = await startAppServer();
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.stop();
+});
+
+const brainRuns = () =>
+  runPython<string[]>(`
+import json, fiftyone as fo
+print(json.dumps(fo.load_dataset(${JSON.stringify(DATASET)}).list_brain_runs()))
+`);
+
+describe("the plugin in a real FiftyOne App", () => {
+  it("serves the plugin with its bundle and Python bridge", async () => {
+    const res = await fetch(`${app.url}/plugins`);
+    const { plugins } = (await res.json()) as { plugins: { name: string; has_js?: boolean; js_bundle_exists?: boolean; operators: string[] }[] };
+    const ours = plugins.find((p) => p.name === "@brain-ts/brain");
+    expect(ours).toBeDefined();
+    expect(ours!.js_bundle_exists ?? ours!.has_js).toBe(true);
+    expect(ours!.operators).toEqual(expect.arrayContaining(["run_method", "compute_exact_duplicates"]));
+  });
+
+  it("finds exact duplicates from the operator form, validating the brain key first, and shows them in the grid", async () => {
+    const { page, shot } = browser;
+    await openDataset(page, app.url, DATASET);
+    await expect(page.getByTestId("entry-counts").innerText()).resolves.toMatch(/19 samples/);
+    await openOperator(page, "Brain: find exact duplicates");
+    await shot("01-exact-duplicates-form");
+
+    const modal = page.getByTestId("operators-prompt-modal");
+    const keyInput = modal.locator("input[type=string]").first();
+    await keyInput.fill("not-a-key");
+    await modal.getByText(/must be valid Python identifiers/).waitFor();
+    expect(await executeButton(page).isEnabled()).toBe(false);
+    await shot("02-invalid-brain-key");
+
+    await keyInput.fill("dups");
+    await modal.getByText(/must be valid Python identifiers/).waitFor({ state: "detached" });
+    await waitForExecutable(page);
+    await executeButton(page).click();
+
+    // The grid now shows each group's first sample followed by its duplicates.
+    await page.getByTestId("entry-counts").filter({ hasText: /5 of 19 samples|^5 samples/ }).waitFor({ timeout: 60_000 });
+    await shot("03-duplicates-in-grid");
+    await expect(brainRuns()).resolves.toContain("dups");
+  });
+
+  it("browses the groups in the Duplicates panel and narrows the grid to one group", async () => {
+    const { page, shot } = browser;
+    await openDataset(page, app.url, DATASET);
+    await page.getByTestId("new-panel-btn").first().click();
+    await page.getByTestId("new-panel-option-brain_ts_duplicates").click();
+    const panel = page.getByTestId("brain-ts-duplicates-panel");
+    await panel.waitFor();
+    const groups = panel.getByTestId("brain-ts-duplicate-group");
+    await groups.first().waitFor({ timeout: 30_000 });
+    expect(await groups.count()).toBe(2);
+    await expect(panel.getByTestId("brain-ts-group-count").innerText()).resolves.toBe("2 groups, 3 duplicates");
+    // The largest group (image 2 and its two copies) comes first, with thumbnails.
+    await expect(groups.first().locator("img").count()).resolves.toBe(3);
+    await page.waitForFunction(
+      () => [...document.querySelectorAll("[data-cy=brain-ts-duplicate-group] img")].every((i) => (i as HTMLImageElement).naturalWidth > 0),
+    );
+    await shot("04-duplicates-panel");
+    await groups.first().click();
+    await page.getByTestId("entry-counts").filter({ hasText: /3 of 19 samples|^3 samples/ }).waitFor({ timeout: 30_000 });
+    await shot("05-one-group-in-grid");
+  });
+
+  it("queues the run as a delegated operation that `fiftyone delegated launch` completes", async () => {
+    const { page, shot } = browser;
+    await openDataset(page, app.url, DATASET);
+    await openOperator(page, "Brain: find exact duplicates");
+    const modal = page.getByTestId("operators-prompt-modal");
+    await modal.locator("input[type=radio][value=DATASET]").check();
+    await modal.locator("input[type=string]").first().fill("delegated_dups");
+    await modal.getByText("Delegate", { exact: true }).click();
+    await executeForm(page);
+
+    const queued = await runPython<{ state: string; id: string }[]>(`
+import json, fiftyone.core.odm.database as d
+ops = d.get_db_conn().delegated_ops.find({"operator": "@brain-ts/brain/run_method"})
+print(json.dumps([{"state": o["run_state"], "id": str(o["_id"])} for o in ops]))
+`);
+    expect(queued.map((q) => q.state)).toEqual(["queued"]);
+    await expect(brainRuns()).resolves.not.toContain("delegated_dups");
+
+    const worker = startDelegatedWorker(app.env);
+    try {
+      let op: { state: string; progress: number | null; result: { result?: { numDuplicates?: number } } | null } | null = null;
+      const deadline = Date.now() + 120_000;
+      while (Date.now() < deadline) {
+        op = await runPython(`
+import json, fiftyone.core.odm.database as d
+from bson import ObjectId
+o = d.get_db_conn().delegated_ops.find_one({"_id": ObjectId(${JSON.stringify(queued[0].id)})})
+print(json.dumps({"state": o["run_state"], "progress": (o.get("status") or {}).get("progress"), "result": (o.get("result") or {}).get("result")}))
+`);
+        if (op!.state === "completed" || op!.state === "failed") break;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      expect(op?.state).toBe("completed");
+      expect(op?.progress).toBe(1);
+      expect(op?.result?.result?.numDuplicates).toBe(3);
+    } finally {
+      await worker.stop();
+    }
+    await expect(brainRuns()).resolves.toContain("delegated_dups");
+    await shot("06-after-delegated-run");
+  });
+
+  it("renames and deletes runs from the run-management forms", async () => {
+    const { page } = browser;
+    await openDataset(page, app.url, DATASET);
+    await openOperator(page, "Brain: rename run");
+    const modal = page.getByTestId("operators-prompt-modal");
+    await modal.locator("[role=combobox]").first().click();
+    await page.getByRole("option", { name: /^dups\b/ }).first().click();
+    await modal.locator("input[type=string]").last().fill("dups_renamed");
+    await browser.shot("07-rename-form");
+    await executeForm(page);
+    await expect(brainRuns()).resolves.toContain("dups_renamed");
+
+    await openDataset(page, app.url, DATASET);
+    await openOperator(page, "Brain: delete run");
+    await modal.getByText(/cannot be undone/).waitFor();
+    await modal.locator("[role=combobox]").first().click();
+    await page.getByRole("option", { name: /^dups_renamed\b/ }).first().click();
+    await browser.shot("08-delete-form");
+    await executeForm(page);
+    await expect(brainRuns()).resolves.toEqual(["delegated_dups"]);
+  });
+});
