@@ -3,7 +3,8 @@ import type { ExactDuplicatesResult } from "../src/runtime/jobs/exactDuplicates"
 import { orderedIds } from "../src/methods/exactDuplicates";
 import { callRuntime, trigger } from "./bridge";
 import { hooksInfo, useDatasetInfo } from "./datasetInfo";
-import { addDelegateInput, addNewBrainKeyInput, addTargetInput, chosenTarget, freeKey, hasSelection, hasView, newBrainKeyError, newFieldError } from "./forms";
+import { addDelegateInput, addNewBrainKeyInput, addTargetInput } from "./forms";
+import { chosenTarget, freeKey, hasSelection, hasView, newBrainKeyError, newFieldError } from "./validation";
 import { selectStage } from "./views";
 
 export const AFTER_RUN = ["show", "tag", "none"] as const;

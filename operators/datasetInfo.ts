@@ -1,6 +1,6 @@
 import * as fos from "@fiftyone/state";
 import { useRecoilValue } from "recoil";
-import { BrainRunRef } from "./forms";
+import type { BrainRunRef } from "./validation";
 
 /** What forms need to know about the open dataset, read from the App's state in useHooks. */
 export interface DatasetInfo {

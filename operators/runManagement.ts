@@ -2,7 +2,8 @@ import { ExecutionContext, Operator, OperatorConfig, OperatorResult, types } fro
 import type { BrainInfo } from "../src/runtime/jobs/runManagement";
 import { queryRuntime, trigger } from "./bridge";
 import { hooksInfo, useDatasetInfo } from "./datasetInfo";
-import { addExistingBrainKeyInput, chosenBrainKey, newBrainKeyError } from "./forms";
+import { addExistingBrainKeyInput } from "./forms";
+import { chosenBrainKey, newBrainKeyError } from "./validation";
 
 /**
  * Managing brain runs from the App, whichever tool made them: this plugin's runtime or

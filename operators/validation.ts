@@ -1,0 +1,65 @@
+import { validateBrainKey } from "../src/errors";
+import type { Target } from "./bridge";
+
+/**
+ * The checks behind the operators' forms, pure so they are unit-tested: the form says
+ * what is wrong before Execute.
+ */
+
+export function newBrainKeyError(key: unknown, existing: readonly string[]): string | null {
+  const invalid = validateBrainKey(key);
+  if (invalid) return invalid;
+  if (existing.includes(key as string)) return `A brain run with key '${key}' already exists`;
+  return null;
+}
+
+const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function newFieldError(name: unknown, existing: readonly string[]): string | null {
+  if (name === undefined || name === null || name === "") return null; // optional
+  if (typeof name !== "string" || !FIELD_NAME.test(name)) return `Invalid field name '${String(name)}': use letters, digits and _`;
+  if (existing.includes(name)) return `Field '${name}' already exists`;
+  return null;
+}
+
+/** Picks a free default key: `base`, then `base_2`, `base_3`, ... */
+export function freeKey(base: string, existing: readonly string[]): string {
+  if (!existing.includes(base)) return base;
+  for (let i = 2; ; i++) if (!existing.includes(`${base}_${i}`)) return `${base}_${i}`;
+}
+
+export function defaultTarget(hasSelection: boolean, hasView: boolean): Target {
+  if (hasSelection) return "SELECTED_SAMPLES";
+  return hasView ? "CURRENT_VIEW" : "DATASET";
+}
+
+export function chosenTarget(params: Record<string, unknown>, hasSelection: boolean, hasView: boolean): Target {
+  const value = params.target;
+  if (value === "DATASET" || value === "CURRENT_VIEW" || value === "SELECTED_SAMPLES") return value;
+  return defaultTarget(hasSelection, hasView);
+}
+
+/** The App passes the selection as a Map (id -> selection style), older Apps as a Set. */
+export function hasSelection(ctx: { selectedSamples?: { size: number } | null }): boolean {
+  return (ctx.selectedSamples?.size ?? 0) > 0;
+}
+
+export function hasView(ctx: { view?: unknown[] | null }): boolean {
+  return (ctx.view?.length ?? 0) > 0;
+}
+
+/** Existing brain run keys of a dataset, for choosing or validating keys. */
+export interface BrainRunRef {
+  key: string;
+  cls: string;
+  type: string | null;
+  method: string | null;
+}
+
+export function chosenBrainKey(params: Record<string, unknown>, name: string, runs: readonly BrainRunRef[]): string {
+  const value = params[name];
+  if (typeof value === "string" && value) return value;
+  if (runs.length === 0) throw new Error("This dataset has no brain runs");
+  return runs[0].key;
+}
+

@@ -1,0 +1,122 @@
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { projectRoot } from "../../src/fiftyone/localDatabase";
+import { runPython } from "../support/fiftyone";
+
+jest.setTimeout(120_000);
+
+const root = projectRoot();
+const work = mkdtempSync(join(tmpdir(), "brain-ts-bridge-"));
+const socket = join(work, "run", "runtime.sock");
+const DATASET = "brain_ts_bridge";
+
+/** Python code that loads the plugin's bridge module the way FiftyOne does, by path. */
+const LOAD_BRIDGE = `
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("brain_ts_bridge", ${JSON.stringify(join(root, "__init__.py"))})
+bridge = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bridge)
+import fiftyone as fo
+ds = fo.load_dataset(${JSON.stringify(DATASET)})
+def request(method, params, view=None):
+    view = view if view is not None else ds
+    return {"method": method, "params": params, "database": bridge._database_location(),
+            "dataset": ds.name, "target": bridge._describe_target(view), "fiftyone_version": "1.22.1"}
+`;
+
+let service: ChildProcess | null = null;
+
+function startService(): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [join(root, "lib", "src", "service", "main.js"), "--socket", socket, "--idle-timeout", "60"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((resolve, reject) => {
+    child.stdout!.on("data", (d: Buffer) => {
+      if (d.toString().includes("listening")) resolve(child);
+    });
+    child.on("exit", (code) => reject(new Error(`runtime exited with ${code}`)));
+  });
+}
+
+beforeAll(async () => {
+  if (!existsSync(join(root, "lib", "src", "service", "main.js"))) throw new Error("Build first: npm run build");
+  // A large sparse file takes the runtime a few seconds to hash: time to kill it mid-run.
+  const big = join(work, "big.png");
+  execFileSync("truncate", ["-s", "20G", big]);
+  await runPython(`
+import json, shutil, fiftyone as fo
+from PIL import Image
+paths = []
+for i in range(4):
+    p = ${JSON.stringify(work)} + "/img%d.png" % i
+    Image.new("RGB", (8, 8), (60 * i, 0, 0)).save(p)
+    paths.append(p)
+shutil.copy(paths[0], ${JSON.stringify(work)} + "/copy0.png")
+paths.append(${JSON.stringify(work)} + "/copy0.png")
+ds = fo.Dataset(${JSON.stringify(DATASET)}, overwrite=True)
+ds.persistent = True
+ds.add_samples([fo.Sample(filepath=p, tags=["small"]) for p in paths])
+ds.add_samples([fo.Sample(filepath=${JSON.stringify(big)}, tags=["big"])])
+print(json.dumps(len(ds)))
+`);
+  service = await startService();
+});
+
+afterAll(() => {
+  service?.kill();
+});
+
+describe("the Python bridge and the runtime service", () => {
+  it("sends a view's pipeline over the Unix socket, relays progress and returns the result", async () => {
+    const out = await runPython<{ result: { numSamples: number; numDuplicates: number }; progress: number[] }>(
+      `${LOAD_BRIDGE}
+progress = []
+result = bridge.run_job(request("compute_exact_duplicates", {"brain_key": "bridged"}, ds.match_tags("small")), lambda p, l: progress.append(p))
+print(json.dumps({"result": result, "progress": progress}))
+`,
+      { BRAIN_TS_SOCKET: socket },
+    );
+    expect(out.result).toMatchObject({ numSamples: 5, numDuplicates: 1 });
+    expect(out.progress[out.progress.length - 1]).toBe(1);
+  });
+
+  it("turns runtime errors into clear Python errors", async () => {
+    const out = await runPython<{ code: string; message: string }>(
+      `${LOAD_BRIDGE}
+try:
+    bridge.run_job(request("compute_exact_duplicates", {"brain_key": "bridged"}))
+except bridge.BrainRuntimeError as e:
+    print(json.dumps({"code": e.code, "message": str(e)}))
+`,
+      { BRAIN_TS_SOCKET: socket },
+    );
+    expect(out).toEqual({ code: "BRAIN_KEY_EXISTS", message: expect.stringContaining("'bridged' already exists") });
+  });
+
+  it("leaves no run and no field behind when the runtime dies mid-run", async () => {
+    const pid = service!.pid!;
+    const runJob = runPython<{ code: string; message: string }>(
+      `${LOAD_BRIDGE}
+try:
+    bridge.run_job(request("compute_exact_duplicates", {"brain_key": "crashed", "output_field": "crash_group"}))
+    print(json.dumps({"code": "none", "message": "finished"}))
+except bridge.BrainRuntimeError as e:
+    print(json.dumps({"code": e.code, "message": str(e)}))
+`,
+      { BRAIN_TS_SOCKET: socket },
+    );
+    await new Promise((r) => setTimeout(r, 3500)); // Python start-up, then ~10 s hashing the big file
+    process.kill(pid, "SIGKILL");
+    const out = await runJob;
+    expect(out.message).toMatch(/stopped before finishing/);
+    const state = await runPython<{ runs: string[]; field: boolean; raw: number }>(`
+import json, fiftyone as fo
+ds = fo.load_dataset(${JSON.stringify(DATASET)})
+print(json.dumps({"runs": ds.list_brain_runs(), "field": ds.has_field("crash_group"), "raw": len(ds.exists("crash_group"))}))
+`);
+    expect(state).toEqual({ runs: ["bridged"], field: false, raw: 0 });
+    service = await startService();
+  });
+});
