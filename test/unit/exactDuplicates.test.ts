@@ -30,7 +30,7 @@ describe("groupByHash", () => {
 });
 
 describe("hashFiles", () => {
-  it("hashes in input order with bounded concurrency and reports unreadable files", async () => {
+  it("hashes on worker threads in input order and reports unreadable files", async () => {
     const dir = mkdtempSync(join(tmpdir(), "brain-ts-hash-"));
     const paths = ["A", "B", "A"].map((content, i) => {
       const p = join(dir, `${i}.bin`);
@@ -38,7 +38,7 @@ describe("hashFiles", () => {
       return p;
     });
     paths.push(join(dir, "missing.bin"));
-    const { hashes, failures } = await hashFiles(paths, { concurrency: 2 });
+    const { hashes, failures } = await hashFiles(paths, 2);
     expect(hashes[0]).toBe(hashes[2]);
     expect(hashes[0]).not.toBe(hashes[1]);
     expect(hashes[3]).toBeNull();
