@@ -42,9 +42,10 @@ function startService(): Promise<ChildProcess> {
 
 beforeAll(async () => {
   if (!existsSync(join(root, "lib", "src", "service", "main.js"))) throw new Error("Build first: npm run build");
-  // A large sparse file takes the runtime a few seconds to hash: time to kill it mid-run.
-  const big = join(work, "big.png");
-  execFileSync("truncate", ["-s", "20G", big]);
+  // Two large sparse files of the same size (so the size pre-pass cannot rule them out)
+  // take the runtime many seconds to hash: time to kill it mid-run.
+  const bigs = ["big1.png", "big2.png"].map((f) => join(work, f));
+  for (const big of bigs) execFileSync("truncate", ["-s", "20G", big]);
   await runPython(`
 import json, shutil, fiftyone as fo
 from PIL import Image
@@ -58,7 +59,7 @@ paths.append(${JSON.stringify(work)} + "/copy0.png")
 ds = fo.Dataset(${JSON.stringify(DATASET)}, overwrite=True)
 ds.persistent = True
 ds.add_samples([fo.Sample(filepath=p, tags=["small"]) for p in paths])
-ds.add_samples([fo.Sample(filepath=${JSON.stringify(big)}, tags=["big"])])
+ds.add_samples([fo.Sample(filepath=p, tags=["big"]) for p in ${JSON.stringify(bigs)}])
 print(json.dumps(len(ds)))
 `);
   service = await startService();
@@ -107,7 +108,7 @@ except bridge.BrainRuntimeError as e:
 `,
       { BRAIN_TS_SOCKET: socket },
     );
-    await new Promise((r) => setTimeout(r, 3500)); // Python start-up, then ~10 s hashing the big file
+    await new Promise((r) => setTimeout(r, 3500)); // Python start-up, then ~20 s hashing the big files
     process.kill(pid, "SIGKILL");
     const out = await runJob;
     expect(out.message).toMatch(/stopped before finishing/);
