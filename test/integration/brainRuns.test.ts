@@ -141,6 +141,20 @@ print(json.dumps({"runs": ds.list_brain_runs(), "has_field": ds.has_field("stric
   });
 });
 
+describe("acting on results", () => {
+  it("tags samples once, and rejects ids that are not sample ids", async () => {
+    const first = (await executeJob(request("tag_samples", { sample_ids: [ids[9], ids[10]], tag: "duplicate" }))) as { tagged: number };
+    const again = (await executeJob(request("tag_samples", { sample_ids: [ids[9]], tag: "duplicate" }))) as { tagged: number };
+    expect([first.tagged, again.tagged]).toEqual([2, 0]);
+    const counts = await runPython<Record<string, number>>(`
+import json, fiftyone as fo
+print(json.dumps(fo.load_dataset(${JSON.stringify(DATASET)}).count_sample_tags()))
+`);
+    expect(counts.duplicate).toBe(2);
+    await expect(executeJob(request("tag_samples", { sample_ids: ["nope"], tag: "x" }))).rejects.toMatchObject({ code: "INVALID_PARAMS" });
+  });
+});
+
 describe("run management on runs made by Python's fiftyone-brain and by this runtime", () => {
   it("lists, describes, renames and deletes runs, and Python agrees", async () => {
     await runPython(`
