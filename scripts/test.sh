@@ -9,7 +9,7 @@ npx tsc -p tsconfig.json --noEmit
 
 mkdir -p test-artifacts
 status=0
-npx jest --ci --runInBand --json --outputFile=test-artifacts/jest.json "$@" || status=$?
+npx jest --ci --runInBand --forceExit --json --outputFile=test-artifacts/jest.json "$@" || status=$?
 node -e '
 const r = require("./test-artifacts/jest.json");
 console.log(`jest: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
