@@ -3,9 +3,10 @@ import { executeOperator } from "@fiftyone/operators";
 import * as fos from "@fiftyone/state";
 import { useRecoilValue } from "recoil";
 import type { DuplicateGroupView } from "../../src/runtime/jobs/runManagement";
-import { PLUGIN_NAME, queryRuntime } from "../../operators/bridge";
+import { PLUGIN_NAME, queryRuntime, trigger } from "../../operators/bridge";
+import { DUPLICATE_TAG } from "../../operators/computeExactDuplicates";
 import { selectStage } from "../../operators/views";
-import { duplicateRuns, mediaUrl } from "./model";
+import { duplicateIds, duplicateRuns, groupIds, mediaUrl } from "./model";
 import { styles } from "./styles";
 
 interface GroupsState {
@@ -16,7 +17,8 @@ interface GroupsState {
 
 /**
  * The Duplicates browser: groups of a duplicates run (first sample + its duplicates)
- * with thumbnails; a click narrows the grid to one group.
+ * with thumbnails. A click narrows the grid to one group; duplicates can be tagged
+ * (the default) or deleted after an explicit confirmation that says how many.
  */
 export function DuplicatesPanel() {
   const dataset = useRecoilValue(fos.dataset);
@@ -24,7 +26,10 @@ export function DuplicatesPanel() {
   const [brainKey, setBrainKey] = React.useState<string | null>(null);
   const [state, setState] = React.useState<GroupsState | null>(null);
   const [error, setError] = React.useState<string | null>(null);
+  const [notice, setNotice] = React.useState<string | null>(null);
   const [loading, setLoading] = React.useState(false);
+  const [version, setVersion] = React.useState(0);
+  const [pendingDelete, setPendingDelete] = React.useState<string[] | null>(null);
   const activeKey = brainKey && runs.includes(brainKey) ? brainKey : runs[0] ?? null;
 
   React.useEffect(() => {
@@ -42,9 +47,30 @@ export function DuplicatesPanel() {
     return () => {
       cancelled = true;
     };
-  }, [activeKey, dataset?.name]);
+  }, [activeKey, dataset?.name, version]);
 
-  const showInGrid = (ids: string[]) => executeOperator("set_view", { view: [selectStage(ids, true)] });
+  const showInGrid = (ids: string[]) => trigger("set_view", { view: [selectStage(ids, true)] });
+  const act = async (action: () => Promise<string>) => {
+    setError(null);
+    try {
+      setNotice(await action());
+      trigger("reload_dataset");
+      setVersion((v) => v + 1);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  const tag = (ids: string[]) =>
+    act(async () => {
+      const { tagged } = await queryRuntime<{ tagged: number }>("tag_samples", { sample_ids: ids, tag: DUPLICATE_TAG });
+      return `Tagged ${tagged} samples '${DUPLICATE_TAG}'`;
+    });
+  const remove = (ids: string[]) =>
+    act(async () => {
+      setPendingDelete(null);
+      const { deleted } = await queryRuntime<{ deleted: number }>("delete_samples", { sample_ids: ids, confirm: ids.length });
+      return `Deleted ${deleted} samples`;
+    });
 
   if (runs.length === 0) {
     return (
@@ -58,7 +84,7 @@ export function DuplicatesPanel() {
   }
 
   const groups = state?.brainKey === activeKey ? state.groups : [];
-  const allIds = groups.flatMap((g) => [g.representative.id, ...g.duplicates.map((d) => d.id)]);
+  const allDuplicates = duplicateIds(groups);
   return (
     <div style={styles.panel} data-cy="brain-ts-duplicates-panel">
       <div style={styles.toolbar}>
@@ -71,12 +97,33 @@ export function DuplicatesPanel() {
           </select>
         </label>
         <span style={styles.muted} data-cy="brain-ts-group-count">
-          {loading ? "Loading…" : `${groups.length} groups, ${allIds.length - groups.length} duplicates`}
+          {loading ? "Loading…" : `${groups.length} groups, ${allDuplicates.length} duplicates`}
         </span>
-        <button style={styles.button} disabled={!allIds.length} onClick={() => showInGrid(allIds)}>
+        <button style={styles.button} disabled={!groups.length} onClick={() => showInGrid(groups.flatMap(groupIds))}>
           Show all in grid
         </button>
+        <button style={styles.button} disabled={!allDuplicates.length} onClick={() => tag(allDuplicates)} data-cy="brain-ts-tag-all">
+          Keep first, tag the rest
+        </button>
+        <button style={styles.dangerButton} disabled={!allDuplicates.length} onClick={() => setPendingDelete(allDuplicates)} data-cy="brain-ts-delete-all">
+          Keep first, delete the rest…
+        </button>
       </div>
+      {pendingDelete && (
+        <div style={styles.confirm} data-cy="brain-ts-confirm-delete">
+          <span>
+            Delete {pendingDelete.length} duplicate samples from dataset '{dataset?.name}'? The first sample of each group is kept. This
+            cannot be undone.
+          </span>
+          <button style={styles.dangerButton} onClick={() => remove(pendingDelete)} data-cy="brain-ts-confirm-delete-yes">
+            Delete {pendingDelete.length} samples
+          </button>
+          <button style={styles.button} onClick={() => setPendingDelete(null)}>
+            Cancel
+          </button>
+        </div>
+      )}
+      {notice && <p style={styles.notice} data-cy="brain-ts-notice">{notice}</p>}
       {error && <p style={styles.error}>{error}</p>}
       {state && state.missing > 0 && <p style={styles.muted}>{state.missing} samples of this run no longer exist.</p>}
       <div style={styles.groups}>
@@ -86,10 +133,14 @@ export function DuplicatesPanel() {
             style={styles.group}
             data-cy="brain-ts-duplicate-group"
             title="Show this group in the grid"
-            onClick={() => showInGrid([g.representative.id, ...g.duplicates.map((d) => d.id)])}
+            onClick={() => showInGrid(groupIds(g))}
           >
             <div style={styles.groupHeader}>
-              Group {i + 1} · {g.duplicates.length + 1} samples
+              <span>Group {i + 1} · {g.duplicates.length + 1} samples</span>
+              <span onClick={(e) => e.stopPropagation()} style={styles.groupActions}>
+                <button style={styles.smallButton} onClick={() => tag(g.duplicates.map((d) => d.id))}>Tag duplicates</button>
+                <button style={styles.smallButton} onClick={() => setPendingDelete(g.duplicates.map((d) => d.id))}>Delete duplicates…</button>
+              </span>
             </div>
             <div style={styles.thumbs}>
               {[g.representative, ...g.duplicates].map((s, j) => (

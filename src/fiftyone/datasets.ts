@@ -22,6 +22,7 @@ export interface DatasetDoc {
   version?: string;
   media_type?: string;
   sample_collection_name: string;
+  frame_collection_name?: string | null;
   sample_fields: FieldDoc[];
   brain_methods?: Record<string, ObjectId> | null;
 }

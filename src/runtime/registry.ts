@@ -9,7 +9,7 @@ import {
   loadBrainViewJob,
   renameBrainRunJob,
 } from "./jobs/runManagement";
-import { tagSamplesJob } from "./jobs/tagSamples";
+import { deleteSamplesJob, tagSamplesJob } from "./jobs/sampleActions";
 
 /** Every method the runtime serves, by the name operators and the CLI use. */
 const JOBS: Job[] = [
@@ -21,6 +21,7 @@ const JOBS: Job[] = [
   deleteBrainRunJob,
   getDuplicateGroupsJob,
   tagSamplesJob,
+  deleteSamplesJob,
 ];
 
 const byName = new Map(JOBS.map((j) => [j.name, j]));

@@ -105,6 +105,15 @@ describe("the plugin in a real FiftyOne App", () => {
     await groups.first().click();
     await page.getByTestId("entry-counts").filter({ hasText: /3 of 19 samples|^3 samples/ }).waitFor({ timeout: 30_000 });
     await shot("05-one-group-in-grid");
+
+    // Tagging is the default action: every sample but the first of each group.
+    await panel.getByTestId("brain-ts-tag-all").click();
+    await panel.getByTestId("brain-ts-notice").filter({ hasText: "Tagged 3 samples 'duplicate'" }).waitFor();
+    const tags = await runPython<Record<string, number>>(`
+import json, fiftyone as fo
+print(json.dumps(fo.load_dataset(${JSON.stringify(DATASET)}).count_sample_tags()))
+`);
+    expect(tags).toEqual({ duplicate: 3 });
   });
 
   it("queues the run as a delegated operation that `fiftyone delegated launch` completes", async () => {
@@ -169,5 +178,31 @@ print(json.dumps({"state": o["run_state"], "progress": (o.get("status") or {}).g
     await browser.shot("08-delete-form");
     await executeForm(page);
     await expect(brainRuns()).resolves.toEqual(["delegated_dups"]);
+  });
+
+  it("deletes duplicates from the panel only after a confirmation that says how many", async () => {
+    const { page, shot } = browser;
+    await openDataset(page, app.url, DATASET);
+    const panel = page.getByTestId("brain-ts-duplicates-panel");
+    if (!(await panel.isVisible())) {
+      await page.getByTestId("new-panel-btn").first().click();
+      await page.getByTestId("new-panel-option-brain_ts_duplicates").click();
+    }
+    await panel.getByTestId("brain-ts-duplicate-group").first().waitFor({ timeout: 30_000 });
+    await panel.getByTestId("brain-ts-delete-all").click();
+    const confirm = panel.getByTestId("brain-ts-confirm-delete");
+    await confirm.filter({ hasText: "Delete 3 duplicate samples" }).waitFor();
+    await shot("09-confirm-delete");
+    const count = () =>
+      runPython<number>(`
+import json, fiftyone as fo
+print(json.dumps(len(fo.load_dataset(${JSON.stringify(DATASET)}))))
+`);
+    await expect(count()).resolves.toBe(19); // nothing deleted before confirming
+    await panel.getByTestId("brain-ts-confirm-delete-yes").click();
+    await panel.getByTestId("brain-ts-notice").filter({ hasText: "Deleted 3 samples" }).waitFor();
+    await expect(count()).resolves.toBe(16);
+    await panel.getByTestId("brain-ts-group-count").filter({ hasText: "0 groups, 0 duplicates" }).waitFor();
+    await shot("10-after-delete");
   });
 });

@@ -153,6 +153,17 @@ print(json.dumps(fo.load_dataset(${JSON.stringify(DATASET)}).count_sample_tags()
     expect(counts.duplicate).toBe(2);
     await expect(executeJob(request("tag_samples", { sample_ids: ["nope"], tag: "x" }))).rejects.toMatchObject({ code: "INVALID_PARAMS" });
   });
+
+  it("deletes samples only when the request confirms their count", async () => {
+    await expect(executeJob(request("delete_samples", { sample_ids: [ids[0], ids[1]], confirm: 1 }))).rejects.toMatchObject({
+      code: "INVALID_PARAMS",
+      message: "Deleting 2 samples needs confirm=2",
+    });
+    await expect(runPython<number>(`
+import json, fiftyone as fo
+print(json.dumps(len(fo.load_dataset(${JSON.stringify(DATASET)}))))
+`)).resolves.toBe(13);
+  });
 });
 
 describe("run management on runs made by Python's fiftyone-brain and by this runtime", () => {
