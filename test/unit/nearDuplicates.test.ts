@@ -1,0 +1,70 @@
+import { countForFraction, findDuplicates, findUnique, graphFromMatrix } from "../../src/methods/nearDuplicates";
+
+// Spec P.1: the centered cosine distance matrix of E6 (rows a..f).
+const PAIRS: Record<string, number> = {
+  ab: 7.976884773275295e-5, ac: 1.9843366432473037, ad: 1.9765607498474966, ae: 0.710822983412337,
+  af: 1.7100347217942018, bc: 1.9820313654840336, bd: 1.97376422177537, be: 0.6987551124517253,
+  bf: 1.7188721104564286, cd: 0.0007885054669238833, ce: 1.1158806995601784, cf: 0.42523075506790875,
+  de: 1.0763530377630652, df: 0.458174173914105, ef: 1.8794073194028553,
+};
+const NAMES = "abcdef";
+const n = 6;
+const matrix = new Float64Array(n * n);
+for (const [pair, d] of Object.entries(PAIRS)) {
+  const [i, j] = [NAMES.indexOf(pair[0]), NAMES.indexOf(pair[1])];
+  matrix[i * n + j] = matrix[j * n + i] = d;
+}
+const graph = graphFromMatrix(matrix, n);
+const names = (idx: number[]) => idx.map((i) => NAMES[i]).join("");
+const map = (m: Map<number, { index: number; dist: number }[]>) =>
+  Object.fromEntries([...m].map(([k, v]) => [NAMES[k], names(v.map((e) => e.index))]));
+
+describe("near duplicates (spec P.6)", () => {
+  it.each([
+    [0.1, "acef", "bd", { a: "b", c: "d" }],
+    [0.5, "ace", "bdf", { a: "b", c: "df" }],
+    [0.8, "ac", "bdef", { a: "be", c: "df" }],
+  ])("at threshold %p", (thresh, unique, duplicates, groups) => {
+    const r = findDuplicates(graph, thresh);
+    expect(names(r.unique)).toBe(unique);
+    expect(names(r.duplicates)).toBe(duplicates);
+    expect(map(r.neighborsMap)).toEqual(groups);
+  });
+
+  it("reports the metric (intended) distance to the nearest kept item", () => {
+    const r = findDuplicates(graph, 0.5);
+    expect(r.neighborsMap.get(0)).toEqual([{ index: 1, dist: PAIRS.ab }]);
+    expect(r.neighborsMap.get(2)!.map((e) => e.dist)).toEqual([PAIRS.cd, PAIRS.cf]);
+  });
+
+  it("is greedy, not transitive: 0, 0.15, 0.30 at 0.2 keeps both ends", () => {
+    const pts = [0, 0.15, 0.3];
+    const m = pts.flatMap((a) => pts.map((b) => Math.abs(a - b)));
+    expect(names(findDuplicates(graphFromMatrix(m, 3), 0.2).unique)).toBe("ac");
+  });
+
+  it.each([
+    [1, "a", 2],
+    [2, "ac", 1],
+    [3, "ace", 0.5],
+    [4, "acef", 0.25],
+    [5, "acdef", 0.00048828125],
+  ])("find_unique(%p) → %p at threshold %p", (count, unique, thresh) => {
+    const r = findUnique(graph, count);
+    expect(names(r.unique)).toBe(unique);
+    expect(r.thresh).toBe(thresh);
+  });
+
+  it("handles the edge counts and fractions like the reference", () => {
+    expect(findUnique(graph, 0)).toMatchObject({ thresh: null, unique: [] });
+    expect(findUnique(graph, 6)).toMatchObject({ thresh: null, duplicates: [] });
+    expect(countForFraction(6, 0.5)).toBe(3);
+    expect(countForFraction(5, 0.5)).toBe(2); // round half to even
+    expect(countForFraction(5, 1.5)).toBe(0);
+  });
+
+  it("rejects thresholds it cannot answer exactly", () => {
+    expect(() => findDuplicates(graph, 0)).toThrow(/positive/);
+    expect(() => findDuplicates(graphFromMatrix(matrix, n, 0.3), 0.5)).toThrow(/exceeds the radius 0.3/);
+  });
+});
