@@ -1,4 +1,5 @@
 import { countForFraction, findDuplicates, findUnique, graphFromMatrix } from "../../src/methods/nearDuplicates";
+import { radiusGraph } from "../../src/methods/neighborGraph";
 
 // Spec P.1: the centered cosine distance matrix of E6 (rows a..f).
 const PAIRS: Record<string, number> = {
@@ -66,5 +67,29 @@ describe("near duplicates (spec P.6)", () => {
   it("rejects thresholds it cannot answer exactly", () => {
     expect(() => findDuplicates(graph, 0)).toThrow(/positive/);
     expect(() => findDuplicates(graphFromMatrix(matrix, n, 0.3), 0.5)).toThrow(/exceeds the radius 0.3/);
+  });
+});
+
+describe("radiusGraph (spec P.1)", () => {
+  const E6 = [1, 0, 0.9, 0.1, 0, 1, 0.1, 0.9, 1, 1, -1, 0.5];
+
+  it("reproduces the reference's centered cosine distances", () => {
+    const g = radiusGraph(E6, 6, 2, "cosine", 2);
+    for (let i = 0; i < 6; i++) {
+      for (let k = g.offsets[i]; k < g.offsets[i + 1]; k++) {
+        const j = g.indices[k];
+        const key = NAMES[Math.min(i, j)] + NAMES[Math.max(i, j)];
+        expect(Math.abs(g.distances[k] - PAIRS[key])).toBeLessThan(1e-9);
+      }
+    }
+    expect(names(findDuplicates(g, 0.5).unique)).toBe("ace");
+  });
+
+  it("keeps only neighbours within the radius, and counts zero rows as orthogonal", () => {
+    expect(radiusGraph(E6, 6, 2, "cosine", 0.1).indices.length).toBe(4); // a–b and c–d, both ways
+    // Centered by the mean [1, 1], the first row is zero: distance 1 to every other row.
+    const zeros = radiusGraph([1, 1, 0, 0, 2, 2], 3, 2, "cosine", 2);
+    expect([...zeros.distances]).toEqual([1, 1, 1, 2, 1, 2]);
+    expect(() => radiusGraph([1, 2, 3], 2, 2, "cosine", 1)).toThrow(/Expected 2×2/);
   });
 });

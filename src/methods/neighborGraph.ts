@@ -1,0 +1,59 @@
+import { graphFromRows, NeighborGraph } from "./nearDuplicates";
+
+export type Metric = "cosine" | "euclidean";
+
+/**
+ * Exact radius-neighbour graph of row vectors, with the reference's distance
+ * conventions (spec §8.3): rows are centered by their mean; cosine distance is
+ * clip(1 − x̂·ŷ, 0, 2) with zero rows left unnormalised (distance 1 to everything);
+ * Euclidean is between centered rows. Computed in float64, one row at a time, keeping
+ * only neighbours within `radius`, so memory is the graph, not an n×n matrix.
+ */
+export function radiusGraph(vectors: ArrayLike<number>, n: number, dim: number, metric: Metric, radius: number): NeighborGraph {
+  if (vectors.length !== n * dim) throw new RangeError(`Expected ${n}×${dim} values, got ${vectors.length}`);
+  const rows = new Float64Array(n * dim);
+  const mean = new Float64Array(dim);
+  for (let i = 0; i < n; i++) for (let k = 0; k < dim; k++) mean[k] += vectors[i * dim + k] / n;
+  const norms = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let k = 0; k < dim; k++) {
+      const v = vectors[i * dim + k] - mean[k];
+      rows[i * dim + k] = v;
+      s += v * v;
+    }
+    norms[i] = Math.sqrt(s);
+  }
+  if (metric === "cosine") {
+    for (let i = 0; i < n; i++) {
+      if (norms[i] === 0) continue;
+      for (let k = 0; k < dim; k++) rows[i * dim + k] /= norms[i];
+    }
+  }
+  const result: { index: number; dist: number }[][] = [];
+  for (let i = 0; i < n; i++) {
+    const row: { index: number; dist: number }[] = [];
+    const a = i * dim;
+    for (let j = 0; j < n; j++) {
+      if (j === i) continue;
+      const b = j * dim;
+      let d: number;
+      if (metric === "cosine") {
+        let dot = 0;
+        for (let k = 0; k < dim; k++) dot += rows[a + k] * rows[b + k];
+        d = Math.min(2, Math.max(0, 1 - dot));
+      } else {
+        let s = 0;
+        for (let k = 0; k < dim; k++) {
+          const t = rows[a + k] - rows[b + k];
+          s += t * t;
+        }
+        d = Math.sqrt(s);
+      }
+      if (d <= radius) row.push({ index: j, dist: d });
+    }
+    row.sort((x, y) => x.dist - y.dist || x.index - y.index);
+    result.push(row);
+  }
+  return graphFromRows(result, radius);
+}
