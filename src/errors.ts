@@ -7,6 +7,8 @@ export type BrainErrorCode =
   | "DATASET_NOT_FOUND"
   | "FIELD_NOT_FOUND"
   | "FIELD_EXISTS"
+  | "INVALID_FIELD_TYPE"
+  | "INVALID_DATA"
   | "EMPTY_VIEW"
   | "BRAIN_KEY_INVALID"
   | "BRAIN_KEY_EXISTS"

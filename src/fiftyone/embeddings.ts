@@ -1,0 +1,142 @@
+import { Binary } from "bson";
+import { Db } from "mongodb";
+import { BrainError } from "../errors";
+import { DatasetDoc, FieldDoc, findField } from "./datasets";
+import { decodeStoredNumpy, NumpyArray } from "./numpy";
+import { countSamples, streamSamples, ViewTarget } from "./samples";
+
+/** Field classes whose values are vectors: numpy arrays stored as bytes, or plain lists of numbers. */
+const ARRAY_FTYPES = new Set(["fiftyone.core.fields.VectorField", "fiftyone.core.fields.ArrayField"]);
+const LIST_FTYPE = "fiftyone.core.fields.ListField";
+const NUMBER_SUBFIELDS = new Set(["fiftyone.core.fields.FloatField", "fiftyone.core.fields.IntField"]);
+
+export interface EmbeddingsMatrix {
+  /** Ids of the samples that have an embedding, in the view's order. */
+  ids: string[];
+  /** Row-major `ids.length × dim` matrix. */
+  vectors: Float32Array;
+  dim: number;
+  /** Samples of the view without a value (None / missing); they are skipped, as the reference does. */
+  numMissing: number;
+}
+
+export interface ReadOptions {
+  signal?: AbortSignal;
+  progress?: (fraction: number, label?: string) => void;
+  batchSize?: number;
+}
+
+/** Checks the field exists at the top level and holds vectors; returns its schema entry. */
+export function embeddingsFieldDoc(dataset: DatasetDoc, field: string): FieldDoc {
+  if (typeof field !== "string" || !field) throw new BrainError("INVALID_PARAMS", "An embeddings field name is required");
+  if (field.includes(".")) {
+    throw new BrainError("INVALID_PARAMS", `Embeddings field '${field}': only top-level sample fields are supported`);
+  }
+  const doc = findField(dataset, field);
+  if (!doc) throw new BrainError("FIELD_NOT_FOUND", `Embeddings field '${field}' does not exist on dataset '${dataset.name}'`);
+  const ok = ARRAY_FTYPES.has(doc.ftype) || (doc.ftype === LIST_FTYPE && (!doc.subfield || NUMBER_SUBFIELDS.has(doc.subfield)));
+  if (!ok) {
+    const type = doc.ftype.split(".").pop();
+    throw new BrainError(
+      "INVALID_FIELD_TYPE",
+      `Field '${field}' of dataset '${dataset.name}' is a ${type}${doc.embedded_doc_type ? ` (${doc.embedded_doc_type.split(".").pop()})` : ""}, not an embeddings field (VectorField, ArrayField or a list of numbers)`,
+    );
+  }
+  return doc;
+}
+
+/**
+ * A stored array value as numbers: FiftyOne's serialized numpy bytes (decoded exactly), or
+ * a plain list of numbers. `null` for a missing value. Throws a plain Error saying what is
+ * wrong with anything else; callers add the field and sample.
+ */
+export function storedArray(value: unknown): { shape: number[]; data: ArrayLike<number> } | null {
+  if (value === undefined || value === null) return null;
+  if (value instanceof Binary) {
+    const bytes = value.buffer.subarray(0, value.position);
+    let arr: NumpyArray;
+    try {
+      arr = decodeStoredNumpy(bytes);
+    } catch (err) {
+      throw new Error(`holds bytes that are not a serialized numpy array: ${(err as Error).message}`);
+    }
+    return { shape: arr.shape, data: arr.data };
+  }
+  if (value instanceof Uint8Array) return storedArray(new Binary(value));
+  if (Array.isArray(value)) {
+    const data = value.map((v) => (typeof v === "number" ? v : typeof v === "boolean" ? Number(v) : NaN));
+    const bad = value.findIndex((v) => typeof v !== "number" && typeof v !== "boolean");
+    if (bad >= 0) throw new Error(`holds a list whose element ${bad} is not a number (${JSON.stringify(value[bad])})`);
+    return { shape: [data.length], data };
+  }
+  throw new Error(`holds a ${typeof value} value, not an array`);
+}
+
+/**
+ * Reads an embeddings field of the view, streamed in batches, into one Float32Array
+ * matrix (float64 values are narrowed to float32, as the matrix would otherwise double
+ * in size). Samples without a value are skipped and counted. Errors name the field and
+ * the first offending sample: mixed dimensions, NaN or infinite values, non-vectors.
+ */
+export async function readEmbeddings(
+  db: Db,
+  dataset: DatasetDoc,
+  target: ViewTarget,
+  field: string,
+  options: ReadOptions = {},
+): Promise<EmbeddingsMatrix> {
+  embeddingsFieldDoc(dataset, field);
+  const total = await countSamples(db, dataset, target);
+  const ids: string[] = [];
+  let vectors = new Float32Array(0);
+  let dim = -1;
+  let numMissing = 0;
+  let seen = 0;
+  type Doc = { _id: { toHexString(): string }; [k: string]: unknown };
+  for await (const batch of streamSamples<Doc>(db, dataset, target, { _id: 1, [field]: 1 }, options.batchSize ?? 1000)) {
+    options.signal?.throwIfAborted();
+    for (const doc of batch) {
+      const id = doc._id.toHexString();
+      let arr: ReturnType<typeof storedArray>;
+      try {
+        arr = storedArray(doc[field]);
+      } catch (err) {
+        throw new BrainError("INVALID_DATA", `Embeddings field '${field}' of sample '${id}' ${(err as Error).message}`);
+      }
+      if (arr === null) {
+        numMissing++;
+        continue;
+      }
+      if (arr.shape.length !== 1) {
+        throw new BrainError(
+          "INVALID_DATA",
+          `Embeddings field '${field}' of sample '${id}' holds an array of shape (${arr.shape.join(", ")}); embeddings must be 1-D vectors`,
+        );
+      }
+      const d = arr.shape[0];
+      if (dim < 0) {
+        if (d === 0) throw new BrainError("INVALID_DATA", `Embeddings field '${field}' of sample '${id}' holds an empty vector`);
+        dim = d;
+        vectors = new Float32Array(total * dim);
+      } else if (d !== dim) {
+        throw new BrainError(
+          "INVALID_DATA",
+          `Embeddings in field '${field}' have different dimensions: sample '${id}' has ${d}, earlier samples have ${dim}`,
+        );
+      }
+      const row = ids.length * dim;
+      for (let k = 0; k < dim; k++) {
+        const v = arr.data[k];
+        if (!Number.isFinite(v)) {
+          throw new BrainError("INVALID_DATA", `Embeddings field '${field}' of sample '${id}' contains ${v} (element ${k})`);
+        }
+        vectors[row + k] = v;
+      }
+      ids.push(id);
+    }
+    seen += batch.length;
+    options.progress?.(total ? seen / total : 1, `Read ${seen}/${total} embeddings`);
+  }
+  if (seen !== total) throw new BrainError("INTERNAL", `The view changed while it was read (${seen} of ${total} samples)`);
+  return { ids, vectors: vectors.subarray(0, ids.length * Math.max(dim, 0)), dim: Math.max(dim, 0), numMissing };
+}

@@ -1,0 +1,128 @@
+import { inflateSync } from "node:zlib";
+
+/**
+ * FiftyOne stores numpy arrays (VectorField / ArrayField values, label logits) as
+ * `zlib.compress(np.save(array))` in a BSON binary (fiftyone.core.utils.serialize_numpy_array).
+ * This decodes those bytes exactly: the .npy header (format 1.0, 2.0 and 3.0), its dtype
+ * (little or big endian floats, signed and unsigned integers, booleans), shape and order.
+ */
+export interface NumpyArray {
+  /** numpy's `descr`, e.g. `<f8`. */
+  dtype: string;
+  shape: number[];
+  fortranOrder: boolean;
+  /** The values in C order as float64 (every supported dtype is exact in a double, except >2^53 int64s). */
+  data: Float64Array;
+}
+
+const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
+
+export class NumpyFormatError extends Error {}
+
+/** Decodes FiftyOne's stored bytes: zlib-compressed .npy, or an uncompressed .npy. */
+export function decodeStoredNumpy(bytes: Uint8Array): NumpyArray {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const raw = buf.subarray(0, MAGIC.length).equals(MAGIC) ? buf : inflate(buf);
+  return parseNpy(raw);
+}
+
+function inflate(buf: Buffer): Buffer {
+  try {
+    return inflateSync(buf);
+  } catch (err) {
+    throw new NumpyFormatError(`not a serialized numpy array (${(err as Error).message})`);
+  }
+}
+
+export function parseNpy(raw: Buffer): NumpyArray {
+  if (raw.length < 10 || !raw.subarray(0, 6).equals(MAGIC)) throw new NumpyFormatError("not a .npy array (bad magic)");
+  const major = raw[6];
+  let headerLen: number;
+  let offset: number;
+  if (major === 1) {
+    headerLen = raw.readUInt16LE(8);
+    offset = 10;
+  } else if (major === 2 || major === 3) {
+    headerLen = raw.readUInt32LE(8);
+    offset = 12;
+  } else {
+    throw new NumpyFormatError(`unsupported .npy format version ${major}`);
+  }
+  const header = raw.subarray(offset, offset + headerLen).toString(major === 3 ? "utf8" : "latin1");
+  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+  const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (descr === undefined || fortran === undefined || shapeText === undefined) {
+    throw new NumpyFormatError(`cannot read .npy header ${JSON.stringify(header.trim())}`);
+  }
+  const shape = shapeText
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map((s) => Number(s));
+  if (shape.some((s) => !Number.isInteger(s) || s < 0)) throw new NumpyFormatError(`bad .npy shape (${shapeText})`);
+  const size = shape.reduce((a, b) => a * b, 1);
+  const body = raw.subarray(offset + headerLen);
+  const flat = readValues(descr, body, size);
+  const fortranOrder = fortran === "True";
+  return { dtype: descr, shape, fortranOrder, data: fortranOrder && shape.length > 1 ? toCOrder(flat, shape) : flat };
+}
+
+function readValues(descr: string, body: Buffer, size: number): Float64Array {
+  const order = descr[0];
+  const kind = descr[1];
+  const width = Number(descr.slice(2));
+  if (!"<>|=".includes(order) || !Number.isInteger(width)) throw new NumpyFormatError(`unsupported dtype '${descr}'`);
+  if (body.length < size * width) throw new NumpyFormatError(`truncated .npy data (${body.length} bytes for ${size} × ${descr})`);
+  const le = order !== ">";
+  const view = new DataView(body.buffer, body.byteOffset, size * width);
+  const out = new Float64Array(size);
+  const read = reader(kind, width, view, le, descr);
+  for (let i = 0; i < size; i++) out[i] = read(i * width);
+  return out;
+}
+
+function reader(kind: string, width: number, v: DataView, le: boolean, descr: string): (at: number) => number {
+  if (kind === "f" && width === 8) return (at) => v.getFloat64(at, le);
+  if (kind === "f" && width === 4) return (at) => v.getFloat32(at, le);
+  if (kind === "f" && width === 2) return (at) => half(v.getUint16(at, le));
+  if (kind === "i" && width === 1) return (at) => v.getInt8(at);
+  if (kind === "i" && width === 2) return (at) => v.getInt16(at, le);
+  if (kind === "i" && width === 4) return (at) => v.getInt32(at, le);
+  if (kind === "i" && width === 8) return (at) => Number(v.getBigInt64(at, le));
+  if ((kind === "u" || kind === "b") && width === 1) return (at) => v.getUint8(at);
+  if (kind === "u" && width === 2) return (at) => v.getUint16(at, le);
+  if (kind === "u" && width === 4) return (at) => v.getUint32(at, le);
+  if (kind === "u" && width === 8) return (at) => Number(v.getBigUint64(at, le));
+  throw new NumpyFormatError(`unsupported dtype '${descr}'`);
+}
+
+/** IEEE 754 half precision to double. */
+function half(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
+}
+
+function toCOrder(flat: Float64Array, shape: number[]): Float64Array {
+  const out = new Float64Array(flat.length);
+  const nd = shape.length;
+  const idx = new Array<number>(nd).fill(0);
+  // Fortran strides: first axis fastest.
+  const fStride = new Array<number>(nd);
+  fStride[0] = 1;
+  for (let k = 1; k < nd; k++) fStride[k] = fStride[k - 1] * shape[k - 1];
+  for (let c = 0; c < flat.length; c++) {
+    let f = 0;
+    for (let k = 0; k < nd; k++) f += idx[k] * fStride[k];
+    out[c] = flat[f];
+    for (let k = nd - 1; k >= 0; k--) {
+      if (++idx[k] < shape[k]) break;
+      idx[k] = 0;
+    }
+  }
+  return out;
+}
