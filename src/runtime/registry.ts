@@ -1,6 +1,7 @@
 import { BrainError } from "../errors";
 import { Job } from "./job";
 import { exactDuplicatesJob } from "./jobs/exactDuplicates";
+import { nearDuplicatesJob } from "./jobs/nearDuplicates";
 import {
   deleteBrainRunJob,
   getBrainInfoJob,
@@ -14,6 +15,7 @@ import { deleteSamplesJob, tagSamplesJob } from "./jobs/sampleActions";
 /** Every method the runtime serves, by the name operators and the CLI use. */
 const JOBS: Job[] = [
   exactDuplicatesJob,
+  nearDuplicatesJob,
   listBrainRunsJob,
   getBrainInfoJob,
   loadBrainViewJob,

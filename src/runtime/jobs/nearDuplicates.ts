@@ -1,0 +1,75 @@
+import { BrainError } from "../../errors";
+import { readEmbeddings } from "../../fiftyone/embeddings";
+import { GENERIC_CONFIG_CLS, GENERIC_RESULTS_CLS, assertNewBrainKey, registerBrainRun } from "../../fiftyone/runs";
+import { findDuplicates } from "../../methods/nearDuplicates";
+import { Metric, radiusGraph } from "../../methods/neighborGraph";
+import { loadBrainConfig } from "../../config/brainConfig";
+import { Job } from "../job";
+import { optionalString, requiredString } from "../params";
+
+export interface NearDuplicatesResult {
+  brainKey: string | null;
+  threshold: number;
+  metric: Metric;
+  numSamples: number;
+  numMissing: number;
+  uniqueIds: string[];
+  duplicateIds: string[];
+  /** Kept sample → its duplicates with distances, nearest first. */
+  neighborsMap: Record<string, [string, number][]>;
+  /** The same groups as exact duplicates store them, for the Duplicates panel. */
+  duplicates: Record<string, string[]>;
+}
+
+const METRIC_MAX: Record<Metric, number> = { cosine: 2, euclidean: Infinity };
+
+/**
+ * compute_near_duplicates from an embeddings field: exact neighbours within the
+ * threshold (the reference's centered distances), then its greedy unique set and
+ * neighbours map. The metric defaults to the brain config's sklearn metric, as the
+ * reference's implicit index does.
+ */
+export const nearDuplicatesJob: Job<NearDuplicatesResult> = {
+  name: "compute_near_duplicates",
+  description: "Find near-duplicate samples from an embeddings field",
+  async run(ctx, params) {
+    const field = requiredString(params, "embeddings");
+    const brainKey = optionalString(params, "brain_key") ?? null;
+    const threshold = params.threshold === undefined ? 0.2 : Number(params.threshold);
+    const configMetric = loadBrainConfig().similarity_backends.sklearn?.metric;
+    const metric = (optionalString(params, "metric") ?? (typeof configMetric === "string" ? configMetric : "cosine")) as Metric;
+    if (metric !== "cosine" && metric !== "euclidean") throw new BrainError("INVALID_PARAMS", `Unknown metric '${metric}': use cosine or euclidean`);
+    if (!(threshold > 0) || threshold > METRIC_MAX[metric]) {
+      throw new BrainError("INVALID_PARAMS", `The threshold must be a distance in (0, ${METRIC_MAX[metric]}] for the ${metric} metric; got ${params.threshold}`);
+    }
+    if (brainKey) assertNewBrainKey(ctx.dataset, brainKey);
+    const emb = await readEmbeddings(ctx.db, ctx.dataset, ctx.target, field, { signal: ctx.signal, progress: (f) => ctx.progress(0.3 * f, "Reading embeddings") });
+    const n = emb.ids.length;
+    if (n === 0) throw new BrainError("EMPTY_VIEW", `No sample of the view has embeddings in '${field}'`);
+    ctx.progress(0.3, `Finding neighbours of ${n} samples`);
+    const graph = radiusGraph(emb.vectors, n, emb.dim, metric, threshold);
+    const found = findDuplicates(graph, threshold);
+    const id = (i: number) => emb.ids[i];
+    const neighborsMap = Object.fromEntries(
+      [...found.neighborsMap].map(([k, group]) => [id(k), group.map((e): [string, number] => [id(e.index), e.dist])]),
+    );
+    const result: NearDuplicatesResult = {
+      brainKey, threshold, metric, numSamples: n, numMissing: emb.numMissing,
+      uniqueIds: found.unique.map(id),
+      duplicateIds: found.duplicates.map(id),
+      neighborsMap,
+      duplicates: Object.fromEntries(Object.entries(neighborsMap).map(([k, g]) => [k, g.map(([d]) => d)])),
+    };
+    if (brainKey) {
+      await registerBrainRun(ctx.db, ctx.dataset, {
+        key: brainKey,
+        version: ctx.fiftyoneVersion,
+        viewStages: ctx.target.viewStages ?? null,
+        config: { cls: GENERIC_CONFIG_CLS, type: "brain", method: "near_duplicates", runtime: "brain-ts", embeddings_field: field, metric, threshold },
+        results: { cls: GENERIC_RESULTS_CLS, thresh: threshold, unique_ids: result.uniqueIds, duplicate_ids: result.duplicateIds, neighbors_map: neighborsMap, duplicates: result.duplicates },
+      });
+    }
+    ctx.progress(1, `${result.duplicateIds.length} near duplicates`);
+    return result;
+  },
+};
