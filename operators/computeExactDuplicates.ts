@@ -1,15 +1,10 @@
 import { ExecutionContext, Operator, OperatorConfig, types } from "@fiftyone/operators";
 import type { ExactDuplicatesResult } from "../src/runtime/jobs/exactDuplicates";
-import { orderedIds } from "../src/methods/exactDuplicates";
 import { callRuntime, trigger } from "./bridge";
 import { hooksInfo, useDatasetInfo } from "./datasetInfo";
 import { addDelegateInput, addNewBrainKeyInput, addTargetInput } from "./forms";
 import { chosenTarget, freeKey, hasSelection, hasView, newBrainKeyError, newFieldError } from "./validation";
-import { selectStage } from "./views";
-
-export const AFTER_RUN = ["show", "tag", "none"] as const;
-export type AfterRun = (typeof AFTER_RUN)[number];
-export const DUPLICATE_TAG = "duplicate";
+import { addAfterRunInput, applyAfterRun } from "./duplicateResults";
 
 /** Finds byte-identical media (a content hash per file) and records the groups as a brain run. */
 export class ComputeExactDuplicates extends Operator {
@@ -45,11 +40,7 @@ export class ComputeExactDuplicates extends Operator {
       description: "Count and report files that cannot be read instead of stopping the run",
       default: true,
     });
-    const after = new types.RadioGroup({ choices: [] });
-    after.addChoice("show", { label: "Show the duplicates in the grid", description: "Each group's first sample, then its duplicates" });
-    after.addChoice("tag", { label: `Tag duplicates '${DUPLICATE_TAG}'`, description: "Every sample but the first of each group" });
-    after.addChoice("none", { label: "Only record the run" });
-    inputs.enum("after_run", [...AFTER_RUN], { label: "Then", default: "show", view: after });
+    addAfterRunInput(inputs);
     addDelegateInput(inputs);
     return new types.Property(inputs);
   }
@@ -74,14 +65,7 @@ export class ComputeExactDuplicates extends Operator {
       return { delegated: true, brain_key: brainKey };
     }
     const result = outcome.result;
-    trigger("reload_dataset");
-    const after = (ctx.params.after_run as AfterRun | undefined) ?? "show";
-    if (after === "show" && result.numGroups > 0) {
-      trigger("set_view", { view: [selectStage(orderedIds(result.duplicates), true)] });
-    } else if (after === "tag" && result.numDuplicates > 0) {
-      await callRuntime({ method: "tag_samples", params: { sample_ids: Object.values(result.duplicates).flat(), tag: DUPLICATE_TAG } });
-      trigger("reload_samples");
-    }
+    await applyAfterRun(ctx.params.after_run, result.duplicates);
     const failures = result.numFailures ? `; ${result.numFailures} unreadable files skipped` : "";
     trigger("notify", {
       message: `${result.numDuplicates} duplicates in ${result.numGroups} groups among ${result.numSamples} samples${failures}`,

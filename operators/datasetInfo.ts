@@ -6,11 +6,15 @@ import type { BrainRunRef } from "./validation";
 export interface DatasetInfo {
   brainRuns: BrainRunRef[];
   fieldNames: string[];
+  /** Top-level fields that can hold embeddings. */
+  vectorFields: string[];
 }
+
+const VECTOR_FTYPES = new Set(["fiftyone.core.fields.VectorField", "fiftyone.core.fields.ArrayField"]);
 
 // The App re-resolves a form on Execute with a context whose hooks are empty, so the
 // last info seen during render is kept for that pass.
-let lastSeen: DatasetInfo = { brainRuns: [], fieldNames: [] };
+let lastSeen: DatasetInfo = { brainRuns: [], fieldNames: [], vectorFields: [] };
 
 export function useDatasetInfo(): DatasetInfo {
   const dataset = useRecoilValue(fos.dataset);
@@ -27,6 +31,7 @@ export function datasetInfo(dataset: fos.Dataset | null): DatasetInfo {
       method: (m.config?.method as string | undefined) ?? null,
     })),
     fieldNames: (dataset?.sampleFields ?? []).map((f) => f.name),
+    vectorFields: (dataset?.sampleFields ?? []).filter((f) => VECTOR_FTYPES.has(f.ftype)).map((f) => f.name),
   };
 }
 

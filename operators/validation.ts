@@ -63,3 +63,11 @@ export function chosenBrainKey(params: Record<string, unknown>, name: string, ru
   return runs[0].key;
 }
 
+
+/** A near-duplicate threshold is a distance of the metric: cosine distances lie in [0, 2]. */
+export function thresholdError(value: unknown, metric: string): string | null {
+  const t = typeof value === "number" ? value : Number(value);
+  if (!Number.isFinite(t) || t <= 0) return "The threshold must be a positive distance";
+  if (metric === "cosine" && t > 2) return "Cosine distances are at most 2: every sample would be a duplicate";
+  return null;
+}

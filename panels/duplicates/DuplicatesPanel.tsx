@@ -4,7 +4,7 @@ import * as fos from "@fiftyone/state";
 import { useRecoilValue } from "recoil";
 import type { DuplicateGroupView } from "../../src/runtime/jobs/runManagement";
 import { PLUGIN_NAME, queryRuntime, trigger } from "../../operators/bridge";
-import { DUPLICATE_TAG } from "../../operators/computeExactDuplicates";
+import { DUPLICATE_TAG } from "../../operators/duplicateResults";
 import { selectStage } from "../../operators/views";
 import { duplicateIds, duplicateRuns, groupIds, mediaUrl } from "./model";
 import { styles } from "./styles";
@@ -143,10 +143,14 @@ export function DuplicatesPanel() {
               </span>
             </div>
             <div style={styles.thumbs}>
-              {[g.representative, ...g.duplicates].map((s, j) => (
-                <figure key={s.id} style={styles.figure}>
-                  <img src={mediaUrl(s.filepath)} style={j === 0 ? styles.thumbFirst : styles.thumb} alt={s.filepath} loading="lazy" />
-                  <figcaption style={styles.caption}>{j === 0 ? "kept" : "duplicate"}</figcaption>
+              <figure style={styles.figure}>
+                <img src={mediaUrl(g.representative.filepath)} style={styles.thumbFirst} alt={g.representative.filepath} loading="lazy" />
+                <figcaption style={styles.caption}>kept</figcaption>
+              </figure>
+              {g.duplicates.map((d) => (
+                <figure key={d.id} style={styles.figure}>
+                  <img src={mediaUrl(d.filepath)} style={styles.thumb} alt={d.filepath} loading="lazy" />
+                  <figcaption style={styles.caption}>{d.distance === undefined ? "duplicate" : `d = ${d.distance.toPrecision(3)}`}</figcaption>
                 </figure>
               ))}
             </div>

@@ -4,7 +4,7 @@ import type { DuplicateGroupView } from "../../src/runtime/jobs/runManagement";
 /** Keys of the dataset's runs that hold duplicate groups. */
 export function duplicateRuns(dataset: fos.Dataset | null): string[] {
   return (dataset?.brainMethods ?? [])
-    .filter((m) => m.config?.method === "exact_duplicates")
+    .filter((m) => m.config?.method === "exact_duplicates" || m.config?.method === "near_duplicates")
     .map((m) => m.key)
     .sort();
 }

@@ -6,6 +6,7 @@ import {
   hasSelection,
   newBrainKeyError,
   newFieldError,
+  thresholdError,
 } from "../../operators/validation";
 
 describe("operator form validation", () => {
@@ -44,5 +45,13 @@ describe("operator form validation", () => {
     expect(chosenBrainKey({ brain_key: "b" }, "brain_key", runs)).toBe("b");
     expect(chosenBrainKey({}, "brain_key", runs)).toBe("a");
     expect(() => chosenBrainKey({}, "brain_key", [])).toThrow(/no brain runs/);
+  });
+
+  it("accepts only thresholds that are distances of the metric", () => {
+    expect(thresholdError(0.2, "cosine")).toBeNull();
+    expect(thresholdError(0, "cosine")).toMatch(/positive/);
+    expect(thresholdError("abc", "cosine")).toMatch(/positive/);
+    expect(thresholdError(2.5, "cosine")).toMatch(/at most 2/);
+    expect(thresholdError(2.5, "euclidean")).toBeNull();
   });
 });

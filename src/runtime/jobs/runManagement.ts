@@ -70,7 +70,8 @@ export const deleteBrainRunJob: Job<{ deletedFields: string[] }> = {
 
 export interface DuplicateGroupView {
   representative: { id: string; filepath: string };
-  duplicates: { id: string; filepath: string }[];
+  /** Distances are present for near duplicates. */
+  duplicates: { id: string; filepath: string; distance?: number }[];
 }
 
 /** Groups of an exact-duplicates run with file paths, for the Duplicates panel's thumbnails. */
@@ -90,7 +91,10 @@ export const getDuplicateGroupsJob: Job<{ brainKey: string; groups: DuplicateGro
       { projection: { filepath: 1 } },
     );
     for await (const doc of cursor) paths.set(doc._id.toHexString(), doc.filepath as string);
-    const entry = (id: string) => ({ id, filepath: paths.get(id) ?? "" });
+    const distances = new Map<string, number>();
+    const neighbors = (results?.neighbors_map ?? {}) as Record<string, [string, number][]>;
+    for (const group of Object.values(neighbors)) for (const [id, dist] of group) distances.set(id, dist);
+    const entry = (id: string) => ({ id, filepath: paths.get(id) ?? "", ...(distances.has(id) ? { distance: distances.get(id) } : {}) });
     const view = Object.entries(groups)
       .map(([rep, dups]) => ({ representative: entry(rep), duplicates: dups.filter((d) => paths.has(d)).map(entry) }))
       .filter((g) => paths.has(g.representative.id) && g.duplicates.length > 0)
