@@ -18,11 +18,13 @@ let lastSeen: DatasetInfo = { brainRuns: [], fieldNames: [], vectorFields: [] };
 
 export function useDatasetInfo(): DatasetInfo {
   const dataset = useRecoilValue(fos.dataset);
-  lastSeen = datasetInfo(dataset);
+  const fields = useRecoilValue(fos.sampleFields);
+  lastSeen = datasetInfo(dataset, fields);
   return lastSeen;
 }
 
-export function datasetInfo(dataset: fos.Dataset | null): DatasetInfo {
+export function datasetInfo(dataset: fos.Dataset | null, fields: readonly fos.SampleField[]): DatasetInfo {
+  const topLevel = fields.filter((f) => !f.path.includes("."));
   return {
     brainRuns: (dataset?.brainMethods ?? []).map((m) => ({
       key: m.key,
@@ -30,8 +32,8 @@ export function datasetInfo(dataset: fos.Dataset | null): DatasetInfo {
       type: (m.config?.type as string | undefined) ?? null,
       method: (m.config?.method as string | undefined) ?? null,
     })),
-    fieldNames: (dataset?.sampleFields ?? []).map((f) => f.name),
-    vectorFields: (dataset?.sampleFields ?? []).filter((f) => VECTOR_FTYPES.has(f.ftype)).map((f) => f.name),
+    fieldNames: topLevel.map((f) => f.path),
+    vectorFields: topLevel.filter((f) => VECTOR_FTYPES.has(f.ftype)).map((f) => f.path),
   };
 }
 

@@ -150,8 +150,10 @@ declare module "@fiftyone/state" {
     key: string;
     config: { cls: string; type?: string; method?: string | null } & Record<string, unknown>;
   }
+  /** A top-level field of the sample schema (the `sampleFields` selector). */
   export interface SampleField {
     name: string;
+    path: string;
     ftype: string;
     embeddedDocType?: string | null;
   }
@@ -159,10 +161,10 @@ declare module "@fiftyone/state" {
     id: string;
     name: string;
     brainMethods: BrainMethod[];
-    sampleFields: SampleField[];
   }
   export const dataset: RecoilState<Dataset | null>;
   export const datasetName: RecoilValueReadOnly<string | null>;
+  export const sampleFields: RecoilValueReadOnly<SampleField[]>;
   export const selectedSamples: RecoilState<Set<string>>;
   export const view: RecoilState<unknown[]>;
 }

@@ -33,6 +33,12 @@ for src, name in [(2, "copy2a"), (2, "copy2b"), (7, "copy7")]:
 ds = fo.Dataset(${JSON.stringify(DATASET)}, overwrite=True)
 ds.persistent = True
 ds.add_samples([fo.Sample(filepath=p) for p in paths])
+# Embeddings: random for the originals, the originals' plus a little noise for the copies.
+import numpy as np
+rng = np.random.RandomState(0)
+emb = list(rng.randn(16, 32))
+emb += [emb[2] + rng.randn(32) * 0.01, emb[2] + rng.randn(32) * 0.02, emb[7] + rng.randn(32) * 0.01]
+ds.set_values("emb", emb)
 print(json.dumps({"ids": ds.values("id")}))
 `);
   app = await startAppServer();
@@ -83,6 +89,24 @@ describe("the plugin in a real FiftyOne App", () => {
     await page.getByTestId("entry-counts").filter({ hasText: /5 of 19 samples|^5 samples/ }).waitFor({ timeout: 60_000 });
     await shot("03-duplicates-in-grid");
     await expect(brainRuns()).resolves.toContain("dups");
+  });
+
+  it("finds near duplicates from an embeddings field, refusing an impossible threshold before Execute", async () => {
+    const { page, shot } = browser;
+    await openDataset(page, app.url, DATASET);
+    await openOperator(page, "Brain: find near duplicates");
+    const modal = page.getByTestId("operators-prompt-modal");
+    await modal.locator("input[type=radio][value=DATASET]").check();
+    const threshold = modal.locator("input[type=number]").first();
+    await threshold.fill("3");
+    await modal.getByText(/Cosine distances are at most 2/).waitFor();
+    expect(await executeButton(page).isEnabled()).toBe(false);
+    await threshold.fill("0.2");
+    await modal.getByText(/Cosine distances are at most 2/).waitFor({ state: "detached" });
+    await shot("03b-near-duplicates-form");
+    await executeForm(page);
+    await page.getByTestId("entry-counts").filter({ hasText: /5 of 19 samples|^5 samples/ }).waitFor({ timeout: 60_000 });
+    await expect(brainRuns()).resolves.toContain("near_duplicates");
   });
 
   it("browses the groups in the Duplicates panel and narrows the grid to one group", async () => {
@@ -177,7 +201,7 @@ print(json.dumps({"state": o["run_state"], "progress": (o.get("status") or {}).g
     await page.getByRole("option", { name: /^dups_renamed\b/ }).first().click();
     await browser.shot("08-delete-form");
     await executeForm(page);
-    await expect(brainRuns()).resolves.toEqual(["delegated_dups"]);
+    await expect(brainRuns()).resolves.toEqual(["delegated_dups", "near_duplicates"]);
   });
 
   it("deletes duplicates from the panel only after a confirmation that says how many", async () => {
