@@ -45,3 +45,44 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): { diff: 
   }
   return { diff, scale };
 }
+
+/**
+ * Runs a TF.js LayersModel (topology + weights as stored in model.json and its shards) on
+ * NHWC inputs and returns the output of `layer`, on the pure-JS cpu backend in a worker
+ * thread: the same code runs several times slower inside Jest's vm context.
+ */
+export async function tfjsLayerOutput(
+  model: { topology: unknown; weightSpecs: unknown; weightData: Buffer },
+  layer: string,
+  nhwc: Float32Array,
+  shape: [number, number, number, number],
+): Promise<Float32Array> {
+  const { Worker } = await import("node:worker_threads");
+  const code = `
+    const { parentPort, workerData: d } = require("node:worker_threads");
+    console.warn = console.log = () => undefined;
+    const tf = require(d.tfjsPath);
+    (async () => {
+      await tf.setBackend("cpu");
+      await tf.ready();
+      const m = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: d.topology, weightSpecs: d.weightSpecs, weightData: d.weightData }));
+      const sub = tf.model({ inputs: m.inputs, outputs: m.getLayer(d.layer).output });
+      const out = sub.predict(tf.tensor4d(d.input, d.shape)).dataSync();
+      parentPort.postMessage(out, [out.buffer]);
+    })().catch((e) => { throw e; });
+  `;
+  const weightData = model.weightData.buffer.slice(model.weightData.byteOffset, model.weightData.byteOffset + model.weightData.byteLength);
+  const worker = new Worker(code, {
+    eval: true,
+    workerData: { tfjsPath: require.resolve("@tensorflow/tfjs"), topology: model.topology, weightSpecs: model.weightSpecs, weightData, layer, input: nhwc, shape },
+  });
+  try {
+    return await new Promise<Float32Array>((resolve, reject) => {
+      worker.once("message", (data: Float32Array) => resolve(new Float32Array(data)));
+      worker.once("error", reject);
+      worker.once("exit", (code) => reject(new Error(`tfjs worker exited with code ${code}`)));
+    });
+  } finally {
+    await worker.terminate();
+  }
+}
