@@ -7,6 +7,10 @@ import type { ModelManifest } from "./modelManifest";
  * WebP, TIFF, GIF first frame, ...), applies the EXIF orientation, turns grayscale into
  * RGB and drops alpha (as PIL's convert("RGB") does), resizes, and the pixels are scaled
  * and normalised into a float32 tensor in the model's layout.
+ *
+ * Known difference from PIL: sharp resizes images with alpha premultiplied and drops the
+ * alpha after, so translucent pixels can differ by rounding, and fully transparent ones
+ * do not keep their stored colour.
  */
 export type InputSpec = ModelManifest["input"];
 
