@@ -7,6 +7,7 @@ import { BrainError } from "../../src/errors";
 import { preprocessBatch } from "../../src/embeddings/imagePipeline";
 import type { ModelManifest } from "../../src/embeddings/modelManifest";
 import { nonFiniteRows, OnnxEmbeddingModel } from "../../src/embeddings/onnxModel";
+import { DEFAULT_MODEL_NAME, defaultModelManifestPath, loadDefaultModel } from "../../src/embeddings/defaultModel";
 import { maxAbsDiff, nchwToNhwc, tfjsLayerOutput } from "./tfjs";
 
 /** A 256×192 PNG of one shape on a background. */
@@ -105,6 +106,15 @@ describe("the default model: nsfwjs MobileNetV2 converted to ONNX", () => {
     const size = model.inputSize;
     const second = await model.embed(batch.data.slice(size), 1);
     expect(maxAbsDiff(both.subarray(1280), second).diff).toBeLessThan(1e-4);
+  });
+
+  it("is what loadDefaultModel loads, and is reported missing until built", async () => {
+    expect(DEFAULT_MODEL_NAME).toBe(built.manifest.name);
+    expect(defaultModelManifestPath()).toMatch(/\.cache\/models\/mobilenet_v2_nsfwjs\.json$/);
+    const again = await loadDefaultModel({ modelsDir: join(built.modelPath, "..") });
+    expect(again.manifest).toEqual(built.manifest);
+    await again.close();
+    await expectBrainError(loadDefaultModel({ modelsDir: mkdtempSync(join(tmpdir(), "brain-ts-empty-")) }), "MODEL_NOT_FOUND", /has not been built.*npm run build/);
   });
 
   it("refuses a batch of the wrong size", async () => {
