@@ -9,7 +9,13 @@ const common = {
 };
 module.exports = {
   projects: [
-    { ...common, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.test.ts?(x)"] },
+    {
+      ...common,
+      displayName: "unit",
+      testMatch: ["<rootDir>/test/unit/**/*.test.ts?(x)"],
+      // onnxruntime-node returns main-realm typed arrays (see the file).
+      testEnvironment: "<rootDir>/test/support/nodeEnvironment.js",
+    },
     {
       ...common,
       displayName: "integration",

@@ -1,4 +1,5 @@
-// Builds the two artefacts: the Node runtime (tsc -> lib/) and the App bundle
+// Builds the artefacts: the Node runtime (tsc -> lib/), the default ONNX embedding model
+// (.cache/models) and the App bundle
 // (esbuild -> dist/index.umd.js) whose shared libraries resolve to the App's window globals.
 import { execFileSync } from "node:child_process";
 import { build } from "esbuild";
@@ -32,6 +33,9 @@ const appGlobals = {
 const onlyApp = process.argv.includes("--app");
 if (!onlyApp) {
   execFileSync("npx", ["tsc", "-p", "tsconfig.runtime.json"], { stdio: "inherit" });
+  // The default embedding model: nsfwjs's MobileNetV2 converted to ONNX into .cache/models
+  // (skipped when the files are newer than the nsfwjs package and the converter).
+  execFileSync(process.execPath, ["lib/scripts/convertMobilenet.js"], { stdio: "inherit" });
 }
 await build({
   entryPoints: ["plugin.tsx"],

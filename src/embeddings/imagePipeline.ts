@@ -1,0 +1,104 @@
+import sharp from "sharp";
+import { BrainError } from "../errors";
+import type { ModelManifest } from "./modelManifest";
+
+/**
+ * Image → model input, as a manifest's `input` section says: sharp decodes (JPEG, PNG,
+ * WebP, TIFF, GIF first frame, ...), applies the EXIF orientation, turns grayscale into
+ * RGB and drops alpha (as PIL's convert("RGB") does), resizes, and the pixels are scaled
+ * and normalised into a float32 tensor in the model's layout.
+ *
+ * Known difference from PIL: sharp resizes images with alpha premultiplied and drops the
+ * alpha after, so translucent pixels can differ by rounding, and fully transparent ones
+ * do not keep their stored colour.
+ */
+export type InputSpec = ModelManifest["input"];
+
+/** Decodes and resizes one image to raw interleaved RGB (height × width × 3 bytes). */
+export async function decodeRgb(image: string | Buffer, spec: Pick<InputSpec, "width" | "height" | "resize">): Promise<Buffer> {
+  const label = typeof image === "string" ? image : "(image buffer)";
+  let result: { data: Buffer; info: { width: number; height: number; channels: number } };
+  try {
+    result = await sharp(image, { pages: 1, failOn: "error" })
+      .rotate() // EXIF orientation
+      .removeAlpha()
+      .toColourspace("srgb")
+      .resize(spec.width, spec.height, {
+        fit: spec.resize,
+        position: "centre",
+        background: { r: 0, g: 0, b: 0 },
+      })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    throw new BrainError("MEDIA_UNREADABLE", `Cannot decode image ${label}: ${(err as Error).message}`);
+  }
+  const { data, info } = result;
+  if (info.channels !== 3 || info.width !== spec.width || info.height !== spec.height) {
+    throw new BrainError("MEDIA_UNREADABLE", `Image ${label} decoded to ${info.width}×${info.height}×${info.channels}, expected ${spec.width}×${spec.height}×3`);
+  }
+  return data;
+}
+
+/**
+ * Writes one decoded RGB image (height × width × 3 bytes) into `out` at image slot `index`,
+ * as (pixel * scale - mean[c]) / std[c] in the spec's channel order and layout.
+ */
+export function writeTensor(rgb: Uint8Array, spec: InputSpec, out: Float32Array, index = 0): void {
+  const { width: w, height: h, scale, mean, std } = spec;
+  const plane = w * h;
+  if (rgb.length !== plane * 3) throw new Error(`expected ${plane * 3} bytes of RGB, got ${rgb.length}`);
+  const base = index * plane * 3;
+  if (base + plane * 3 > out.length) throw new Error(`image slot ${index} is outside the batch buffer`);
+  const order = spec.channels === "RGB" ? [0, 1, 2] : [2, 1, 0];
+  const a = order.map((c) => scale / std[c]);
+  const b = order.map((c) => -mean[c] / std[c]);
+  if (spec.layout === "NCHW") {
+    for (let k = 0; k < 3; k++) {
+      const src = order[k];
+      const dst = base + k * plane;
+      const ak = a[k];
+      const bk = b[k];
+      for (let p = 0; p < plane; p++) out[dst + p] = rgb[p * 3 + src] * ak + bk;
+    }
+  } else {
+    for (let p = 0; p < plane; p++) {
+      for (let k = 0; k < 3; k++) out[base + p * 3 + k] = rgb[p * 3 + order[k]] * a[k] + b[k];
+    }
+  }
+}
+
+/** Decodes and preprocesses one image into a fresh float32 tensor of 3 × height × width. */
+export async function preprocessImage(image: string | Buffer, spec: InputSpec): Promise<Float32Array> {
+  const out = new Float32Array(3 * spec.width * spec.height);
+  writeTensor(await decodeRgb(image, spec), spec, out, 0);
+  return out;
+}
+
+export interface PreparedBatch {
+  /** count × 3 × height × width floats, only for the images that decoded. */
+  data: Float32Array;
+  /** Positions (in `images`) of the images in `data`, in order. */
+  indices: number[];
+  /** Images that could not be decoded, with the reason. */
+  failures: Array<{ index: number; error: string }>;
+}
+
+/**
+ * Preprocesses a batch; images that fail to decode are skipped and reported, unless
+ * `skipFailures` is false, in which case the first failure is thrown.
+ */
+export async function preprocessBatch(images: Array<string | Buffer>, spec: InputSpec, skipFailures = true): Promise<PreparedBatch> {
+  const size = 3 * spec.width * spec.height;
+  const decoded = await Promise.allSettled(images.map((img) => decodeRgb(img, spec)));
+  const indices: number[] = [];
+  const failures: PreparedBatch["failures"] = [];
+  decoded.forEach((r, i) => {
+    if (r.status === "fulfilled") indices.push(i);
+    else if (!skipFailures) throw r.reason;
+    else failures.push({ index: i, error: (r.reason as Error).message });
+  });
+  const data = new Float32Array(indices.length * size);
+  indices.forEach((i, slot) => writeTensor((decoded[i] as PromiseFulfilledResult<Buffer>).value, spec, data, slot));
+  return { data, indices, failures };
+}
