@@ -3,7 +3,8 @@
 const transform = { "^.+\\.(t|j)sx?$": ["@swc/jest", { jsc: { parser: { syntax: "typescript", tsx: true }, transform: { react: { runtime: "classic" } } } }] };
 const common = {
   transform,
-  testEnvironment: "node",
+  // Node's environment with main-realm typed arrays, which onnxruntime-node requires (see the file).
+  testEnvironment: "<rootDir>/test/support/nodeEnvironment.js",
   moduleFileExtensions: ["ts", "tsx", "js", "json"],
   modulePathIgnorePatterns: ["<rootDir>/.venv", "<rootDir>/lib", "<rootDir>/dist", "<rootDir>/test-artifacts"],
 };
@@ -13,8 +14,6 @@ module.exports = {
       ...common,
       displayName: "unit",
       testMatch: ["<rootDir>/test/unit/**/*.test.ts?(x)"],
-      // onnxruntime-node returns main-realm typed arrays (see the file).
-      testEnvironment: "<rootDir>/test/support/nodeEnvironment.js",
     },
     {
       ...common,

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { BrainError } from "../errors";
+import { projectRoot } from "../fiftyone/localDatabase";
 import { type LoadOptions, OnnxEmbeddingModel } from "./onnxModel";
 
 /**
@@ -9,18 +10,8 @@ import { type LoadOptions, OnnxEmbeddingModel } from "./onnxModel";
  */
 export const DEFAULT_MODEL_NAME = "mobilenet_v2_nsfwjs";
 
-function pluginDir(): string {
-  let dir = __dirname;
-  while (!existsSync(join(dir, "fiftyone.yml"))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error("Cannot find the plugin folder (fiftyone.yml)");
-    dir = parent;
-  }
-  return dir;
-}
-
 /** Where `npm run build` writes the default model's manifest. */
-export function defaultModelManifestPath(modelsDir = join(pluginDir(), ".cache", "models")): string {
+export function defaultModelManifestPath(modelsDir = join(projectRoot(), ".cache", "models")): string {
   return join(modelsDir, `${DEFAULT_MODEL_NAME}.json`);
 }
 
@@ -31,4 +22,15 @@ export async function loadDefaultModel(options: LoadOptions & { modelsDir?: stri
     throw new BrainError("MODEL_NOT_FOUND", `The default embedding model '${DEFAULT_MODEL_NAME}' has not been built (${path} is missing): run \`npm run build\``);
   }
   return OnnxEmbeddingModel.fromManifestFile(path, options);
+}
+
+let cached: Promise<OnnxEmbeddingModel> | null = null;
+
+/** The default model, loaded once per process: a warm runtime reuses its session. */
+export function sharedDefaultModel(): Promise<OnnxEmbeddingModel> {
+  cached ??= loadDefaultModel().catch((err) => {
+    cached = null;
+    throw err;
+  });
+  return cached;
 }

@@ -37,15 +37,16 @@ export function fieldDoc(name: string, ftype: FieldType, subfield: FieldType | n
 
 /**
  * Writes one value per sample into a new top-level field and declares it in the
- * dataset's schema, so FiftyOne (Python and the App) sees a typed field. Values are
- * written first and the schema last; on any error the values are removed again, so a
- * failed write leaves no half-written field behind.
+ * dataset's schema, so FiftyOne (Python and the App) sees a typed field. Values may be
+ * produced while they are written (an async iterable), so a job streams its results
+ * instead of holding them. Values are written first and the schema last; on any error
+ * the values are removed again, so a failed write leaves no half-written field behind.
  */
 export async function writeSampleField(
   db: Db,
   dataset: DatasetDoc,
   field: FieldDoc,
-  values: Iterable<[string, unknown]>,
+  values: Iterable<[string, unknown]> | AsyncIterable<[string, unknown]>,
   chunkSize = 1000,
 ): Promise<number> {
   const error = validateNewFieldName(dataset, field.name);
@@ -55,7 +56,7 @@ export async function writeSampleField(
   try {
     let ops: AnyBulkWriteOperation<Document>[] = [];
     const now = new Date();
-    for (const [id, value] of values) {
+    for await (const [id, value] of values) {
       ops.push({
         updateOne: {
           filter: { _id: new ObjectId(id) },

@@ -1,4 +1,4 @@
-import { inflateSync } from "node:zlib";
+import { deflateSync, inflateSync } from "node:zlib";
 
 /**
  * FiftyOne stores numpy arrays (VectorField / ArrayField values, label logits) as
@@ -125,4 +125,22 @@ function toCOrder(flat: Float64Array, shape: number[]): Float64Array {
     }
   }
   return out;
+}
+
+/**
+ * Encodes a float32 vector as FiftyOne stores it (fiftyone.core.utils.serialize_numpy_array):
+ * zlib-compressed `np.save` bytes of a C-order `<f4` array of shape (dim,).
+ */
+export function encodeStoredFloat32(values: Float32Array): Buffer {
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${values.length},), }`;
+  // The header, with its 10-byte prefix and a final newline, pads to a multiple of 64.
+  const total = Math.ceil((10 + header.length + 1) / 64) * 64;
+  header = header.padEnd(total - 10 - 1, " ") + "\n";
+  const prefix = Buffer.alloc(10);
+  MAGIC.copy(prefix, 0);
+  prefix[6] = 1;
+  prefix[7] = 0;
+  prefix.writeUInt16LE(header.length, 8);
+  const data = Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+  return deflateSync(Buffer.concat([prefix, Buffer.from(header, "latin1"), data]));
 }

@@ -1,5 +1,6 @@
 import { BrainError } from "../errors";
 import { Job } from "./job";
+import { computeEmbeddingsJob } from "./jobs/computeEmbeddings";
 import { exactDuplicatesJob } from "./jobs/exactDuplicates";
 import { nearDuplicatesJob } from "./jobs/nearDuplicates";
 import {
@@ -14,6 +15,7 @@ import { deleteSamplesJob, tagSamplesJob } from "./jobs/sampleActions";
 
 /** Every method the runtime serves, by the name operators and the CLI use. */
 const JOBS: Job[] = [
+  computeEmbeddingsJob,
   exactDuplicatesJob,
   nearDuplicatesJob,
   listBrainRunsJob,
