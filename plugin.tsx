@@ -3,12 +3,13 @@
 import { registerOperator } from "@fiftyone/operators";
 import { PluginComponentType, registerComponent } from "@fiftyone/plugins";
 import { PLUGIN_NAME } from "./operators/bridge";
+import { ComputeEmbeddings } from "./operators/computeEmbeddings";
 import { ComputeExactDuplicates } from "./operators/computeExactDuplicates";
 import { ComputeNearDuplicates } from "./operators/computeNearDuplicates";
 import { DeleteBrainRun, GetBrainInfo, LoadBrainView, RenameBrainRun } from "./operators/runManagement";
 import { DuplicatesPanel } from "./panels/duplicates/DuplicatesPanel";
 
-for (const operator of [ComputeExactDuplicates, ComputeNearDuplicates, GetBrainInfo, LoadBrainView, RenameBrainRun, DeleteBrainRun]) {
+for (const operator of [ComputeEmbeddings, ComputeExactDuplicates, ComputeNearDuplicates, GetBrainInfo, LoadBrainView, RenameBrainRun, DeleteBrainRun]) {
   registerOperator(operator, PLUGIN_NAME);
 }
 

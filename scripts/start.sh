@@ -17,6 +17,8 @@ export FIFTYONE_DO_NOT_TRACK=true
 export BRAIN_TS_PYTHON=$ROOT/.venv/bin/python
 
 node lib/scripts/demo.js
+# Embed the demo images with the default model (offline), for the embedding-based methods.
+node bin/brain-ts.js compute_embeddings --dataset brain-ts-demo --param embeddings_field=embeddings --quiet
 
 PORT=${PORT:-5151}
 echo

@@ -109,6 +109,26 @@ describe("the plugin in a real FiftyOne App", () => {
     await expect(brainRuns()).resolves.toContain("near_duplicates");
   });
 
+  it("computes embeddings with the default model from its form", async () => {
+    const { page, shot } = browser;
+    await openDataset(page, app.url, DATASET);
+    await openOperator(page, "Brain: compute embeddings");
+    const modal = page.getByTestId("operators-prompt-modal");
+    await modal.locator("input[type=radio][value=DATASET]").check();
+    await modal.locator("input[type=string]").first().fill("emb");
+    await modal.getByText("Field 'emb' already exists").waitFor();
+    await modal.locator("input[type=string]").first().fill("model_emb");
+    await shot("03c-embeddings-form");
+    await executeForm(page, 120_000);
+    const stored = await runPython<{ n: number; dim: number }>(`
+import json, fiftyone as fo
+ds = fo.load_dataset(${JSON.stringify(DATASET)})
+v = [x for x in ds.values("model_emb") if x is not None]
+print(json.dumps({"n": len(v), "dim": int(v[0].shape[0])}))
+`);
+    expect(stored).toEqual({ n: 19, dim: 1280 });
+  });
+
   it("browses the groups in the Duplicates panel and narrows the grid to one group", async () => {
     const { page, shot } = browser;
     await openDataset(page, app.url, DATASET);
