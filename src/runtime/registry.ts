@@ -9,11 +9,15 @@ import {
   loadBrainViewJob,
   renameBrainRunJob,
 } from "./jobs/runManagement";
+import { hardnessJob, mistakennessJob, uniquenessJob } from "./jobs/scores";
 import { tagSamplesJob } from "./jobs/tagSamples";
 
 /** Every method the runtime serves, by the name operators and the CLI use. */
 const JOBS: Job[] = [
   exactDuplicatesJob,
+  uniquenessJob,
+  hardnessJob,
+  mistakennessJob,
   listBrainRunsJob,
   getBrainInfoJob,
   loadBrainViewJob,
