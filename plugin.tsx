@@ -4,10 +4,20 @@ import { registerOperator } from "@fiftyone/operators";
 import { PluginComponentType, registerComponent } from "@fiftyone/plugins";
 import { PLUGIN_NAME } from "./operators/bridge";
 import { ComputeExactDuplicates } from "./operators/computeExactDuplicates";
+import { ComputeHardness, ComputeMistakenness, ComputeUniqueness } from "./operators/computeScores";
 import { DeleteBrainRun, GetBrainInfo, LoadBrainView, RenameBrainRun } from "./operators/runManagement";
 import { DuplicatesPanel } from "./panels/duplicates/DuplicatesPanel";
 
-for (const operator of [ComputeExactDuplicates, GetBrainInfo, LoadBrainView, RenameBrainRun, DeleteBrainRun]) {
+for (const operator of [
+  ComputeExactDuplicates,
+  ComputeUniqueness,
+  ComputeHardness,
+  ComputeMistakenness,
+  GetBrainInfo,
+  LoadBrainView,
+  RenameBrainRun,
+  DeleteBrainRun,
+]) {
   registerOperator(operator, PLUGIN_NAME);
 }
 

@@ -1,16 +1,17 @@
 import * as fos from "@fiftyone/state";
 import { useRecoilValue } from "recoil";
-import type { BrainRunRef } from "./validation";
+import type { BrainRunRef, FieldRef } from "./validation";
 
 /** What forms need to know about the open dataset, read from the App's state in useHooks. */
 export interface DatasetInfo {
   brainRuns: BrainRunRef[];
   fieldNames: string[];
+  fields: FieldRef[];
 }
 
 // The App re-resolves a form on Execute with a context whose hooks are empty, so the
 // last info seen during render is kept for that pass.
-let lastSeen: DatasetInfo = { brainRuns: [], fieldNames: [] };
+let lastSeen: DatasetInfo = { brainRuns: [], fieldNames: [], fields: [] };
 
 export function useDatasetInfo(): DatasetInfo {
   const dataset = useRecoilValue(fos.dataset);
@@ -27,6 +28,7 @@ export function datasetInfo(dataset: fos.Dataset | null): DatasetInfo {
       method: (m.config?.method as string | undefined) ?? null,
     })),
     fieldNames: (dataset?.sampleFields ?? []).map((f) => f.name),
+    fields: (dataset?.sampleFields ?? []).map((f) => ({ name: f.name, ftype: f.ftype, embeddedDocType: f.embeddedDocType ?? null })),
   };
 }
 

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { closeDatabases } from "../../src/fiftyone/database";
 import { executeJob, JobRequest } from "../../src/runtime/execute";
 import { ScoreResult } from "../../src/runtime/jobs/scores";
+import { sortByStage } from "../../operators/views";
 import { runPython, testDatabase } from "../support/fiftyone";
 
 jest.setTimeout(180_000);
@@ -155,6 +156,20 @@ print(json.dumps({f: [fix(v) for v in ds.values(f)[:5]] for f in ("ref_u4", "ref
     expect(v.u4.slice(0, 5)).toEqual(ref.ref_u4);
     expect(ref.ref_u3).toEqual([1, 1, 1, null, null]);
     expect(v.u3.slice(0, 5)).toEqual([1, 1, 1, null, null]);
+  });
+
+  it("the operators' SortBy stage, as set_view gets it, orders the dataset by the score, highest first", async () => {
+    const py = await runPython<{ sorted: (number | null)[] }>(`
+import json, fiftyone as fo
+import fiftyone.core.view as fov
+ds = fo.load_dataset(${JSON.stringify(DATASET)})
+view = fov.DatasetView._build(ds, [json.loads(${JSON.stringify(JSON.stringify(sortByStage("uniqueness", true)))})])
+print(json.dumps({"sorted": view.values("uniqueness")}))
+`);
+    const scored = py.sorted.filter((v): v is number => v !== null);
+    expect(scored).toEqual([...scored].sort((a, b) => b - a));
+    expect(scored[0]).toBe(1);
+    expect(py.sorted.slice(-2)).toEqual([null, null]); // samples without a score last
   });
 
   it("hardness equals fob.compute_hardness within 1e-6", async () => {
