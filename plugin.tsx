@@ -6,10 +6,22 @@ import { PLUGIN_NAME } from "./operators/bridge";
 import { ComputeEmbeddings } from "./operators/computeEmbeddings";
 import { ComputeExactDuplicates } from "./operators/computeExactDuplicates";
 import { ComputeNearDuplicates } from "./operators/computeNearDuplicates";
+import { ComputeHardness, ComputeMistakenness, ComputeUniqueness } from "./operators/computeScores";
 import { DeleteBrainRun, GetBrainInfo, LoadBrainView, RenameBrainRun } from "./operators/runManagement";
 import { DuplicatesPanel } from "./panels/duplicates/DuplicatesPanel";
 
-for (const operator of [ComputeEmbeddings, ComputeExactDuplicates, ComputeNearDuplicates, GetBrainInfo, LoadBrainView, RenameBrainRun, DeleteBrainRun]) {
+for (const operator of [
+  ComputeEmbeddings,
+  ComputeExactDuplicates,
+  ComputeNearDuplicates,
+  ComputeUniqueness,
+  ComputeHardness,
+  ComputeMistakenness,
+  GetBrainInfo,
+  LoadBrainView,
+  RenameBrainRun,
+  DeleteBrainRun,
+]) {
   registerOperator(operator, PLUGIN_NAME);
 }
 

@@ -4,7 +4,7 @@ import { callRuntime, trigger } from "./bridge";
 import { hooksInfo, useDatasetInfo } from "./datasetInfo";
 import { addAfterRunInput, applyAfterRun } from "./duplicateResults";
 import { addDelegateInput, addNewBrainKeyInput, addTargetInput } from "./forms";
-import { chosenTarget, freeKey, hasSelection, hasView, newBrainKeyError, thresholdError } from "./validation";
+import { chosenTarget, embeddingsFields, freeKey, hasSelection, hasView, newBrainKeyError, thresholdError } from "./validation";
 
 /** Finds near duplicates from an embeddings field, with the reference's threshold semantics. */
 export class ComputeNearDuplicates extends Operator {
@@ -25,7 +25,8 @@ export class ComputeNearDuplicates extends Operator {
   async resolveInput(ctx: ExecutionContext) {
     const info = hooksInfo(ctx.hooks);
     const inputs = new types.Object();
-    if (info.vectorFields.length === 0) {
+    const vectorFields = embeddingsFields(info.fields);
+    if (vectorFields.length === 0) {
       inputs.str("no_embeddings", {
         label: "This dataset has no embeddings field. Compute embeddings first (a VectorField or ArrayField).",
         view: new types.Warning(),
@@ -36,8 +37,8 @@ export class ComputeNearDuplicates extends Operator {
     const keys = info.brainRuns.map((r) => r.key);
     addTargetInput(inputs, hasSelection(ctx), hasView(ctx));
     const fields = new types.Dropdown({ choices: [] });
-    for (const f of info.vectorFields) fields.addChoice(f, { label: f });
-    inputs.enum("embeddings", info.vectorFields, { label: "Embeddings field", required: true, default: info.vectorFields[0], view: fields });
+    for (const f of vectorFields) fields.addChoice(f, { label: f });
+    inputs.enum("embeddings", vectorFields, { label: "Embeddings field", required: true, default: vectorFields[0], view: fields });
     const metrics = new types.RadioGroup({ choices: [], orientation: "horizontal" });
     metrics.addChoice("cosine", { label: "Cosine" });
     metrics.addChoice("euclidean", { label: "Euclidean" });
@@ -68,7 +69,7 @@ export class ComputeNearDuplicates extends Operator {
     if (invalid) throw new Error(invalid);
     const outcome = await callRuntime<NearDuplicatesResult>({
       method: "compute_near_duplicates",
-      params: { brain_key: brainKey, embeddings: ctx.params.embeddings ?? info.vectorFields[0], metric, threshold },
+      params: { brain_key: brainKey, embeddings: ctx.params.embeddings ?? embeddingsFields(info.fields)[0], metric, threshold },
       target: chosenTarget(ctx.params, hasSelection(ctx), hasView(ctx)),
       delegate: Boolean(ctx.params.delegate),
     });

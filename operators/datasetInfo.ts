@@ -1,20 +1,17 @@
 import * as fos from "@fiftyone/state";
 import { useRecoilValue } from "recoil";
-import type { BrainRunRef } from "./validation";
+import type { BrainRunRef, FieldRef } from "./validation";
 
 /** What forms need to know about the open dataset, read from the App's state in useHooks. */
 export interface DatasetInfo {
   brainRuns: BrainRunRef[];
   fieldNames: string[];
-  /** Top-level fields that can hold embeddings. */
-  vectorFields: string[];
+  fields: FieldRef[];
 }
-
-const VECTOR_FTYPES = new Set(["fiftyone.core.fields.VectorField", "fiftyone.core.fields.ArrayField"]);
 
 // The App re-resolves a form on Execute with a context whose hooks are empty, so the
 // last info seen during render is kept for that pass.
-let lastSeen: DatasetInfo = { brainRuns: [], fieldNames: [], vectorFields: [] };
+let lastSeen: DatasetInfo = { brainRuns: [], fieldNames: [], fields: [] };
 
 export function useDatasetInfo(): DatasetInfo {
   const dataset = useRecoilValue(fos.dataset);
@@ -32,8 +29,8 @@ export function datasetInfo(dataset: fos.Dataset | null, fields: readonly fos.Sa
       type: (m.config?.type as string | undefined) ?? null,
       method: (m.config?.method as string | undefined) ?? null,
     })),
-    fieldNames: topLevel.map((f) => f.path),
-    vectorFields: topLevel.filter((f) => VECTOR_FTYPES.has(f.ftype)).map((f) => f.path),
+    fieldNames: topLevel.map((f) => f.name),
+    fields: topLevel.map((f) => ({ name: f.name, ftype: f.ftype, embeddedDocType: f.embeddedDocType ?? null })),
   };
 }
 

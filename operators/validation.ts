@@ -71,3 +71,48 @@ export function thresholdError(value: unknown, metric: string): string | null {
   if (metric === "cosine" && t > 2) return "Cosine distances are at most 2: every sample would be a duplicate";
   return null;
 }
+
+/** A sample field as the App's dataset state describes it. */
+export interface FieldRef {
+  name: string;
+  ftype: string;
+  embeddedDocType?: string | null;
+}
+
+const EMBEDDED_DOC = "fiftyone.core.fields.EmbeddedDocumentField";
+// Lists are left out: the App's schema does not say what a list holds (tags are a list too).
+const VECTOR_FTYPES = ["fiftyone.core.fields.VectorField", "fiftyone.core.fields.ArrayField"];
+
+/** Label fields of the given classes (e.g. `Classification`), by name. */
+export function labelFieldsOfType(fields: readonly FieldRef[], types: readonly string[]): string[] {
+  return fields
+    .filter((f) => f.ftype === EMBEDDED_DOC && types.some((t) => f.embeddedDocType === `fiftyone.core.labels.${t}`))
+    .map((f) => f.name)
+    .sort();
+}
+
+/** The label class of a field (`Classification`, ...) or null. */
+export function labelTypeOf(fields: readonly FieldRef[], name: unknown): string | null {
+  const f = fields.find((x) => x.name === name);
+  if (!f || f.ftype !== EMBEDDED_DOC || !f.embeddedDocType?.startsWith("fiftyone.core.labels.")) return null;
+  return f.embeddedDocType.slice("fiftyone.core.labels.".length);
+}
+
+/** Fields that hold embeddings: vectors and arrays. */
+export function embeddingsFields(fields: readonly FieldRef[]): string[] {
+  return fields.filter((f) => VECTOR_FTYPES.includes(f.ftype)).map((f) => f.name).sort();
+}
+
+/**
+ * A score field is also the run's brain key (as in fiftyone-brain), so it must be a valid
+ * key, and the form asks for a new one: no field and no run by that name.
+ */
+export function newScoreFieldError(name: unknown, fieldNames: readonly string[], runKeys: readonly string[]): string | null {
+  if (typeof name !== "string" || !name) return "A field name is required";
+  if (validateBrainKey(name)) {
+    return `Invalid field name '${name}': it is also the run's brain key, so use a Python identifier (letters, digits and _, not starting with a digit)`;
+  }
+  if (fieldNames.includes(name as string)) return `Field '${name}' already exists`;
+  if (runKeys.includes(name as string)) return `A brain run with key '${name}' already exists`;
+  return null;
+}

@@ -13,3 +13,15 @@ export function selectStage(sampleIds: string[], ordered: boolean): StageDict {
     ],
   };
 }
+
+/** Sorts by a field, highest first with `reverse` (samples without a value come last). */
+export function sortByStage(field: string, reverse: boolean): StageDict {
+  return {
+    _cls: "fiftyone.core.stages.SortBy",
+    kwargs: [
+      ["field_or_expr", field],
+      ["reverse", reverse],
+      ["create_index", false],
+    ],
+  };
+}

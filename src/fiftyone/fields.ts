@@ -1,4 +1,4 @@
-import { AnyBulkWriteOperation, Db, Document, ObjectId } from "mongodb";
+import { AnyBulkWriteOperation, Db, Document, Double, ObjectId } from "mongodb";
 import { BrainError } from "../errors";
 import { DatasetDoc, FieldDoc, findField, samplesCollection } from "./datasets";
 
@@ -88,4 +88,56 @@ export async function deleteSampleField(db: Db, dataset: DatasetDoc, name: strin
     .updateOne({ _id: dataset._id }, { $pull: { sample_fields: { name } }, $set: { last_modified_at: new Date() } });
   await samplesCollection(db, dataset).updateMany({ [name]: { $exists: true } }, { $unset: { [name]: "" } });
   dataset.sample_fields = dataset.sample_fields.filter((f) => f.name !== name);
+}
+
+export const FLOAT_FIELD: FieldType = "fiftyone.core.fields.FloatField";
+
+/**
+ * Why a score field cannot be written, or null: it must be a valid name and either new
+ * or an existing FloatField (the reference overwrites a score field in place, spec P.11).
+ */
+export function scoreFieldError(dataset: DatasetDoc, name: unknown): string | null {
+  if (typeof name !== "string" || !name) return "A field name is required";
+  if (!FIELD_NAME.test(name)) return `Invalid field name '${name}': use letters, digits and _`;
+  const existing = findField(dataset, name);
+  if (existing && existing.ftype !== FLOAT_FIELD) {
+    return `Field '${name}' already exists on dataset '${dataset.name}' as a ${existing.ftype.split(".").pop()}; choose another field name`;
+  }
+  return null;
+}
+
+/**
+ * Writes a float score per sample (null = no value) as the reference does: a new
+ * FloatField with its schema entry, or, if the FloatField exists, its values for these
+ * samples overwritten in place (samples not listed keep theirs). Numbers are stored as
+ * BSON doubles, so a score of exactly 1 stays a float for FiftyOne.
+ * Returns whether the field was created (so a caller can remove it again on failure).
+ */
+export async function writeScoreField(
+  db: Db,
+  dataset: DatasetDoc,
+  name: string,
+  values: Iterable<[string, number | null]>,
+): Promise<{ created: boolean }> {
+  const error = scoreFieldError(dataset, name);
+  if (error) throw new BrainError("FIELD_EXISTS", error);
+  const asDoubles = function* (): Iterable<[string, unknown]> {
+    for (const [id, v] of values) yield [id, v === null ? null : new Double(v)];
+  };
+  if (!findField(dataset, name)) {
+    await writeSampleField(db, dataset, fieldDoc(name, FLOAT_FIELD), asDoubles());
+    return { created: true };
+  }
+  const samples = samplesCollection(db, dataset);
+  let ops: AnyBulkWriteOperation<Document>[] = [];
+  const now = new Date();
+  for (const [id, value] of asDoubles()) {
+    ops.push({ updateOne: { filter: { _id: new ObjectId(id) }, update: { $set: { [name]: value, last_modified_at: now } } } });
+    if (ops.length >= 1000) {
+      await samples.bulkWrite(ops, { ordered: false });
+      ops = [];
+    }
+  }
+  if (ops.length) await samples.bulkWrite(ops, { ordered: false });
+  return { created: false };
 }

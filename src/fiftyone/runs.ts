@@ -88,12 +88,52 @@ export interface NewRun {
 }
 
 /**
- * Registers a completed run. Results go to GridFS first and the dataset's map entry
+ * Checks, before any work, that a score run may be stored under `key` as the reference
+ * allows: a valid key that is new, or whose run has the same config class and the same
+ * values for `mustMatch` (then it is replaced). Returns whether a run will be replaced.
+ * Messages follow the reference's.
+ */
+export async function assertReplaceableRun(
+  db: Db,
+  dataset: DatasetDoc,
+  key: string,
+  cls: string,
+  mustMatch: Record<string, unknown>,
+): Promise<boolean> {
+  const invalid = validateBrainKey(key);
+  if (invalid) throw new BrainError("BRAIN_KEY_INVALID", invalid);
+  if (!dataset.brain_methods?.[key]) return false;
+  const existing = await getBrainRun(db, dataset, key);
+  if (existing.config.cls !== cls) {
+    throw new BrainError(
+      "BRAIN_KEY_EXISTS",
+      `Cannot overwrite existing brain method run '${key}' of type ${existing.config.cls} with one of type ${cls}; please choose a different key or delete the existing one first`,
+    );
+  }
+  for (const [name, value] of Object.entries(mustMatch)) {
+    if (existing.config[name] !== value) {
+      throw new BrainError(
+        "BRAIN_KEY_EXISTS",
+        `Cannot overwrite existing brain method run '${key}' where ${name}=${existing.config[name]} with one where ${name}=${value}. Please choose a different key or delete the existing one first`,
+      );
+    }
+  }
+  return true;
+}
+
+/**
+ * Registers a completed run; with `replace`, one that exists under the key is replaced. Results go to GridFS first and the dataset's map entry
  * last: the run becomes visible only once everything it refers to exists, and any
  * failure removes what was written.
  */
-export async function registerBrainRun(db: Db, dataset: DatasetDoc, run: NewRun): Promise<RunDoc> {
-  assertNewBrainKey(dataset, run.key);
+export async function registerBrainRun(db: Db, dataset: DatasetDoc, run: NewRun, options: { replace?: boolean } = {}): Promise<RunDoc> {
+  const previous = options.replace ? dataset.brain_methods?.[run.key] : undefined;
+  if (previous) {
+    const invalid = validateBrainKey(run.key);
+    if (invalid) throw new BrainError("BRAIN_KEY_INVALID", invalid);
+  } else {
+    assertNewBrainKey(dataset, run.key);
+  }
   const bucket = new GridFSBucket(db);
   let resultsId: ObjectId | null = null;
   const runId = new ObjectId();
@@ -112,13 +152,18 @@ export async function registerBrainRun(db: Db, dataset: DatasetDoc, run: NewRun)
     };
     await runs(db).insertOne(doc);
     const { modifiedCount } = await datasets(db).updateOne(
-      { _id: dataset._id, [`brain_methods.${run.key}`]: { $exists: false } },
+      { _id: dataset._id, [`brain_methods.${run.key}`]: previous ?? { $exists: false } },
       { $set: { [`brain_methods.${run.key}`]: runId } },
     );
     if (modifiedCount !== 1) {
-      throw new BrainError("BRAIN_KEY_EXISTS", `A brain run with key '${run.key}' was created meanwhile`);
+      throw new BrainError("BRAIN_KEY_EXISTS", `The brain run with key '${run.key}' was changed meanwhile`);
     }
     dataset.brain_methods = { ...(dataset.brain_methods ?? {}), [run.key]: runId };
+    if (previous) {
+      // The replaced run's record and results go; its fields stay (the reference's cleanup=False).
+      const old = await runs(db).findOneAndDelete({ _id: previous });
+      if (old?.results) await bucket.delete(old.results).catch(() => undefined);
+    }
     return doc;
   } catch (err) {
     await runs(db).deleteOne({ _id: runId }).catch(() => undefined);
@@ -165,8 +210,11 @@ export function fieldsOwnedByRun(config: RunConfig): string[] {
     config.output_field,
     config.uniqueness_field,
     config.hardness_field,
+    config.mistakenness_field,
     config.representativeness_field,
     config.points_field,
+    // the reference's detection mistakenness also writes these counts (its object attributes are not removed here)
+    ...(config.method === "detection" ? [config.missing_field, config.spurious_field] : []),
   ];
   return candidates.filter((f): f is string => typeof f === "string" && f.length > 0);
 }

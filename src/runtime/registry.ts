@@ -12,12 +12,16 @@ import {
   renameBrainRunJob,
 } from "./jobs/runManagement";
 import { deleteSamplesJob, tagSamplesJob } from "./jobs/sampleActions";
+import { hardnessJob, mistakennessJob, uniquenessJob } from "./jobs/scores";
 
 /** Every method the runtime serves, by the name operators and the CLI use. */
 const JOBS: Job[] = [
   computeEmbeddingsJob,
   exactDuplicatesJob,
   nearDuplicatesJob,
+  uniquenessJob,
+  hardnessJob,
+  mistakennessJob,
   listBrainRunsJob,
   getBrainInfoJob,
   loadBrainViewJob,

@@ -1,0 +1,286 @@
+import { BrainError } from "../../errors";
+import { findField } from "../../fiftyone/datasets";
+import { readEmbeddings } from "../../fiftyone/embeddings";
+import { deleteSampleField, scoreFieldError, writeScoreField } from "../../fiftyone/fields";
+import { readClassification, requireLabelField, StoredClassification } from "../../fiftyone/labels";
+import { assertReplaceableRun, registerBrainRun, RunConfig } from "../../fiftyone/runs";
+import { countSamples, streamSamples } from "../../fiftyone/samples";
+import { hardness } from "../../methods/hardness";
+import { classificationMistakenness } from "../../methods/mistakenness";
+import { computeUniqueness } from "../../methods/uniqueness";
+import { Job, JobContext } from "../job";
+import { optionalBoolean, optionalString, requiredString } from "../params";
+
+/**
+ * Sample scores written as float fields, each registered as a brain run exactly as
+ * fiftyone-brain registers it (same config class, type, method and attributes, brain key
+ * = the score field), so Python's get_brain_info / delete_brain_run treat them as the
+ * reference's own runs and its cleanup removes the field.
+ *
+ * As in the reference, computing into an existing score field of the same kind of run is
+ * allowed: values of the scored samples are overwritten, the run record is replaced.
+ * Unlike the reference, everything is computed and checked before anything is written,
+ * so an error leaves the dataset as it was (the reference registers the run first and
+ * writes sample by sample).
+ */
+
+export const UNIQUENESS_CONFIG_CLS = "fiftyone.brain.internal.core.uniqueness.UniquenessConfig";
+export const HARDNESS_CONFIG_CLS = "fiftyone.brain.internal.core.hardness.HardnessConfig";
+export const CLASSIFICATION_MISTAKENNESS_CONFIG_CLS =
+  "fiftyone.brain.internal.core.mistakenness.ClassificationMistakennessConfig";
+
+const CLASSIFICATION_TYPES = ["Classification", "Classifications"] as const;
+const OBJECT_TYPES = ["Detections", "Polylines", "Keypoints", "TemporalDetections"];
+
+export interface ScoreResult {
+  brainKey: string;
+  field: string;
+  /** Samples of the view that got a value (null counts for hardness / mistakenness). */
+  numScored: number;
+  /** Samples of the view skipped (no embedding) or given no value (no label). */
+  numMissing: number;
+  numSamples: number;
+  min: number | null;
+  max: number | null;
+  /** True when an existing run with this key was replaced. */
+  replaced: boolean;
+}
+
+async function checkTarget(ctx: JobContext, field: string, cls: string, mustMatch: Record<string, unknown>): Promise<boolean> {
+  const error = scoreFieldError(ctx.dataset, field);
+  if (error) throw new BrainError(findField(ctx.dataset, field) ? "FIELD_EXISTS" : "INVALID_PARAMS", error);
+  return assertReplaceableRun(ctx.db, ctx.dataset, field, cls, mustMatch);
+}
+
+/** Writes the field, then registers the run; a field this created is removed if registration fails. */
+async function writeAndRegister(
+  ctx: JobContext,
+  field: string,
+  values: [string, number | null][],
+  config: RunConfig,
+  replace: boolean,
+): Promise<void> {
+  ctx.signal.throwIfAborted();
+  const { created } = await writeScoreField(ctx.db, ctx.dataset, field, values);
+  try {
+    await registerBrainRun(
+      ctx.db,
+      ctx.dataset,
+      { key: field, version: ctx.fiftyoneVersion, viewStages: ctx.target.viewStages ?? null, config, results: null },
+      { replace },
+    );
+  } catch (err) {
+    if (created) await deleteSampleField(ctx.db, ctx.dataset, field);
+    throw err;
+  }
+}
+
+function summary(values: [string, number | null][], extra: Omit<ScoreResult, "numScored" | "min" | "max">): ScoreResult {
+  let min: number | null = null;
+  let max: number | null = null;
+  let numScored = 0;
+  for (const [, v] of values) {
+    if (v === null) continue;
+    numScored++;
+    if (Number.isNaN(v)) continue;
+    if (min === null || v < min) min = v;
+    if (max === null || v > max) max = v;
+  }
+  return { ...extra, numScored, min, max };
+}
+
+async function requireSamples(ctx: JobContext): Promise<number> {
+  const total = await countSamples(ctx.db, ctx.dataset, ctx.target);
+  if (total === 0) throw new BrainError("EMPTY_VIEW", "The target view has no samples");
+  return total;
+}
+
+/**
+ * compute_uniqueness from precomputed embeddings in a sample field (spec §1), same numbers
+ * as fob.compute_uniqueness(samples, embeddings=field); see src/methods/uniqueness.ts for
+ * the reference quirks reproduced. Samples without an embedding are skipped and keep
+ * their value, as in the reference; a view with no embedding at all is an error here
+ * (the reference silently creates an empty field).
+ */
+export const uniquenessJob: Job<ScoreResult> = {
+  name: "compute_uniqueness",
+  description: "Score how unique each sample is from the embeddings in a field",
+  async run(ctx, params) {
+    const embeddingsField = requiredString(params, "embeddings");
+    const field = optionalString(params, "uniqueness_field") ?? "uniqueness";
+    for (const unsupported of ["roi_field", "similarity_index", "model"]) {
+      if (params[unsupported] !== undefined && params[unsupported] !== null) {
+        throw new BrainError("INVALID_PARAMS", `'${unsupported}' is not supported yet: give an embeddings field`);
+      }
+    }
+    if (field === embeddingsField) throw new BrainError("INVALID_PARAMS", "The uniqueness field must differ from the embeddings field");
+    const replace = await checkTarget(ctx, field, UNIQUENESS_CONFIG_CLS, { uniqueness_field: field });
+    const total = await requireSamples(ctx);
+    const emb = await readEmbeddings(ctx.db, ctx.dataset, ctx.target, embeddingsField, {
+      signal: ctx.signal,
+      progress: (f, label) => ctx.progress(0.3 * f, label),
+    });
+    if (emb.ids.length === 0) {
+      throw new BrainError("INVALID_DATA", `Embeddings field '${embeddingsField}' has no value on any of the ${total} samples of the view`);
+    }
+    const scores = computeUniqueness(emb.vectors, emb.ids.length, emb.dim, {
+      signal: ctx.signal,
+      progress: (f) => ctx.progress(0.3 + 0.6 * f, "Computing uniqueness"),
+    });
+    const values = emb.ids.map((id, i): [string, number | null] => [id, scores[i]]);
+    await writeAndRegister(
+      ctx,
+      field,
+      values,
+      {
+        cls: UNIQUENESS_CONFIG_CLS,
+        type: "uniqueness",
+        method: "neighbors",
+        uniqueness_field: field,
+        roi_field: null,
+        embeddings_field: embeddingsField,
+        similarity_index: null,
+        model: null,
+        model_kwargs: null,
+      },
+      replace,
+    );
+    ctx.progress(1, "Done");
+    return summary(values, { brainKey: field, field, numMissing: emb.numMissing, numSamples: total, replaced: replace });
+  },
+};
+
+type LabelDocs = { _id: { toHexString(): string }; [k: string]: unknown }[];
+
+/** Streams the view's samples with the given label fields, parsed; at most one batch in memory. */
+async function* streamClassifications(
+  ctx: JobContext,
+  fields: string[],
+  total: number,
+): AsyncGenerator<{ id: string; labels: (StoredClassification | null)[] }> {
+  const projection = Object.fromEntries([["_id", 1], ...fields.map((f) => [f, 1])]);
+  let seen = 0;
+  for await (const batch of streamSamples<LabelDocs[number]>(ctx.db, ctx.dataset, ctx.target, projection)) {
+    ctx.signal.throwIfAborted();
+    for (const doc of batch) {
+      const id = doc._id.toHexString();
+      yield { id, labels: fields.map((f) => readClassification(doc[f], `Sample '${id}' field '${f}'`)) };
+    }
+    seen += batch.length;
+    ctx.progress((0.9 * seen) / total, `Scored ${seen}/${total} samples`);
+  }
+  if (seen !== total) throw new BrainError("INTERNAL", `The view changed while it was read (${seen} of ${total} samples)`);
+}
+
+/**
+ * compute_hardness (spec §3): entropy of softmax(logits) of a Classification(s) field.
+ * Samples without a label get no value (null, as the reference writes None); a label
+ * without logits stops the run with the reference's message, before anything is written.
+ */
+export const hardnessJob: Job<ScoreResult> = {
+  name: "compute_hardness",
+  description: "Score how hard each sample is: the entropy of its predicted logits",
+  async run(ctx, params) {
+    const labelField = requiredString(params, "label_field");
+    const field = optionalString(params, "hardness_field") ?? "hardness";
+    requireLabelField(ctx.dataset, labelField, CLASSIFICATION_TYPES, "label_field");
+    if (field === labelField) throw new BrainError("INVALID_PARAMS", "The hardness field must differ from the label field");
+    const replace = await checkTarget(ctx, field, HARDNESS_CONFIG_CLS, { hardness_field: field });
+    const total = await requireSamples(ctx);
+    const values: [string, number | null][] = [];
+    let numMissing = 0;
+    for await (const { id, labels } of streamClassifications(ctx, [labelField], total)) {
+      const label = labels[0];
+      if (label === null) {
+        numMissing++;
+        values.push([id, null]);
+        continue;
+      }
+      if (label.logits === null) throw new BrainError("INVALID_DATA", `Sample '${id}' field '${labelField}' has no logits`);
+      values.push([id, hardness(label.logits)]);
+    }
+    if (numMissing === total) {
+      throw new BrainError("INVALID_DATA", `Field '${labelField}' has no label on any of the ${total} samples of the view`);
+    }
+    await writeAndRegister(
+      ctx,
+      field,
+      values,
+      { cls: HARDNESS_CONFIG_CLS, type: "mistakenness", method: "entropy", label_field: labelField, hardness_field: field },
+      replace,
+    );
+    ctx.progress(1, "Done");
+    return summary(values, { brainKey: field, field, numMissing, numSamples: total, replaced: replace });
+  },
+};
+
+/**
+ * compute_mistakenness for classifications (spec §4.1), with confidences or with logits.
+ * Reproduces the reference's cases: no prediction → 1, no ground truth → treated as
+ * agreement, neither → no value (null).
+ */
+export const mistakennessJob: Job<ScoreResult> = {
+  name: "compute_mistakenness",
+  description: "Score how likely each ground-truth classification is a mistake, from a model's predictions",
+  async run(ctx, params) {
+    const predField = requiredString(params, "pred_field");
+    const labelField = requiredString(params, "label_field");
+    const field = optionalString(params, "mistakenness_field") ?? "mistakenness";
+    const useLogits = optionalBoolean(params, "use_logits", false);
+    const predType = requireLabelField(ctx.dataset, predField, [...CLASSIFICATION_TYPES, ...OBJECT_TYPES], "pred_field");
+    if (OBJECT_TYPES.includes(predType)) {
+      throw new BrainError("INVALID_PARAMS", `Mistakenness of ${predType} (object detection) is not supported yet; only Classification and Classifications`);
+    }
+    const gtType = requireLabelField(ctx.dataset, labelField, CLASSIFICATION_TYPES, "label_field");
+    if (gtType !== predType) {
+      throw new BrainError(
+        "INVALID_FIELD_TYPE",
+        `Fields '${predField}' (${predType}) and '${labelField}' (${gtType}) must have the same type`,
+      );
+    }
+    if (field === predField || field === labelField) {
+      throw new BrainError("INVALID_PARAMS", "The mistakenness field must differ from the prediction and label fields");
+    }
+    const replace = await checkTarget(ctx, field, CLASSIFICATION_MISTAKENNESS_CONFIG_CLS, {
+      pred_field: predField,
+      label_field: labelField,
+      mistakenness_field: field,
+    });
+    const total = await requireSamples(ctx);
+    const values: [string, number | null][] = [];
+    let numMissing = 0;
+    for await (const { id, labels } of streamClassifications(ctx, [predField, labelField], total)) {
+      const [pred, gt] = labels;
+      if (pred !== null) {
+        if (useLogits && pred.logits === null) throw new BrainError("INVALID_DATA", `Sample '${id}' field '${predField}' has no logits`);
+        if (!useLogits && pred.confidence === null) {
+          const hint = predType === "Classifications" ? " (multi-label predictions need use_logits=true)" : "";
+          throw new BrainError("INVALID_DATA", `Sample '${id}' field '${predField}' has no confidence${hint}`);
+        }
+      }
+      const value = classificationMistakenness(pred, gt, useLogits);
+      if (value === null) numMissing++;
+      values.push([id, value]);
+    }
+    if (numMissing === total) {
+      throw new BrainError("INVALID_DATA", `Fields '${predField}' and '${labelField}' have no label on any of the ${total} samples of the view`);
+    }
+    await writeAndRegister(
+      ctx,
+      field,
+      values,
+      {
+        cls: CLASSIFICATION_MISTAKENNESS_CONFIG_CLS,
+        type: "mistakenness",
+        method: "classification",
+        pred_field: predField,
+        label_field: labelField,
+        mistakenness_field: field,
+        use_logits: useLogits,
+      },
+      replace,
+    );
+    ctx.progress(1, "Done");
+    return summary(values, { brainKey: field, field, numMissing, numSamples: total, replaced: replace });
+  },
+};
