@@ -2,6 +2,7 @@ import { BrainError } from "../errors";
 import { Job } from "./job";
 import { computeEmbeddingsJob } from "./jobs/computeEmbeddings";
 import { exactDuplicatesJob } from "./jobs/exactDuplicates";
+import { leakySplitsJob } from "./jobs/leakySplits";
 import { nearDuplicatesJob } from "./jobs/nearDuplicates";
 import {
   deleteBrainRunJob,
@@ -19,6 +20,7 @@ const JOBS: Job[] = [
   computeEmbeddingsJob,
   exactDuplicatesJob,
   nearDuplicatesJob,
+  leakySplitsJob,
   uniquenessJob,
   hardnessJob,
   mistakennessJob,

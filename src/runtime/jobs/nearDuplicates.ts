@@ -5,7 +5,7 @@ import { findDuplicates } from "../../methods/nearDuplicates";
 import { Metric, radiusGraph } from "../../methods/neighborGraph";
 import { loadBrainConfig } from "../../config/brainConfig";
 import { Job } from "../job";
-import { optionalString, requiredString } from "../params";
+import { optionalString, RawParams, requiredString } from "../params";
 
 export interface NearDuplicatesResult {
   brainKey: string | null;
@@ -23,6 +23,23 @@ export interface NearDuplicatesResult {
 
 const METRIC_MAX: Record<Metric, number> = { cosine: 2, euclidean: Infinity };
 
+/** The metric asked for, else the brain config's sklearn metric (the reference's implicit index). */
+export function resolveMetric(params: RawParams): Metric {
+  const configMetric = loadBrainConfig().similarity_backends.sklearn?.metric;
+  const metric = optionalString(params, "metric") ?? (typeof configMetric === "string" ? configMetric : "cosine");
+  if (metric !== "cosine" && metric !== "euclidean") throw new BrainError("INVALID_PARAMS", `Unknown metric '${metric}': use cosine or euclidean`);
+  return metric;
+}
+
+/** A threshold is a distance of the metric; 0.2 by default, as the reference. */
+export function resolveThreshold(params: RawParams, metric: Metric): number {
+  const threshold = params.threshold === undefined ? 0.2 : Number(params.threshold);
+  if (!(threshold > 0) || threshold > METRIC_MAX[metric]) {
+    throw new BrainError("INVALID_PARAMS", `The threshold must be a distance in (0, ${METRIC_MAX[metric]}] for the ${metric} metric; got ${params.threshold}`);
+  }
+  return threshold;
+}
+
 /**
  * compute_near_duplicates from an embeddings field: exact neighbours within the
  * threshold (the reference's centered distances), then its greedy unique set and
@@ -35,13 +52,8 @@ export const nearDuplicatesJob: Job<NearDuplicatesResult> = {
   async run(ctx, params) {
     const field = requiredString(params, "embeddings");
     const brainKey = optionalString(params, "brain_key") ?? null;
-    const threshold = params.threshold === undefined ? 0.2 : Number(params.threshold);
-    const configMetric = loadBrainConfig().similarity_backends.sklearn?.metric;
-    const metric = (optionalString(params, "metric") ?? (typeof configMetric === "string" ? configMetric : "cosine")) as Metric;
-    if (metric !== "cosine" && metric !== "euclidean") throw new BrainError("INVALID_PARAMS", `Unknown metric '${metric}': use cosine or euclidean`);
-    if (!(threshold > 0) || threshold > METRIC_MAX[metric]) {
-      throw new BrainError("INVALID_PARAMS", `The threshold must be a distance in (0, ${METRIC_MAX[metric]}] for the ${metric} metric; got ${params.threshold}`);
-    }
+    const metric = resolveMetric(params);
+    const threshold = resolveThreshold(params, metric);
     if (brainKey) assertNewBrainKey(ctx.dataset, brainKey);
     const emb = await readEmbeddings(ctx.db, ctx.dataset, ctx.target, field, { signal: ctx.signal, progress: (f) => ctx.progress(0.3 * f, "Reading embeddings") });
     const n = emb.ids.length;
