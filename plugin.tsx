@@ -5,6 +5,7 @@ import { PluginComponentType, registerComponent } from "@fiftyone/plugins";
 import { PLUGIN_NAME } from "./operators/bridge";
 import { ComputeEmbeddings } from "./operators/computeEmbeddings";
 import { ComputeExactDuplicates } from "./operators/computeExactDuplicates";
+import { ComputeLeakySplits } from "./operators/computeLeakySplits";
 import { ComputeNearDuplicates } from "./operators/computeNearDuplicates";
 import { ComputeHardness, ComputeMistakenness, ComputeUniqueness } from "./operators/computeScores";
 import { DeleteBrainRun, GetBrainInfo, LoadBrainView, RenameBrainRun } from "./operators/runManagement";
@@ -14,6 +15,7 @@ for (const operator of [
   ComputeEmbeddings,
   ComputeExactDuplicates,
   ComputeNearDuplicates,
+  ComputeLeakySplits,
   ComputeUniqueness,
   ComputeHardness,
   ComputeMistakenness,

@@ -32,7 +32,8 @@ for src, name in [(2, "copy2a"), (2, "copy2b"), (7, "copy7")]:
     paths.append(p)
 ds = fo.Dataset(${JSON.stringify(DATASET)}, overwrite=True)
 ds.persistent = True
-ds.add_samples([fo.Sample(filepath=p) for p in paths])
+# The 16 originals are "train"; the copies are "test", so they leak.
+ds.add_samples([fo.Sample(filepath=p, tags=["train" if i < 16 else "test"]) for i, p in enumerate(paths)])
 # Embeddings: random for the originals, the originals' plus a little noise for the copies.
 import numpy as np
 rng = np.random.RandomState(0)
@@ -109,6 +110,27 @@ describe("the plugin in a real FiftyOne App", () => {
     await expect(brainRuns()).resolves.toContain("near_duplicates");
   });
 
+  it("finds leaks between the train and test tags and tags them", async () => {
+    const { page, shot } = browser;
+    await openDataset(page, app.url, DATASET);
+    await openOperator(page, "Brain: find leaks between splits");
+    const modal = page.getByTestId("operators-prompt-modal");
+    await modal.locator("input[type=radio][value=DATASET]").check();
+    const tags = modal.locator("input[type=string]").first();
+    await tags.fill("train");
+    await modal.getByText(/at least two different tags/).waitFor();
+    await tags.fill("train, test");
+    await modal.getByText(/at least two different tags/).waitFor({ state: "detached" });
+    await modal.locator("input[type=radio][value=tag]").check();
+    await shot("03d-leaks-form");
+    await executeForm(page);
+    const leaks = await runPython<number>(`
+import json, fiftyone as fo
+print(json.dumps(fo.load_dataset(${JSON.stringify(DATASET)}).count_sample_tags().get("leak", 0)))
+`);
+    expect(leaks).toBe(5); // images 2 and 7 (train) and their three copies (test)
+  });
+
   it("computes embeddings with the default model from its form", async () => {
     const { page, shot } = browser;
     await openDataset(page, app.url, DATASET);
@@ -157,7 +179,7 @@ print(json.dumps({"n": len(v), "dim": int(v[0].shape[0])}))
 import json, fiftyone as fo
 print(json.dumps(fo.load_dataset(${JSON.stringify(DATASET)}).count_sample_tags()))
 `);
-    expect(tags).toEqual({ duplicate: 3 });
+    expect(tags).toMatchObject({ duplicate: 3 });
   });
 
   it("queues the run as a delegated operation that `fiftyone delegated launch` completes", async () => {
