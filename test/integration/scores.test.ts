@@ -250,6 +250,18 @@ print(json.dumps({"runs": ds.list_brain_runs(), "emb_field": ds.get_brain_info("
     expect(py.count).toBe(1);
     expectParity(py.v, py.ref32);
   });
+
+  it("deleting a score run through the runtime removes its field too", async () => {
+    const del = (await executeJob(request("delete_brain_run", { brain_key: "mistakenness_logits" }))) as { deletedFields: string[] };
+    expect(del.deletedFields).toEqual(["mistakenness_logits"]);
+    const py = await runPython<{ runs: string[]; field: boolean; raw: number }>(`
+import json, fiftyone as fo
+ds = fo.load_dataset(${JSON.stringify(DATASET)})
+print(json.dumps({"runs": ds.list_brain_runs(), "field": ds.has_field("mistakenness_logits"), "raw": len(ds.exists("mistakenness_logits"))}))
+`);
+    expect(py.runs).not.toContain("mistakenness_logits");
+    expect(py).toMatchObject({ field: false, raw: 0 });
+  });
 });
 
 describe("bad input: clear errors naming the field and sample, nothing written", () => {
