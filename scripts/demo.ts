@@ -7,7 +7,8 @@ import { findPython, projectRoot } from "../src/fiftyone/localDatabase";
 
 /**
  * Creates the demo dataset `brain-ts-demo`: MNIST digits with injected exact duplicates,
- * near duplicates and train→test leaks, recorded in an `injected` field as ground truth.
+ * near duplicates and train→test leaks, recorded in an `injected` field as ground truth;
+ * `pixel_embedding` and nearest-centroid `predictions` (with logits) for the score operators.
  */
 export const DEMO_DATASET = "brain-ts-demo";
 
@@ -28,6 +29,28 @@ for i, r in enumerate(records):
     samples.append(s)
 ds.add_samples(samples)
 ds.compute_metadata()
+
+# Inputs for the score operators: predictions of a nearest-centroid classifier on 7x7
+# mean-pooled grayscale pixels, fit on the train split, with logits (negative
+# distances to the class centroids) and confidences.
+import numpy as np
+from PIL import Image
+def embed(path):
+    a = np.asarray(Image.open(path).convert("L").resize((28, 28)), dtype=np.float64) / 255.0
+    return a.reshape(7, 4, 7, 4).mean(axis=(1, 3)).ravel()
+emb = [embed(p) for p in ds.values("filepath")]
+labels = ds.values("ground_truth.label")
+train = [i for i, t in enumerate(ds.values("tags")) if "train" in t] or list(range(len(ds)))
+classes = sorted(set(labels))
+centroids = np.stack([np.mean([emb[i] for i in train if labels[i] == c], axis=0) for c in classes])
+preds = []
+for e in emb:
+    logits = -np.linalg.norm(centroids - e, axis=1) * 10.0
+    p = np.exp(logits - logits.max())
+    p /= p.sum()
+    k = int(np.argmax(logits))
+    preds.append(fo.Classification(label=classes[k], confidence=float(p[k]), logits=logits))
+ds.set_values("predictions", preds)
 print("created dataset '%s' with %d samples" % (ds.name, len(ds)))
 `;
 

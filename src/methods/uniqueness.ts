@@ -28,6 +28,8 @@
  */
 export type Vectors = Float32Array | Float64Array;
 
+const sqrt = Math.sqrt;
+
 export const UNIQUENESS_K = 3;
 export const UNIQUENESS_WEIGHTS = [0.6, 0.3, 0.1] as const;
 /** The reference's sklearn index precomputes the full matrix up to this many rows. */
@@ -95,6 +97,7 @@ export function nearestDistances(
   if (vectors.length < n * dim) throw new Error(`nearestDistances: ${vectors.length} values for ${n} × ${dim}`);
   const { rows, sq } = prepare(vectors, n, dim, distance !== "euclidean");
   const best = new Float64Array(n * m).fill(Infinity);
+  const cosine = distance === "cosine";
   const step = Math.max(1, Math.floor(n / 100));
   for (let i = 0; i < n; i++) {
     if (i % step === 0) {
@@ -106,9 +109,16 @@ export function nearestDistances(
       const b = j * dim;
       let dot = 0;
       for (let k = 0; k < dim; k++) dot += rows[a + k] * rows[b + k];
+      // (no global lookups such as Math.* in this loop: they are slow inside vm contexts, e.g. under jest)
       let d: number;
-      if (distance === "cosine") d = Math.min(2, Math.max(0, 1 - dot));
-      else d = Math.sqrt(Math.max(0, sq[i] + sq[j] - 2 * dot));
+      if (cosine) {
+        d = 1 - dot;
+        if (d < 0) d = 0;
+        else if (d > 2) d = 2;
+      } else {
+        d = sq[i] + sq[j] - 2 * dot;
+        d = d > 0 ? sqrt(d) : 0;
+      }
       insert(best, m, i, d);
       insert(best, m, j, d);
     }

@@ -250,6 +250,18 @@ print(json.dumps({"runs": ds.list_brain_runs(), "emb_field": ds.get_brain_info("
     expect(py.count).toBe(1);
     expectParity(py.v, py.ref32);
   });
+
+  it("deleting a score run through the runtime removes its field too", async () => {
+    const del = (await executeJob(request("delete_brain_run", { brain_key: "mistakenness_logits" }))) as { deletedFields: string[] };
+    expect(del.deletedFields).toEqual(["mistakenness_logits"]);
+    const py = await runPython<{ runs: string[]; field: boolean; raw: number }>(`
+import json, fiftyone as fo
+ds = fo.load_dataset(${JSON.stringify(DATASET)})
+print(json.dumps({"runs": ds.list_brain_runs(), "field": ds.has_field("mistakenness_logits"), "raw": len(ds.exists("mistakenness_logits"))}))
+`);
+    expect(py.runs).not.toContain("mistakenness_logits");
+    expect(py).toMatchObject({ field: false, raw: 0 });
+  });
 });
 
 describe("bad input: clear errors naming the field and sample, nothing written", () => {
@@ -325,5 +337,33 @@ print(json.dumps({"runs": ds.list_brain_runs(), "fields": list(ds.get_field_sche
       expect(py.runs).not.toContain(f);
       expect(py.fields).not.toContain(f);
     }
+  });
+});
+
+describe("uniqueness above the reference's 15000-row precompute limit", () => {
+  const LARGE = "brain_ts_scores_large";
+  it("reproduces the reference's Euclidean k-NN on normalised vectors (chord distances) within 1e-6", async () => {
+    await runPython(`
+import json, numpy as np, fiftyone as fo, fiftyone.brain as fob
+rng = np.random.RandomState(7)
+n = 15010
+ds = fo.Dataset(${JSON.stringify(LARGE)}, overwrite=True)
+ds.persistent = True
+ds.add_samples([fo.Sample(filepath="/nonexistent/%d.png" % i) for i in range(n)])
+ds.set_values("emb", list(rng.randn(n, 8)))
+fob.compute_uniqueness(ds, embeddings="emb", uniqueness_field="ref_uniqueness")
+print(json.dumps(len(ds)))
+`);
+    const started = Date.now();
+    const r = (await executeJob({ ...request("compute_uniqueness", { embeddings: "emb" }), dataset: LARGE })) as ScoreResult;
+    const seconds = (Date.now() - started) / 1000;
+    expect(r.numScored).toBe(15010);
+    const v = await runPython<{ ours: number[]; ref: number[] }>(`
+import json, fiftyone as fo
+ds = fo.load_dataset(${JSON.stringify(LARGE)})
+print(json.dumps({"ours": ds.values("uniqueness"), "ref": ds.values("ref_uniqueness")}))
+`);
+    expectParity(v.ours, v.ref);
+    console.log(`uniqueness of 15010 × 8 embeddings: ${seconds.toFixed(1)} s`);
   });
 });
