@@ -8,8 +8,10 @@ bash scripts/setup.sh
 npx tsc -p tsconfig.json --noEmit
 
 mkdir -p test-artifacts
+rm -f test-artifacts/jest.json
 status=0
 npx jest --ci --runInBand --forceExit --json --outputFile=test-artifacts/jest.json "$@" || status=$?
+[ -f test-artifacts/jest.json ] || { echo "jest wrote no results"; exit 1; }
 node -e '
 const r = require("./test-artifacts/jest.json");
 console.log(`jest: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));

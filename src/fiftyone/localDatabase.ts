@@ -19,11 +19,13 @@ if fo.config.database_uri:
 else:
     host, port = d.get_db_client().address
     uri = "mongodb://%s:%d/" % (host, port)
-print(json.dumps({"uri": uri, "name": fo.config.database_name}), flush=True)
+print("BRAIN_TS_DATABASE " + json.dumps({"uri": uri, "name": fo.config.database_name}), flush=True)
 sys.stdin.read()
 `;
 
 /** The plugin's folder (holds fiftyone.yml), from source or from lib/. */
+const MARKER = "BRAIN_TS_DATABASE ";
+
 export function projectRoot(): string {
   let dir = __dirname;
   while (!existsSync(join(dir, "fiftyone.yml"))) {
@@ -55,8 +57,12 @@ export function holdFiftyOneDatabase(python = findPython(), env: NodeJS.ProcessE
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.on("error", (err) => reject(new BrainError("DATABASE_UNREACHABLE", `Cannot start Python (${python}): ${err.message}`)));
     child.on("exit", (code) => reject(new BrainError("DATABASE_UNREACHABLE", `FiftyOne could not start its database (exit ${code}):\n${stderr.trim()}`)));
-    createInterface({ input: child.stdout }).once("line", (line) => {
-      const location = JSON.parse(line) as DatabaseLocation;
+    // FiftyOne may print notices of its own first; our line is marked.
+    const lines = createInterface({ input: child.stdout });
+    lines.on("line", (line) => {
+      if (!line.startsWith(MARKER)) return;
+      lines.close();
+      const location = JSON.parse(line.slice(MARKER.length)) as DatabaseLocation;
       child.removeAllListeners("exit");
       resolve({
         location,
