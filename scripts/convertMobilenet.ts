@@ -17,6 +17,7 @@ import { endianness } from "node:os";
 import { dirname, join } from "node:path";
 import { onnx } from "onnx-proto";
 import type { ModelManifest } from "../src/embeddings/modelManifest";
+import { projectRoot } from "../src/fiftyone/localDatabase";
 
 export const DEFAULT_MODEL_NAME = "mobilenet_v2_nsfwjs";
 const OPSET = 17;
@@ -548,18 +549,9 @@ export interface ConvertResult {
   manifest: ModelManifest;
 }
 
-function projectDir(): string {
-  let dir = __dirname;
-  while (!existsSync(join(dir, "fiftyone.yml"))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error("Cannot find the plugin folder (fiftyone.yml)");
-    dir = parent;
-  }
-  return dir;
-}
 
 export function defaultModelDir(): string {
-  return join(projectDir(), ".cache", "models");
+  return join(projectRoot(), ".cache", "models");
 }
 
 /** Converts nsfwjs's MobileNetV2 up to flatten_1 and writes the ONNX file and its manifest into outDir. */
@@ -622,7 +614,7 @@ if (require.main === module) {
   const args = process.argv.slice(2);
   const outIndex = args.indexOf("--out");
   const outDir = outIndex >= 0 ? args[outIndex + 1] : defaultModelDir();
-  const source = join(projectDir(), "scripts", "convertMobilenet.ts");
+  const source = join(projectRoot(), "scripts", "convertMobilenet.ts");
   if (!args.includes("--force") && isUpToDate(outDir, [source])) {
     console.log(`${outDir}/${DEFAULT_MODEL_NAME}.onnx is up to date`);
   } else {

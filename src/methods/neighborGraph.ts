@@ -1,4 +1,5 @@
 import { graphFromRows, NeighborGraph } from "./nearDuplicates";
+import { centeredRows } from "./vectors";
 
 export type Metric = "cosine" | "euclidean";
 
@@ -11,25 +12,8 @@ export type Metric = "cosine" | "euclidean";
  */
 export function radiusGraph(vectors: ArrayLike<number>, n: number, dim: number, metric: Metric, radius: number): NeighborGraph {
   if (vectors.length !== n * dim) throw new RangeError(`Expected ${n}×${dim} values, got ${vectors.length}`);
-  const rows = new Float64Array(n * dim);
-  const mean = new Float64Array(dim);
-  for (let i = 0; i < n; i++) for (let k = 0; k < dim; k++) mean[k] += vectors[i * dim + k] / n;
-  const norms = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let k = 0; k < dim; k++) {
-      const v = vectors[i * dim + k] - mean[k];
-      rows[i * dim + k] = v;
-      s += v * v;
-    }
-    norms[i] = Math.sqrt(s);
-  }
-  if (metric === "cosine") {
-    for (let i = 0; i < n; i++) {
-      if (norms[i] === 0) continue;
-      for (let k = 0; k < dim; k++) rows[i * dim + k] /= norms[i];
-    }
-  }
+  // Cosine rows are normalised (zero rows stay zero: distance 1 to everything).
+  const { rows } = centeredRows(vectors, n, dim, metric === "cosine");
   const result: { index: number; dist: number }[][] = [];
   for (let i = 0; i < n; i++) {
     const row: { index: number; dist: number }[] = [];

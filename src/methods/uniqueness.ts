@@ -26,6 +26,8 @@
  * Everything is computed in float64 whatever the input array; memory is O(n) beyond the
  * input (the 4 smallest distances per row), not the reference's n × n matrix.
  */
+import { centeredRows } from "./vectors";
+
 export type Vectors = Float32Array | Float64Array;
 
 const sqrt = Math.sqrt;
@@ -42,32 +44,6 @@ export interface UniquenessOptions {
   /** Called now and then with the fraction of rows done. */
   progress?: (fraction: number) => void;
   signal?: AbortSignal;
-}
-
-/** Centered (and for cosine, L2-normalised) float64 copy of the rows, with squared norms. */
-function prepare(vectors: Vectors, n: number, dim: number, normalise: boolean): { rows: Float64Array; sq: Float64Array } {
-  const rows = new Float64Array(n * dim);
-  const mean = new Float64Array(dim);
-  for (let i = 0; i < n; i++) for (let k = 0; k < dim; k++) mean[k] += vectors[i * dim + k];
-  for (let k = 0; k < dim; k++) mean[k] /= n;
-  const sq = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let k = 0; k < dim; k++) {
-      const v = vectors[i * dim + k] - mean[k];
-      rows[i * dim + k] = v;
-      s += v * v;
-    }
-    if (normalise) {
-      // sklearn.preprocessing.normalize: zero rows are left as they are
-      const norm = Math.sqrt(s);
-      if (norm > 0) for (let k = 0; k < dim; k++) rows[i * dim + k] /= norm;
-      s = 0;
-      for (let k = 0; k < dim; k++) s += rows[i * dim + k] * rows[i * dim + k];
-    }
-    sq[i] = s;
-  }
-  return { rows, sq };
 }
 
 /** Inserts d into row i's ascending list of the `m` smallest distances. */
@@ -95,7 +71,7 @@ export function nearestDistances(
   options: Pick<UniquenessOptions, "progress" | "signal"> = {},
 ): Float64Array {
   if (vectors.length < n * dim) throw new Error(`nearestDistances: ${vectors.length} values for ${n} × ${dim}`);
-  const { rows, sq } = prepare(vectors, n, dim, distance !== "euclidean");
+  const { rows, sq } = centeredRows(vectors, n, dim, distance !== "euclidean");
   const best = new Float64Array(n * m).fill(Infinity);
   const cosine = distance === "cosine";
   const step = Math.max(1, Math.floor(n / 100));
