@@ -128,7 +128,7 @@ export class ComputeUniqueness extends ScoreOperator {
       "embeddings",
       "Embeddings field",
       embeddingsFields(info.fields),
-      "This dataset has no embeddings field (a vector, array or list field)",
+      "This dataset has no embeddings field (a vector or array field)",
       "Precomputed embeddings, one vector per sample; samples without one are skipped",
     );
   }

@@ -151,6 +151,31 @@ print(json.dumps({"n": len(v), "dim": int(v[0].shape[0])}))
     expect(stored).toEqual({ n: 19, dim: 1280 });
   });
 
+  it("computes uniqueness from an embeddings field, refusing a key that exists", async () => {
+    const { page, shot } = browser;
+    await openDataset(page, app.url, DATASET);
+    await openOperator(page, "Brain: compute uniqueness");
+    const modal = page.getByTestId("operators-prompt-modal");
+    await modal.locator("input[type=radio][value=DATASET]").check();
+    const field = modal.locator("input[type=string]").first();
+    await field.fill("near_duplicates");
+    await modal.getByText("A brain run with key 'near_duplicates' already exists").waitFor();
+    await field.fill("uniq");
+    await modal.getByText(/already exists/).waitFor({ state: "detached" });
+    await shot("03e-uniqueness-form");
+    await executeForm(page);
+    await shot("03f-after-uniqueness");
+    const scores = await runPython<{ runs: string[]; n: number; max: number }>(`
+import json, fiftyone as fo
+ds = fo.load_dataset(${JSON.stringify(DATASET)})
+v = [x for x in ds.values("uniq") if x is not None]
+print(json.dumps({"runs": ds.list_brain_runs(), "n": len(v), "max": max(v)}))
+`);
+    expect(scores.runs).toContain("uniq");
+    expect(scores.n).toBe(19);
+    expect(scores.max).toBe(1);
+  });
+
   it("browses the groups in the Duplicates panel and narrows the grid to one group", async () => {
     const { page, shot } = browser;
     await openDataset(page, app.url, DATASET);
@@ -243,7 +268,7 @@ print(json.dumps({"state": o["run_state"], "progress": (o.get("status") or {}).g
     await page.getByRole("option", { name: /^dups_renamed\b/ }).first().click();
     await browser.shot("08-delete-form");
     await executeForm(page);
-    await expect(brainRuns()).resolves.toEqual(["delegated_dups", "near_duplicates"]);
+    await expect(brainRuns()).resolves.toEqual(["delegated_dups", "near_duplicates", "uniq"]);
   });
 
   it("deletes duplicates from the panel only after a confirmation that says how many", async () => {
