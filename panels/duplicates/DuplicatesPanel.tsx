@@ -2,18 +2,14 @@ import * as React from "react";
 import { executeOperator } from "@fiftyone/operators";
 import * as fos from "@fiftyone/state";
 import { useRecoilValue } from "recoil";
-import type { DuplicateGroupView } from "../../src/runtime/jobs/runManagement";
+import type { DuplicateGroupsResult } from "../../src/runtime/jobs/runManagement";
 import { PLUGIN_NAME, queryRuntime, trigger } from "../../operators/bridge";
 import { DUPLICATE_TAG } from "../../operators/duplicateResults";
 import { selectStage } from "../../operators/views";
-import { duplicateIds, duplicateRuns, groupIds, mediaUrl } from "./model";
+import { duplicateIds, duplicateRuns, groupIds, mediaUrl, regroup } from "./model";
 import { styles } from "./styles";
 
-interface GroupsState {
-  brainKey: string;
-  groups: DuplicateGroupView[];
-  missing: number;
-}
+type GroupsState = DuplicateGroupsResult;
 
 /**
  * The Duplicates browser: groups of a duplicates run (first sample + its duplicates)
@@ -30,6 +26,7 @@ export function DuplicatesPanel() {
   const [loading, setLoading] = React.useState(false);
   const [version, setVersion] = React.useState(0);
   const [pendingDelete, setPendingDelete] = React.useState<string[] | null>(null);
+  const [threshold, setThreshold] = React.useState<number | null>(null);
   const activeKey = brainKey && runs.includes(brainKey) ? brainKey : runs[0] ?? null;
 
   React.useEffect(() => {
@@ -41,7 +38,11 @@ export function DuplicatesPanel() {
     setLoading(true);
     setError(null);
     queryRuntime<GroupsState>("get_duplicate_groups", { brain_key: activeKey })
-      .then((s) => !cancelled && setState(s))
+      .then((s) => {
+        if (cancelled) return;
+        setState(s);
+        setThreshold(s.threshold ?? null);
+      })
       .catch((e: Error) => !cancelled && setError(e.message))
       .finally(() => !cancelled && setLoading(false));
     return () => {
@@ -83,7 +84,15 @@ export function DuplicatesPanel() {
     );
   }
 
-  const groups = state?.brainKey === activeKey ? state.groups : [];
+  const current = state?.brainKey === activeKey ? state : null;
+  // Near-duplicate runs regroup live from their stored neighbour graph.
+  const groups = React.useMemo(() => {
+    if (!current) return [];
+    if (current.graph && current.filepaths && threshold !== null && threshold !== current.threshold) {
+      return regroup(current.graph, current.filepaths, threshold);
+    }
+    return current.groups;
+  }, [current, threshold]);
   const allDuplicates = duplicateIds(groups);
   return (
     <div style={styles.panel} data-cy="brain-ts-duplicates-panel">
@@ -109,6 +118,23 @@ export function DuplicatesPanel() {
           Keep first, delete the rest…
         </button>
       </div>
+      {current?.graph && threshold !== null && (
+        <div style={styles.toolbar}>
+          <label htmlFor="brain-ts-threshold">Threshold</label>
+          <input
+            id="brain-ts-threshold"
+            data-cy="brain-ts-threshold"
+            type="range"
+            min={current.graph.radius / 200}
+            max={current.graph.radius}
+            step={current.graph.radius / 200}
+            value={threshold}
+            onChange={(e) => setThreshold(Number(e.target.value))}
+          />
+          <span data-cy="brain-ts-threshold-value">{threshold.toPrecision(3)}</span>
+          <span style={styles.muted}>(run: {current.threshold?.toPrecision(3)}; regrouped from stored distances up to {current.graph.radius.toPrecision(3)})</span>
+        </div>
+      )}
       {pendingDelete && (
         <div style={styles.confirm} data-cy="brain-ts-confirm-delete">
           <span>

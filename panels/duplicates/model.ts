@@ -1,4 +1,6 @@
 import type * as fos from "@fiftyone/state";
+import { findDuplicates } from "../../src/methods/nearDuplicates";
+import type { StoredGraph } from "../../src/runtime/jobs/nearDuplicates";
 import type { DuplicateGroupView } from "../../src/runtime/jobs/runManagement";
 
 /** Keys of the dataset's runs that hold duplicate groups. */
@@ -21,4 +23,31 @@ export function groupIds(group: DuplicateGroupView): string[] {
 /** Every sample but the first of each group. */
 export function duplicateIds(groups: readonly DuplicateGroupView[]): string[] {
   return groups.flatMap((g) => g.duplicates.map((d) => d.id));
+}
+
+/**
+ * Regroups a near-duplicate run at another threshold from its stored neighbour graph,
+ * with the same greedy rule as the run itself; nothing is recomputed from embeddings.
+ */
+export function regroup(graph: StoredGraph, filepaths: Record<string, string>, threshold: number): DuplicateGroupView[] {
+  const found = findDuplicates(
+    {
+      n: graph.ids.length,
+      offsets: Int32Array.from(graph.offsets),
+      indices: Int32Array.from(graph.indices),
+      distances: Float64Array.from(graph.distances),
+      radius: graph.radius,
+    },
+    threshold,
+  );
+  const entry = (i: number, distance?: number) => ({
+    id: graph.ids[i],
+    filepath: filepaths[graph.ids[i]] ?? "",
+    ...(distance === undefined ? {} : { distance }),
+  });
+  return [...found.neighborsMap]
+    .filter(([kept]) => graph.ids[kept] in filepaths)
+    .map(([kept, group]) => ({ representative: entry(kept), duplicates: group.filter((e) => graph.ids[e.index] in filepaths).map((e) => entry(e.index, e.dist)) }))
+    .filter((g) => g.duplicates.length > 0)
+    .sort((a, b) => b.duplicates.length - a.duplicates.length);
 }

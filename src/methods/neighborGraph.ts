@@ -8,13 +8,22 @@ export type Metric = "cosine" | "euclidean";
  * conventions (spec §8.3): rows are centered by their mean; cosine distance is
  * clip(1 − x̂·ŷ, 0, 2) with zero rows left unnormalised (distance 1 to everything);
  * Euclidean is between centered rows. Computed in float64, one row at a time, keeping
- * only neighbours within `radius`, so memory is the graph, not an n×n matrix.
+ * only neighbours within `radius` (at most `maxNeighbors` per row), so memory is the
+ * graph, not an n×n matrix. The graph's `radius` says up to which distance it is complete.
  */
-export function radiusGraph(vectors: ArrayLike<number>, n: number, dim: number, metric: Metric, radius: number): NeighborGraph {
+export function radiusGraph(
+  vectors: ArrayLike<number>,
+  n: number,
+  dim: number,
+  metric: Metric,
+  radius: number,
+  maxNeighbors = Infinity,
+): NeighborGraph {
   if (vectors.length !== n * dim) throw new RangeError(`Expected ${n}×${dim} values, got ${vectors.length}`);
   // Cosine rows are normalised (zero rows stay zero: distance 1 to everything).
   const { rows } = centeredRows(vectors, n, dim, metric === "cosine");
   const result: { index: number; dist: number }[][] = [];
+  let exactRadius = radius;
   for (let i = 0; i < n; i++) {
     const row: { index: number; dist: number }[] = [];
     const a = i * dim;
@@ -37,7 +46,12 @@ export function radiusGraph(vectors: ArrayLike<number>, n: number, dim: number, 
       if (d <= radius) row.push({ index: j, dist: d });
     }
     row.sort((x, y) => x.dist - y.dist || x.index - y.index);
+    if (row.length > maxNeighbors) {
+      // Beyond the cap the graph is only complete up to the first dropped distance.
+      exactRadius = Math.min(exactRadius, row[maxNeighbors].dist);
+      row.length = maxNeighbors;
+    }
     result.push(row);
   }
-  return graphFromRows(result, radius);
+  return graphFromRows(result, exactRadius);
 }

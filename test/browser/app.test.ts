@@ -38,7 +38,8 @@ ds.add_samples([fo.Sample(filepath=p, tags=["train" if i < 16 else "test"]) for 
 import numpy as np
 rng = np.random.RandomState(0)
 emb = list(rng.randn(16, 32))
-emb += [emb[2] + rng.randn(32) * 0.01, emb[2] + rng.randn(32) * 0.02, emb[7] + rng.randn(32) * 0.01]
+# copy7 is further from its original (cosine distance about 0.1) than the copies of 2.
+emb += [emb[2] + rng.randn(32) * 0.01, emb[2] + rng.randn(32) * 0.02, emb[7] + rng.randn(32) * 0.45]
 ds.set_values("emb", emb)
 print(json.dumps({"ids": ds.values("id")}))
 `);
@@ -205,6 +206,21 @@ import json, fiftyone as fo
 print(json.dumps(fo.load_dataset(${JSON.stringify(DATASET)}).count_sample_tags()))
 `);
     expect(tags).toMatchObject({ duplicate: 3 });
+  });
+
+  it("regroups a near-duplicate run live with the threshold slider", async () => {
+    const { page, shot } = browser;
+    await openDataset(page, app.url, DATASET);
+    const panel = page.getByTestId("brain-ts-duplicates-panel");
+    await panel.waitFor();
+    await panel.getByTestId("brain-ts-run-picker").selectOption("near_duplicates");
+    const count = panel.getByTestId("brain-ts-group-count");
+    await count.filter({ hasText: "2 groups, 3 duplicates" }).waitFor({ timeout: 30_000 });
+    await panel.getByTestId("brain-ts-threshold").fill("0.02");
+    await count.filter({ hasText: "1 groups, 2 duplicates" }).waitFor();
+    await shot("05b-threshold-slider");
+    await panel.getByTestId("brain-ts-threshold").fill("0.2");
+    await count.filter({ hasText: "2 groups, 3 duplicates" }).waitFor();
   });
 
   it("queues the run as a delegated operation that `fiftyone delegated launch` completes", async () => {

@@ -1,5 +1,6 @@
 import { countForFraction, findDuplicates, findUnique, graphFromMatrix } from "../../src/methods/nearDuplicates";
 import { radiusGraph } from "../../src/methods/neighborGraph";
+import { regroup } from "../../panels/duplicates/model";
 
 // Spec P.1: the centered cosine distance matrix of E6 (rows a..f).
 const PAIRS: Record<string, number> = {
@@ -91,5 +92,24 @@ describe("radiusGraph (spec P.1)", () => {
     const zeros = radiusGraph([1, 1, 0, 0, 2, 2], 3, 2, "cosine", 2);
     [1, 1, 1, 2, 1, 2].forEach((d, k) => expect(zeros.distances[k]).toBeCloseTo(d, 12));
     expect(() => radiusGraph([1, 2, 3], 2, 2, "cosine", 1)).toThrow(/Expected 2×2/);
+  });
+});
+
+describe("regrouping a stored graph (Duplicates panel)", () => {
+  const g = graphFromMatrix(matrix, n, 0.8);
+  const stored = {
+    ids: [...NAMES],
+    offsets: [...g.offsets],
+    indices: [...g.indices],
+    distances: [...g.distances],
+    radius: g.radius,
+  };
+  const paths = Object.fromEntries([...NAMES].map((id) => [id, `/${id}.png`]));
+  const shape = (t: number) => regroup(stored, paths, t).map((grp) => grp.representative.id + grp.duplicates.map((d) => d.id).join(""));
+
+  it("gives the groups of findDuplicates at each threshold, largest first", () => {
+    expect(shape(0.1)).toEqual(["ab", "cd"]);
+    expect(shape(0.5)).toEqual(["cdf", "ab"]);
+    expect(shape(0.8)).toEqual(["abe", "cdf"]);
   });
 });

@@ -1,7 +1,7 @@
 import { BrainError } from "../../errors";
 import { readEmbeddings } from "../../fiftyone/embeddings";
 import { GENERIC_CONFIG_CLS, GENERIC_RESULTS_CLS, assertNewBrainKey, registerBrainRun } from "../../fiftyone/runs";
-import { findDuplicates } from "../../methods/nearDuplicates";
+import { findDuplicates, NeighborGraph } from "../../methods/nearDuplicates";
 import { Metric, radiusGraph } from "../../methods/neighborGraph";
 import { loadBrainConfig } from "../../config/brainConfig";
 import { Job } from "../job";
@@ -22,6 +22,7 @@ export interface NearDuplicatesResult {
 }
 
 const METRIC_MAX: Record<Metric, number> = { cosine: 2, euclidean: Infinity };
+const MAX_STORED_NEIGHBORS = 32;
 
 /** The metric asked for, else the brain config's sklearn metric (the reference's implicit index). */
 export function resolveMetric(params: RawParams): Metric {
@@ -59,8 +60,13 @@ export const nearDuplicatesJob: Job<NearDuplicatesResult> = {
     const n = emb.ids.length;
     if (n === 0) throw new BrainError("EMPTY_VIEW", `No sample of the view has embeddings in '${field}'`);
     ctx.progress(0.3, `Finding neighbours of ${n} samples`);
-    const graph = radiusGraph(emb.vectors, n, emb.dim, metric, threshold);
-    const found = findDuplicates(graph, threshold);
+    // Neighbours up to twice the threshold are kept with the run, so the Duplicates panel
+    // can regroup at other thresholds without recomputing anything.
+    const graph = radiusGraph(emb.vectors, n, emb.dim, metric, Math.min(METRIC_MAX[metric], 2 * threshold), MAX_STORED_NEIGHBORS);
+    // Rows with many close neighbours make the capped graph exact only below some
+    // distance; the run's own result is then computed on an uncapped graph.
+    const exact = graph.radius >= threshold ? graph : radiusGraph(emb.vectors, n, emb.dim, metric, threshold);
+    const found = findDuplicates(exact, threshold);
     const id = (i: number) => emb.ids[i];
     const neighborsMap = Object.fromEntries(
       [...found.neighborsMap].map(([k, group]) => [id(k), group.map((e): [string, number] => [id(e.index), e.dist])]),
@@ -78,10 +84,46 @@ export const nearDuplicatesJob: Job<NearDuplicatesResult> = {
         version: ctx.fiftyoneVersion,
         viewStages: ctx.target.viewStages ?? null,
         config: { cls: GENERIC_CONFIG_CLS, type: "brain", method: "near_duplicates", runtime: "brain-ts", embeddings_field: field, metric, threshold },
-        results: { cls: GENERIC_RESULTS_CLS, thresh: threshold, unique_ids: result.uniqueIds, duplicate_ids: result.duplicateIds, neighbors_map: neighborsMap, duplicates: result.duplicates },
+        results: {
+          cls: GENERIC_RESULTS_CLS,
+          thresh: threshold,
+          unique_ids: result.uniqueIds,
+          duplicate_ids: result.duplicateIds,
+          neighbors_map: neighborsMap,
+          duplicates: result.duplicates,
+          graph: storedGraph(graph, emb.ids),
+        },
       });
     }
     ctx.progress(1, `${result.duplicateIds.length} near duplicates`);
     return result;
   },
 };
+
+/** The neighbour graph as stored with a run (JSON in GridFS): only rows with neighbours. */
+export interface StoredGraph {
+  ids: string[];
+  offsets: number[];
+  indices: number[];
+  distances: number[];
+  radius: number;
+}
+
+function storedGraph(graph: NeighborGraph, ids: string[]): StoredGraph {
+  const linked = new Uint8Array(graph.n);
+  for (let i = 0; i < graph.n; i++) if (graph.offsets[i + 1] > graph.offsets[i]) linked[i] = 1;
+  for (const j of graph.indices) linked[j] = 1;
+  const keep = Array.from({ length: graph.n }, (_, i) => i).filter((i) => linked[i]);
+  const position = new Map(keep.map((i, p) => [i, p]));
+  const offsets = [0];
+  const indices: number[] = [];
+  const distances: number[] = [];
+  for (const i of keep) {
+    for (let k = graph.offsets[i]; k < graph.offsets[i + 1]; k++) {
+      indices.push(position.get(graph.indices[k])!);
+      distances.push(graph.distances[k]);
+    }
+    offsets.push(indices.length);
+  }
+  return { ids: keep.map((i) => ids[i]), offsets, indices, distances, radius: graph.radius };
+}

@@ -1,5 +1,6 @@
 import { Document } from "mongodb";
 import { DuplicateGroups } from "../../methods/exactDuplicates";
+import type { StoredGraph } from "./nearDuplicates";
 import { deleteBrainRun, getBrainRun, listBrainRuns, loadBrainResults, renameBrainRun, RunSummary } from "../../fiftyone/runs";
 import { toObjectIds } from "../../fiftyone/samples";
 import { samplesCollection } from "../../fiftyone/datasets";
@@ -75,7 +76,17 @@ export interface DuplicateGroupView {
 }
 
 /** Groups of an exact-duplicates run with file paths, for the Duplicates panel's thumbnails. */
-export const getDuplicateGroupsJob: Job<{ brainKey: string; groups: DuplicateGroupView[]; missing: number }> = {
+export interface DuplicateGroupsResult {
+  brainKey: string;
+  groups: DuplicateGroupView[];
+  missing: number;
+  /** Near-duplicate runs: the stored neighbour graph, its samples' paths and the run's threshold. */
+  graph?: StoredGraph;
+  filepaths?: Record<string, string>;
+  threshold?: number;
+}
+
+export const getDuplicateGroupsJob: Job<DuplicateGroupsResult> = {
   name: "get_duplicate_groups",
   description: "Groups of a duplicates run, with file paths",
   async run(ctx, params) {
@@ -84,7 +95,10 @@ export const getDuplicateGroupsJob: Job<{ brainKey: string; groups: DuplicateGro
     const results = await loadBrainResults(ctx.db, run);
     const groups = results?.duplicates as DuplicateGroups | undefined;
     if (!groups) throw new BrainError("INVALID_PARAMS", `Brain run '${brainKey}' holds no duplicate groups`);
-    const ids = Object.entries(groups).flatMap(([rep, dups]) => [rep, ...dups]);
+    const graph = results?.graph as StoredGraph | undefined;
+    const groupIds = Object.entries(groups).flatMap(([rep, dups]) => [rep, ...dups]);
+    // With a graph the panel can regroup at any threshold: it needs every linked sample's path.
+    const ids = graph ? graph.ids : groupIds;
     const paths = new Map<string, string>();
     const cursor = samplesCollection(ctx.db, ctx.dataset).find(
       { _id: { $in: toObjectIds(ids) } },
@@ -99,6 +113,8 @@ export const getDuplicateGroupsJob: Job<{ brainKey: string; groups: DuplicateGro
       .map(([rep, dups]) => ({ representative: entry(rep), duplicates: dups.filter((d) => paths.has(d)).map(entry) }))
       .filter((g) => paths.has(g.representative.id) && g.duplicates.length > 0)
       .sort((a, b) => b.duplicates.length - a.duplicates.length);
-    return { brainKey, groups: view, missing: ids.length - paths.size };
+    const missing = groupIds.filter((id) => !paths.has(id)).length;
+    if (!graph) return { brainKey, groups: view, missing };
+    return { brainKey, groups: view, missing, graph, filepaths: Object.fromEntries(paths), threshold: Number(results?.thresh) };
   },
 };
