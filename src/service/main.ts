@@ -16,7 +16,12 @@ async function main(): Promise<void> {
   const idleTimeoutMs = Number(arg("--idle-timeout") ?? "1800") * 1000;
   const log = (line: string) => console.log(`[brain-ts ${new Date().toISOString()}] ${line}`);
   const server = await startService({ socketPath, idleTimeoutMs, log });
+  // Reached from a signal and from the server's own "close" (idle timeout); once only:
+  // closing an already closed server emits "close" again.
+  let stopping = false;
   const stop = () => {
+    if (stopping) return;
+    stopping = true;
     server.close();
     void closeDatabases().finally(() => process.exit(0));
   };

@@ -120,4 +120,22 @@ print(json.dumps({"runs": ds.list_brain_runs(), "field": ds.has_field("crash_gro
     expect(state).toEqual({ runs: ["bridged"], field: false, raw: 0 });
     service = await startService();
   });
+
+  it("exits cleanly when idle and on SIGTERM", async () => {
+    const exitCode = (args: string[], signal?: NodeJS.Signals) =>
+      new Promise<number | null>((resolve, reject) => {
+        const child = spawn(process.execPath, [join(root, "lib", "src", "service", "main.js"), ...args], { stdio: ["ignore", "pipe", "inherit"] });
+        const timer = setTimeout(() => {
+          child.kill("SIGKILL");
+          reject(new Error("the runtime did not exit"));
+        }, 10_000);
+        child.stdout!.once("data", () => signal && child.kill(signal));
+        child.on("exit", (code) => {
+          clearTimeout(timer);
+          resolve(code);
+        });
+      });
+    await expect(exitCode(["--socket", join(work, "idle", "r.sock"), "--idle-timeout", "1"])).resolves.toBe(0);
+    await expect(exitCode(["--socket", join(work, "term", "r.sock")], "SIGTERM")).resolves.toBe(0);
+  });
 });
