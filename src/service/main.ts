@@ -1,4 +1,5 @@
 import { closeDatabases } from "../fiftyone/database";
+import { Server } from "node:net";
 import { startService } from "./server";
 
 /** Entry point the bridge starts: `node lib/src/service/main.js --socket PATH [--idle-timeout SECONDS]`. */
@@ -15,19 +16,21 @@ async function main(): Promise<void> {
   }
   const idleTimeoutMs = Number(arg("--idle-timeout") ?? "1800") * 1000;
   const log = (line: string) => console.log(`[brain-ts ${new Date().toISOString()}] ${line}`);
-  const server = await startService({ socketPath, idleTimeoutMs, log });
   // Reached from a signal and from the server's own "close" (idle timeout); once only:
-  // closing an already closed server emits "close" again.
+  // closing an already closed server emits "close" again. Signal handlers go in before
+  // the server announces itself, so a signal right after start still exits cleanly.
+  let server: Server | null = null;
   let stopping = false;
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    server.close();
+    server?.close();
     void closeDatabases().finally(() => process.exit(0));
   };
-  server.on("close", stop);
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+  server = await startService({ socketPath, idleTimeoutMs, log });
+  server.on("close", stop);
 }
 
 main().catch((err) => {
