@@ -1,6 +1,7 @@
 import { Db } from "mongodb";
 import { DatasetDoc } from "../fiftyone/datasets";
-import { ViewTarget } from "../fiftyone/samples";
+import { BrainError } from "../errors";
+import { countSamples, ViewTarget } from "../fiftyone/samples";
 import { RawParams } from "./params";
 
 /** Everything a job gets: the database, its dataset and view, and ways to report. */
@@ -19,4 +20,11 @@ export interface Job<R = unknown> {
   name: string;
   description: string;
   run(ctx: JobContext, params: RawParams): Promise<R>;
+}
+
+/** The number of samples in the job's view; an empty view is an error every method reports alike. */
+export async function requireSamples(ctx: JobContext): Promise<number> {
+  const total = await countSamples(ctx.db, ctx.dataset, ctx.target);
+  if (total === 0) throw new BrainError("EMPTY_VIEW", "The target view has no samples");
+  return total;
 }

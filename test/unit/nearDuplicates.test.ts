@@ -1,23 +1,11 @@
 import { countForFraction, findDuplicates, findUnique, graphFromMatrix } from "../../src/methods/nearDuplicates";
 import { radiusGraph } from "../../src/methods/neighborGraph";
 import { regroup } from "../../panels/duplicates/model";
+import { E6_DISTANCES, E6_ROWS, names, NAMES, PAIRS } from "../support/e6";
 
-// Spec P.1: the centered cosine distance matrix of E6 (rows a..f).
-const PAIRS: Record<string, number> = {
-  ab: 7.976884773275295e-5, ac: 1.9843366432473037, ad: 1.9765607498474966, ae: 0.710822983412337,
-  af: 1.7100347217942018, bc: 1.9820313654840336, bd: 1.97376422177537, be: 0.6987551124517253,
-  bf: 1.7188721104564286, cd: 0.0007885054669238833, ce: 1.1158806995601784, cf: 0.42523075506790875,
-  de: 1.0763530377630652, df: 0.458174173914105, ef: 1.8794073194028553,
-};
-const NAMES = "abcdef";
 const n = 6;
-const matrix = new Float64Array(n * n);
-for (const [pair, d] of Object.entries(PAIRS)) {
-  const [i, j] = [NAMES.indexOf(pair[0]), NAMES.indexOf(pair[1])];
-  matrix[i * n + j] = matrix[j * n + i] = d;
-}
+const matrix = E6_DISTANCES;
 const graph = graphFromMatrix(matrix, n);
-const names = (idx: number[]) => idx.map((i) => NAMES[i]).join("");
 const map = (m: Map<number, { index: number; dist: number }[]>) =>
   Object.fromEntries([...m].map(([k, v]) => [NAMES[k], names(v.map((e) => e.index))]));
 
@@ -72,7 +60,7 @@ describe("near duplicates (spec P.6)", () => {
 });
 
 describe("radiusGraph (spec P.1)", () => {
-  const E6 = [1, 0, 0.9, 0.1, 0, 1, 0.1, 0.9, 1, 1, -1, 0.5];
+  const E6 = E6_ROWS;
 
   it("reproduces the reference's centered cosine distances", () => {
     const g = radiusGraph(E6, 6, 2, "cosine", 2);

@@ -4,9 +4,9 @@ import { preprocessBatch, PreparedBatch } from "../../embeddings/imagePipeline";
 import { nonFiniteRows } from "../../embeddings/onnxModel";
 import { fieldDoc, validateNewFieldName, writeSampleField } from "../../fiftyone/fields";
 import { encodeStoredFloat32 } from "../../fiftyone/numpy";
-import { countSamples, streamSamples } from "../../fiftyone/samples";
+import { streamSamples } from "../../fiftyone/samples";
 import { Binary } from "bson";
-import { Job, JobContext } from "../job";
+import { Job, JobContext, requireSamples } from "../job";
 import { optionalBoolean, optionalInteger, optionalString } from "../params";
 import { MediaFailure } from "./exactDuplicates";
 
@@ -43,8 +43,7 @@ export const computeEmbeddingsJob: Job<ComputeEmbeddingsResult> = {
     const skipFailures = optionalBoolean(params, "skip_failures", true);
     const fieldError = validateNewFieldName(ctx.dataset, field);
     if (fieldError) throw new BrainError("FIELD_EXISTS", fieldError);
-    const total = await countSamples(ctx.db, ctx.dataset, ctx.target);
-    if (total === 0) throw new BrainError("EMPTY_VIEW", "The target view has no samples");
+    const total = await requireSamples(ctx);
     const model = await sharedDefaultModel();
 
     const failures: MediaFailure[] = [];

@@ -1,10 +1,10 @@
 import { BrainError } from "../../errors";
 import { deleteSampleField, fieldDoc, validateNewFieldName, writeSampleField } from "../../fiftyone/fields";
 import { GENERIC_CONFIG_CLS, GENERIC_RESULTS_CLS, assertNewBrainKey, registerBrainRun } from "../../fiftyone/runs";
-import { countSamples, streamSamples } from "../../fiftyone/samples";
+import { streamSamples } from "../../fiftyone/samples";
 import { DuplicateGroups, DuplicateGrouper, summarize } from "../../methods/exactDuplicates";
 import { FileHasher, sharedFileHasher } from "../../methods/fileHash";
-import { Job, JobContext } from "../job";
+import { Job, JobContext, requireSamples } from "../job";
 import { optionalBoolean, optionalInteger, optionalString } from "../params";
 
 export interface MediaFailure {
@@ -48,8 +48,7 @@ function streamPaths(ctx: JobContext): AsyncGenerator<PathBatch> {
  * so pass 2 reads and hashes just the files whose size repeats.
  */
 async function hashView(ctx: JobContext, threads: number | undefined, skipFailures: boolean): Promise<HashedView> {
-  const total = await countSamples(ctx.db, ctx.dataset, ctx.target);
-  if (total === 0) throw new BrainError("EMPTY_VIEW", "The target view has no samples");
+  const total = await requireSamples(ctx);
   // A job-specific pool only when a thread count is asked for; it can then be stopped
   // mid-file on cancel. The shared pool finishes its current batch instead.
   const hasher = threads ? new FileHasher(threads) : sharedFileHasher();

@@ -4,11 +4,11 @@ import { readEmbeddings } from "../../fiftyone/embeddings";
 import { deleteSampleField, scoreFieldError, writeScoreField } from "../../fiftyone/fields";
 import { readClassification, requireLabelField, StoredClassification } from "../../fiftyone/labels";
 import { assertReplaceableRun, registerBrainRun, RunConfig } from "../../fiftyone/runs";
-import { countSamples, streamSamples } from "../../fiftyone/samples";
+import { streamSamples } from "../../fiftyone/samples";
 import { hardness } from "../../methods/hardness";
 import { classificationMistakenness } from "../../methods/mistakenness";
 import { computeUniqueness } from "../../methods/uniqueness";
-import { Job, JobContext } from "../job";
+import { Job, JobContext, requireSamples } from "../job";
 import { optionalBoolean, optionalString, requiredString } from "../params";
 
 /**
@@ -89,11 +89,6 @@ function summary(values: [string, number | null][], extra: Omit<ScoreResult, "nu
   return { ...extra, numScored, min, max };
 }
 
-async function requireSamples(ctx: JobContext): Promise<number> {
-  const total = await countSamples(ctx.db, ctx.dataset, ctx.target);
-  if (total === 0) throw new BrainError("EMPTY_VIEW", "The target view has no samples");
-  return total;
-}
 
 /**
  * compute_uniqueness from precomputed embeddings in a sample field (spec §1), same numbers
