@@ -1,4 +1,5 @@
 import { BrainError } from "../errors";
+import { knnSearch, normalizedRows } from "./exactKnn";
 import {
   AddOptions,
   AddResult,
@@ -23,6 +24,10 @@ import {
  * Unlike the reference, centring is done on a copy: stored vectors never change.
  * Distances: cosine = 1 − cos (clipped to [0, 2], a zero vector is at 1), euclidean,
  * dotproduct = 1 − ⟨q, x⟩ (hnswlib's inner-product distance). Ties keep index order.
+ *
+ * Nearest-first queries run on the shared multi-threaded k-NN kernel (float32 GEMM);
+ * centred id queries and least-similar-first (reverse) queries compute every distance of
+ * the view in float64.
  */
 export const MAX_CENTRED_ROWS = 15000;
 
@@ -41,6 +46,8 @@ export class ExactIndex implements SimilarityIndex {
   private sampleIds: string[] | undefined;
   private rows = new Map<string, number>();
   private data: Float32Array;
+  /** L2-normalised copy of the rows for cosine queries (rebuilt after changes). */
+  private unitRows: Float32Array | null = null;
 
   constructor(
     readonly metric: SimilarityMetric,
@@ -87,6 +94,7 @@ export class ExactIndex implements SimilarityIndex {
     const n = checkItems(items, this.dim, this.isPatchIndex);
     const overwrite = options.overwrite ?? true;
     const result: AddResult = { added: 0, replaced: 0, skipped: 0 };
+    this.unitRows = null;
     this.reserve(this.ids.length + n);
     for (let i = 0; i < n; i++) {
       const id = items.ids[i];
@@ -113,6 +121,7 @@ export class ExactIndex implements SimilarityIndex {
   async remove(ids: string[]): Promise<number> {
     const drop = new Set(ids.filter((id) => this.rows.has(id)));
     if (drop.size === 0) return 0;
+    this.unitRows = null;
     let w = 0;
     const keptSamples: string[] = [];
     const keptIds: string[] = [];
@@ -150,6 +159,7 @@ export class ExactIndex implements SimilarityIndex {
       throw new BrainError("INVALID_PARAMS", `Query vectors must have ${this.dim} values each (this index's dimension); got ${queries.length} values`);
     }
     const candidates = this.candidateRows(options.restrictTo);
+    if (!options.reverse) return this.nearest(queries, candidates, options.restrictTo !== undefined, options.k);
     const results: QueryResult[] = [];
     for (let q = 0; q < queries.length / this.dim; q++) {
       const dists = this.rawDistances(queries.subarray(q * this.dim, (q + 1) * this.dim), candidates);
@@ -184,7 +194,10 @@ export class ExactIndex implements SimilarityIndex {
         for (let k = 0; k < this.dim; k++) mean[k] += v[k];
       }
       for (let k = 0; k < this.dim; k++) mean[k] /= queryRows.length;
+      if (!options.reverse) return (await this.nearest(Float32Array.from(mean), candidates, options.restrictTo !== undefined, options.k))[0];
       dists = this.rawDistances(mean, candidates);
+    } else if (!centred && queryRows.length === 1 && !options.reverse) {
+      return (await this.nearest(Float32Array.from(this.vector(queryRows[0])), candidates, options.restrictTo !== undefined, options.k))[0];
     } else {
       const mean = centred ? this.columnMean(centreOver) : null;
       const perQuery = queryRows.map((r) => {
@@ -207,6 +220,40 @@ export class ExactIndex implements SimilarityIndex {
   async close(): Promise<void> {}
 
   async cleanup(): Promise<void> {}
+
+  /** Nearest-first results of raw queries on the k-NN kernel. */
+  private async nearest(queries: Float32Array, candidates: number[], restricted: boolean, k?: number): Promise<QueryResult[]> {
+    const q = queries.length / this.dim;
+    const kk = Math.min(k ?? candidates.length, candidates.length);
+    if (kk === 0) return Array.from({ length: q }, () => ({ ids: [], distances: new Float32Array(0) }));
+    const n = this.count;
+    let base = this.data.subarray(0, n * this.dim);
+    let metric = this.metric;
+    let queryRows = queries;
+    if (metric === "cosine") {
+      // 1 − x̂·ŷ as 1 + (−x̂·ŷ): the normalised rows are kept between queries.
+      this.unitRows ??= normalizedRows(base, n, this.dim);
+      base = this.unitRows;
+      queryRows = normalizedRows(queries, q, this.dim);
+      metric = "dotproduct";
+    }
+    const found = await knnSearch(base, queryRows, this.dim, kk, metric, restricted ? { restrict: Int32Array.from(candidates) } : {});
+    const results: QueryResult[] = [];
+    for (let i = 0; i < q; i++) {
+      const ids: string[] = [];
+      const distances = new Float32Array(kk);
+      for (let j = 0; j < kk; j++) {
+        const row = found.indices[i * kk + j];
+        if (row < 0) break;
+        ids.push(this.ids[row]);
+        const d = 1 + found.distances[i * kk + j];
+        // the kernel's dot-product distance is −⟨q, x⟩
+        distances[j] = this.metric === "euclidean" ? found.distances[i * kk + j] : this.metric === "cosine" ? Math.min(2, Math.max(0, d)) : d;
+      }
+      results.push({ ids, distances: distances.subarray(0, ids.length) });
+    }
+    return results;
+  }
 
   private reserve(rows: number): void {
     if (rows * this.dim <= this.data.length) return;
