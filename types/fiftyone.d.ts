@@ -116,7 +116,6 @@ declare module "@fiftyone/operators" {
     export class ReadOnlyView extends View {}
     export class JSONView extends View {}
     export class TextView extends View {}
-    export class TabsView extends Choices {}
     export class FileView extends View {}
   }
 }
