@@ -58,15 +58,6 @@ export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-/** A table name for a run: `brain_ts_<dataset slug>_<brain key>`, hashed down to Postgres's 63 bytes. */
-export function pgvectorTableName(datasetName: string, brainKey: string): string {
-  const slug = datasetName.toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "");
-  const name = `brain_ts_${slug}_${brainKey}`;
-  if (Buffer.byteLength(name) <= IDENTIFIER_BYTES - 5) return name;
-  const hash = createHash("sha1").update(name).digest("hex").slice(0, 10);
-  return `${name.slice(0, IDENTIFIER_BYTES - 16)}_${hash}`;
-}
-
 /** Options from brain-config style parameters (`connection_string`, `table_name`, `hnsw_m`, …). */
 export function pgvectorOptionsFromParams(params: Params): Partial<PgvectorOptions> {
   const str = (key: string): string | undefined => {
@@ -98,6 +89,12 @@ export function pgvectorOptionsFromParams(params: Params): Partial<PgvectorOptio
     hnswEfConstruction: int("hnsw_ef_construction"),
     hnswEfSearch: int("hnsw_ef_search"),
   };
+}
+
+/** `<table>_hnsw`; index names share the schema's namespace, so a long table name is shortened with its hash. */
+function hnswIndexName(table: string): string {
+  if (Buffer.byteLength(`${table}_hnsw`) <= IDENTIFIER_BYTES) return `${table}_hnsw`;
+  return `${table.slice(0, 40)}_${createHash("sha1").update(table).digest("hex").slice(0, 12)}_hnsw`;
 }
 
 /** A driver or server message with the connection string's password removed. */
@@ -134,7 +131,7 @@ export class PgvectorIndex implements SimilarityIndex {
     private readonly iterativeScan: boolean,
   ) {
     this.table = quoteIdent(options.tableName);
-    this.index = quoteIdent(options.indexName ?? `${options.tableName.slice(0, IDENTIFIER_BYTES - 5)}_hnsw`);
+    this.index = quoteIdent(options.indexName ?? hnswIndexName(options.tableName));
     this.op = OPERATORS[metric].op;
     client.on("error", (err) => {
       // A dropped connection is reported on the next call instead of crashing the runtime.

@@ -1,6 +1,7 @@
 import { Client } from "pg";
 import { BrainError } from "../../src/errors";
-import { PgvectorIndex, pgvectorOptionsFromParams, pgvectorTableName, type PgvectorOptions } from "../../src/index/pgvectorIndex";
+import { defaultIndexName } from "../../src/index/indexNames";
+import { PgvectorIndex, pgvectorOptionsFromParams, type PgvectorOptions } from "../../src/index/pgvectorIndex";
 import type { SimilarityIndex, SimilarityMetric } from "../../src/index/similarityIndex";
 import { bruteForce, expectSameRanking, randomVectors } from "../support/bruteForce";
 import { startPgliteServer, type PgliteServer } from "../support/pgliteServer";
@@ -193,8 +194,8 @@ describe("pgvector index on a real server", () => {
       hnswM: 32,
     });
     expect(() => pgvectorOptionsFromParams({ metric: "manhattan" })).toThrow(/Unsupported pgvector metric 'manhattan'/);
-    expect(pgvectorTableName("My Dataset!", "sim")).toBe("brain_ts_my_dataset_sim");
-    expect(Buffer.byteLength(pgvectorTableName("x".repeat(100), "key"))).toBeLessThanOrEqual(63);
+    expect(defaultIndexName("My Dataset!", "sim")).toBe("brain_ts_my_dataset_sim");
+    expect(Buffer.byteLength(defaultIndexName("x".repeat(100), "key"))).toBeLessThanOrEqual(63);
   });
 
   it("reports an unreachable server without revealing the password", async () => {
