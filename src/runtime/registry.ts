@@ -14,6 +14,7 @@ import {
 } from "./jobs/runManagement";
 import { deleteSamplesJob, tagSamplesJob } from "./jobs/sampleActions";
 import { hardnessJob, mistakennessJob, uniquenessJob } from "./jobs/scores";
+import { SIMILARITY_JOBS } from "./jobs/similarity";
 
 /** Every method the runtime serves, by the name operators and the CLI use. */
 const JOBS: Job[] = [
@@ -32,6 +33,7 @@ const JOBS: Job[] = [
   getDuplicateGroupsJob,
   tagSamplesJob,
   deleteSamplesJob,
+  ...SIMILARITY_JOBS,
 ];
 
 const byName = new Map(JOBS.map((j) => [j.name, j]));
