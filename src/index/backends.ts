@@ -6,6 +6,7 @@ import { loadBrainConfig } from "../config/brainConfig";
 import { ExactIndex } from "./exactIndex";
 import { DEFAULT_HNSW_PARAMS, HnswIndex, HnswState } from "./hnswIndex";
 import { IndexItems, SimilarityIndex, SimilarityMetric } from "./similarityIndex";
+import { VECTOR_DB_BACKENDS } from "./vectorDbBackends";
 
 /**
  * The similarity backends this runtime ships, by name, and how each is created,
@@ -39,6 +40,8 @@ export interface CreateOptions {
   params: Record<string, unknown>;
   /** Expected number of items (a capacity hint). */
   capacity?: number;
+  /** The run the index is for (external backends name their table after it). */
+  runName?: { dataset: string; brainKey: string };
 }
 
 /** A form field for one backend parameter (forms build their sub-forms from these). */
@@ -75,6 +78,8 @@ export interface BackendSpec {
   /** Writes the index's state; returns the run's backend config attributes and results. `previous` is what was stored before (to replace). */
   persist(index: SimilarityIndex, ctx: BackendContext, previous: StoredIndex | null): Promise<StoredIndex>;
   load(stored: StoredIndex, ctx: BackendContext): Promise<SimilarityIndex>;
+  /** Undoes `create` after a failed first build: drops a table or collection it created, closes the index. */
+  abandon?(index: SimilarityIndex): Promise<void>;
   /** Removes everything the backend stored outside the run (files, tables). */
   cleanup(stored: StoredIndex, ctx: BackendContext): Promise<void>;
 }
@@ -235,6 +240,7 @@ const hnswBackend: BackendSpec = {
 export const BACKENDS: Record<string, BackendSpec> = {
   exact: exactBackend,
   hnswlib: hnswBackend,
+  ...VECTOR_DB_BACKENDS,
 };
 
 /** Names accepted for a backend besides its own. */

@@ -77,11 +77,14 @@ function chunks<T>(values: readonly T[], size: number): T[][] {
 export class LanceDbIndex implements SimilarityIndex {
   readonly backend = "lancedb";
   readonly capabilities: IndexCapabilities = { supportsLeastSimilarity: false, supportsFullIndexQueries: false };
+  /** Whether `open` created the table (a failed first build removes only what it created). */
+  created = false;
 
   private constructor(
     private readonly db: Connection,
     private readonly table: Table,
     private readonly tableName: string,
+    private readonly uri: string,
     readonly metric: SimilarityMetric,
     readonly dim: number,
   ) {}
@@ -128,7 +131,14 @@ export class LanceDbIndex implements SimilarityIndex {
       ]);
       table = await db.createEmptyTable(options.tableName, schema);
     }
-    return new LanceDbIndex(db, table, options.tableName, metric, dim);
+    const index = new LanceDbIndex(db, table, options.tableName, uri, metric, dim);
+    index.created = !exists;
+    return index;
+  }
+
+  /** Where the index lives (stored with a run). */
+  describe(): { table_name: string; uri: string } {
+    return { table_name: this.tableName, uri: this.uri };
   }
 
   size(): Promise<number> {

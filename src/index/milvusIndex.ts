@@ -97,6 +97,8 @@ export class MilvusIndex implements SimilarityIndex {
   readonly backend = "milvus";
   readonly capabilities: IndexCapabilities = { maxK: MAX_K, supportsLeastSimilarity: false, supportsFullIndexQueries: false };
   private readonly collection: string;
+  /** Whether `open` created the collection (a failed first build removes only what it created). */
+  created = false;
 
   private constructor(
     private readonly client: MilvusClient,
@@ -187,12 +189,19 @@ export class MilvusIndex implements SimilarityIndex {
         );
       }
       check(await client.loadCollectionSync({ collection_name: options.collectionName }), "load the collection");
-      return new MilvusIndex(client, options, metric, dim, secrets);
+      const index = new MilvusIndex(client, { ...options, uri }, metric, dim, secrets);
+      index.created = !exists;
+      return index;
     } catch (err) {
       await client.closeConnection().catch(() => undefined);
       if (err instanceof BrainError) throw err;
       throw new BrainError("BACKEND_UNAVAILABLE", `Milvus collection '${options.collectionName}': ${scrub(describe(err), secrets)}`);
     }
+  }
+
+  /** Where the index lives (stored with a run; never the credentials). */
+  describe(): { collection_name: string; uri: string } {
+    return { collection_name: this.collection, uri: this.options.uri ?? "" };
   }
 
   size(): Promise<number> {

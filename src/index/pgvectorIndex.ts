@@ -120,6 +120,8 @@ export class PgvectorIndex implements SimilarityIndex {
   private readonly op: string;
   /** Serialises calls: one connection, and transactions must not interleave. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Whether `open` created the table (a failed first build removes only what it created). */
+  created = false;
   private lost: Error | null = null;
 
   private constructor(
@@ -190,11 +192,24 @@ export class PgvectorIndex implements SimilarityIndex {
           `CREATE TABLE IF NOT EXISTS ${quoteIdent(options.tableName)} (id TEXT PRIMARY KEY, sample_id TEXT, embedding_vector vector(${dim}))`,
         );
       }
-      return new PgvectorIndex(client, connectionString, options, metric, dim, compareVersions(version, "0.8.0") >= 0);
+      const index = new PgvectorIndex(client, connectionString, options, metric, dim, compareVersions(version, "0.8.0") >= 0);
+      index.created = existing === null;
+      return index;
     } catch (err) {
       await client.end().catch(() => undefined);
       throw err instanceof BrainError ? err : new BrainError("BACKEND_UNAVAILABLE", `pgvector: ${scrub(describe(err), connectionString)}`);
     }
+  }
+
+  /** Where the index lives and how it was built (stored with a run; never the connection string). */
+  describe(): { table_name: string; index_name: string; hnsw_m: number; hnsw_ef_construction: number; hnsw_ef_search: number | null } {
+    return {
+      table_name: this.options.tableName,
+      index_name: this.options.indexName ?? hnswIndexName(this.options.tableName),
+      hnsw_m: this.options.hnswM ?? 16,
+      hnsw_ef_construction: this.options.hnswEfConstruction ?? 64,
+      hnsw_ef_search: this.options.hnswEfSearch ?? null,
+    };
   }
 
   size(): Promise<number> {
