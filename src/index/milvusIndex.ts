@@ -139,6 +139,9 @@ export class MilvusIndex implements SimilarityIndex {
         timeout: 15000,
         maxRetries: 1,
         logLevel: "error",
+        // The client's default 10 s keepalive pings, even while idle, make servers with gRPC's
+        // default ping policy (Milvus Lite's) drop the connection ("excess pings").
+        channelOptions: { "grpc.keepalive_time_ms": 300000, "grpc.keepalive_permit_without_calls": 0 },
       });
       await client.connectPromise;
       await client.getVersion();
