@@ -3,7 +3,8 @@
 // it also lets anyone try the pgvector backend without installing Postgres:
 //   node scripts/pgliteServer.mjs [--port 5433] [--data-dir DIR]
 // It prints one JSON line {"port": N, "connectionString": "..."} once it accepts connections,
-// and stops on SIGINT/SIGTERM or when its standard input closes (so a parent that dies takes it along).
+// and stops on SIGINT/SIGTERM, or with --exit-with-stdin when its standard input closes (so a
+// parent that dies takes it along; the tests use this).
 import { PGlite } from "@electric-sql/pglite";
 import { vector } from "@electric-sql/pglite-pgvector";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
@@ -31,7 +32,7 @@ async function stop() {
 }
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
-if (!process.stdin.isTTY) {
+if (process.argv.includes("--exit-with-stdin")) {
   process.stdin.on("end", stop);
   process.stdin.on("close", stop);
   process.stdin.resume();

@@ -14,7 +14,7 @@ export interface PgliteServer {
 
 export async function startPgliteServer(): Promise<PgliteServer> {
   const script = join(__dirname, "..", "..", "scripts", "pgliteServer.mjs");
-  const child: ChildProcess = spawn(process.execPath, [script], { stdio: ["pipe", "pipe", "inherit"] });
+  const child: ChildProcess = spawn(process.execPath, [script, "--exit-with-stdin"], { stdio: ["pipe", "pipe", "inherit"] });
   const line = await new Promise<string>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });
     rl.once("line", (l) => {
