@@ -9,6 +9,8 @@ import { ComputeLeakySplits } from "./operators/computeLeakySplits";
 import { ComputeNearDuplicates } from "./operators/computeNearDuplicates";
 import { ComputeHardness, ComputeMistakenness, ComputeUniqueness } from "./operators/computeScores";
 import { DeleteBrainRun, GetBrainInfo, LoadBrainView, RenameBrainRun } from "./operators/runManagement";
+import { ComputeSimilarity } from "./operators/computeSimilarity";
+import { SortBySimilarity } from "./operators/sortBySimilarity";
 import { DuplicatesPanel } from "./panels/duplicates/DuplicatesPanel";
 
 for (const operator of [
@@ -23,6 +25,8 @@ for (const operator of [
   LoadBrainView,
   RenameBrainRun,
   DeleteBrainRun,
+  ComputeSimilarity,
+  SortBySimilarity,
 ]) {
   registerOperator(operator, PLUGIN_NAME);
 }

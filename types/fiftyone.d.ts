@@ -116,6 +116,7 @@ declare module "@fiftyone/operators" {
     export class ReadOnlyView extends View {}
     export class JSONView extends View {}
     export class TextView extends View {}
+    export class FileView extends View {}
   }
 }
 

@@ -2,9 +2,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BrainError } from "../errors";
-import { loadBrainConfig } from "../config/brainConfig";
+import { BACKEND_ALIASES, BACKEND_CATALOG, BackendInfo, BackendParamInfo } from "./backendCatalog";
+import { existsSync, readFileSync } from "node:fs";
+import { brainConfigPath, loadBrainConfig, parseEnvValue } from "../config/brainConfig";
 import { ExactIndex } from "./exactIndex";
-import { DEFAULT_HNSW_PARAMS, HnswIndex, HnswState } from "./hnswIndex";
+import { HnswIndex, HnswState } from "./hnswIndex";
 import { IndexItems, SimilarityIndex, SimilarityMetric } from "./similarityIndex";
 import { VECTOR_DB_BACKENDS } from "./vectorDbBackends";
 
@@ -44,16 +46,7 @@ export interface CreateOptions {
   runName?: { dataset: string; brainKey: string };
 }
 
-/** A form field for one backend parameter (forms build their sub-forms from these). */
-export interface BackendParamSpec {
-  name: string;
-  type: "integer" | "number" | "string" | "boolean";
-  default?: number | string | boolean;
-  label: string;
-  description: string;
-  /** Secrets (passwords, keys) are never stored with the run nor logged. */
-  secret?: boolean;
-}
+export type BackendParamSpec = BackendParamInfo;
 
 /** What a backend stores in the run: config attributes and a results document. */
 export interface StoredIndex {
@@ -61,14 +54,9 @@ export interface StoredIndex {
   results: Record<string, unknown> | null;
 }
 
-export interface BackendSpec {
-  /** Name users and the brain config use. */
-  name: string;
-  label: string;
-  description: string;
+export interface BackendSpec extends BackendInfo {
   metrics: SimilarityMetric[];
   defaultMetric: SimilarityMetric;
-  params: BackendParamSpec[];
   /** The run's config class and method (Python's classes where one fits). */
   configCls: string;
   method: string;
@@ -89,7 +77,6 @@ export const SKLEARN_RESULTS_CLS = "fiftyone.brain.internal.core.sklearn.Sklearn
 export const GENERIC_CONFIG_CLS = "fiftyone.core.brain.BrainMethodConfig";
 export const GENERIC_RESULTS_CLS = "fiftyone.core.runs.RunResults";
 
-const ALL_METRICS: SimilarityMetric[] = ["cosine", "euclidean", "dotproduct"];
 
 function metricOf(stored: StoredIndex): SimilarityMetric {
   const m = stored.config.metric;
@@ -105,12 +92,7 @@ function metricOf(stored: StoredIndex): SimilarityMetric {
  * from the field; without one the vectors and ids are stored as JSON lists.
  */
 const exactBackend: BackendSpec = {
-  name: "exact",
-  label: "Exact (brute force)",
-  description: "Exact nearest neighbours computed in memory (the reference's sklearn backend). Best up to a few hundred thousand items.",
-  metrics: ALL_METRICS,
-  defaultMetric: "cosine",
-  params: [],
+  ...BACKEND_CATALOG.exact,
   configCls: SKLEARN_CONFIG_CLS,
   method: "sklearn",
   fieldBacked: true,
@@ -169,16 +151,7 @@ export function markFieldBacked(index: SimilarityIndex): void {
 
 /** hnswlib's binary index in the blob store (GridFS), its label → id map in the run's results. */
 const hnswBackend: BackendSpec = {
-  name: "hnswlib",
-  label: "hnswlib (approximate, HNSW graph)",
-  description: "Approximate nearest neighbours on an HNSW graph, stored with the run in FiftyOne's database. For large indexes.",
-  metrics: ALL_METRICS,
-  defaultMetric: "cosine",
-  params: [
-    { name: "m", type: "integer", default: DEFAULT_HNSW_PARAMS.m, label: "M", description: "Links per node of the graph: higher = better recall, more memory" },
-    { name: "ef_construction", type: "integer", default: DEFAULT_HNSW_PARAMS.ef_construction, label: "ef construction", description: "Search breadth while building: higher = better graph, slower build" },
-    { name: "ef", type: "integer", default: DEFAULT_HNSW_PARAMS.ef, label: "ef (search)", description: "Search breadth of queries (at least k): higher = better recall, slower queries" },
-  ],
+  ...BACKEND_CATALOG.hnswlib,
   configCls: GENERIC_CONFIG_CLS,
   method: "hnswlib",
   fieldBacked: false,
@@ -244,7 +217,7 @@ export const BACKENDS: Record<string, BackendSpec> = {
 };
 
 /** Names accepted for a backend besides its own. */
-const ALIASES: Record<string, string> = { sklearn: "exact" };
+const ALIASES = BACKEND_ALIASES;
 
 export function getBackend(name: string): BackendSpec {
   const spec = BACKENDS[ALIASES[name] ?? name];
@@ -262,11 +235,37 @@ export function backendOfRun(config: { method?: unknown; cls?: unknown }): Backe
   return spec;
 }
 
-/** The default backend: the brain config's, when it is one shipped here, else exact. */
+function brainConfigJson(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const path = brainConfigPath(env);
+  if (!existsSync(path)) return {};
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
+  } catch {
+    return {}; // loadBrainConfig reports an unreadable file
+  }
+}
+
+/**
+ * The default backend: the brain config's, when it is one shipped here, else exact. The
+ * configured name is read as given (env, then JSON): the reference's config only knows its
+ * own builtins and would replace a name such as `hnswlib` by another available one.
+ */
 export function defaultBackendName(env: NodeJS.ProcessEnv = process.env): string {
-  const configured = loadBrainConfig(env).default_similarity_backend;
+  const json = brainConfigJson(env).default_similarity_backend;
+  const configured = env.FIFTYONE_BRAIN_DEFAULT_SIMILARITY_BACKEND || (typeof json === "string" ? json : null) || loadBrainConfig(env).default_similarity_backend;
   const name = configured ? (ALIASES[configured] ?? configured) : "exact";
   return BACKENDS[name] ? name : "exact";
+}
+
+/** A backend's brain-config parameters; backends the reference does not know are read the same way (JSON entry, then env vars). */
+function configuredParams(name: string, env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const known = loadBrainConfig(env).similarity_backends[name];
+  if (known) return { ...known };
+  const fromJson = (brainConfigJson(env).similarity_backends as Record<string, Record<string, unknown>> | undefined)?.[name] ?? {};
+  const params: Record<string, unknown> = { ...fromJson };
+  const prefix = `FIFTYONE_BRAIN_SIMILARITY_${name.toUpperCase()}_`;
+  for (const [k, v] of Object.entries(env)) if (k.startsWith(prefix) && v !== undefined) params[k.slice(prefix.length).toLowerCase()] = parseEnvValue(v);
+  return params;
 }
 
 /**
@@ -276,8 +275,7 @@ export function defaultBackendName(env: NodeJS.ProcessEnv = process.env): string
 export function resolveBackendParams(backend: string, given: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
   const spec = getBackend(backend);
   // The brain config names the exact backend by the reference's name (sklearn).
-  const configs = loadBrainConfig(env).similarity_backends;
-  const fromConfig = { ...(configs[spec.method] ?? {}), ...(spec.method !== spec.name ? configs[spec.name] ?? {} : {}) };
+  const fromConfig = { ...configuredParams(spec.method, env), ...(spec.method !== spec.name ? configuredParams(spec.name, env) : {}) };
   delete fromConfig.config_cls;
   const merged: Record<string, unknown> = { ...fromConfig };
   for (const [k, v] of Object.entries(given)) if (v !== undefined && v !== null && v !== "") merged[k] = v;

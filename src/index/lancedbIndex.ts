@@ -23,7 +23,7 @@ import type {
  * scan. Each add and remove is one LanceDB commit, so a failure leaves the table as it was.
  *
  * Distances are reported in metric units: cosine 1 − cos (LanceDB's own), euclidean the L2
- * distance (LanceDB reports its square), dotproduct −(x·q) (LanceDB reports 1 − x·q).
+ * distance (LanceDB reports its square), dotproduct 1 − x·q (LanceDB's own).
  */
 export interface LanceDbOptions {
   /** Database folder or URI; default `<plugin>/.cache/lancedb`. */
@@ -245,7 +245,6 @@ export class LanceDbIndex implements SimilarityIndex {
   /** LanceDB's `_distance` in the metric's own units (see the class comment). */
   private toDistance(d: number): number {
     if (this.metric === "euclidean") return Math.sqrt(Math.max(0, d));
-    if (this.metric === "dotproduct") return d - 1;
     return d;
   }
 }

@@ -23,8 +23,8 @@ import type {
  * overwrote keep their new vectors).
  *
  * Distances are in metric units, converted from Milvus's scores: cosine 1 − cos (Milvus
- * returns cos), euclidean the L2 distance (Milvus returns its square), dotproduct −(x·q)
- * (Milvus returns x·q).
+ * returns cos), euclidean the L2 distance (Milvus returns its square), dotproduct 1 − x·q
+ * (Milvus returns x·q; 1 − x·q is the convention of the other backends).
  */
 export interface MilvusOptions {
   /** host:port or http(s)://host:port; defaults to the brain config's `uri`. */
@@ -376,9 +376,8 @@ export class MilvusIndex implements SimilarityIndex {
   }
 
   private toDistance(score: number): number {
-    if (this.metric === "cosine") return 1 - score;
     if (this.metric === "euclidean") return Math.sqrt(Math.max(0, score));
-    return -score;
+    return 1 - score;
   }
 
   private async guard<T>(fn: () => Promise<T>): Promise<T> {

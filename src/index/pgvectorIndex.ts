@@ -21,8 +21,8 @@ import type {
  * and an HNSW index built after the first add. Every change runs in one transaction, so a
  * failed add or remove leaves the table as it was.
  *
- * Distances are pgvector's operators: cosine `<=>` = 1 − cos, euclidean `<->` = L2 distance,
- * dotproduct `<#>` = −(x·q).
+ * Distances are pgvector's operators: cosine `<=>` = 1 − cos, euclidean `<->` = L2 distance;
+ * dotproduct is reported as 1 − x·q (`<#>` + 1), the convention of the other backends.
  */
 export interface PgvectorOptions {
   /** postgresql://user:password@host:port/db; defaults to the brain config's `connection_string`. */
@@ -311,7 +311,8 @@ export class PgvectorIndex implements SimilarityIndex {
             await this.client.query("SET LOCAL enable_indexscan = off");
             rows = await this.knn(vector, k, restrict);
           }
-          results.push({ ids: rows.map((r) => r.id), distances: Float32Array.from(rows, (r) => r.d) });
+          const shift = this.metric === "dotproduct" ? 1 : 0;
+          results.push({ ids: rows.map((r) => r.id), distances: Float32Array.from(rows, (r) => r.d + shift) });
         }
         return results;
       }),

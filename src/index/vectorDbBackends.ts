@@ -2,9 +2,10 @@ import { randomBytes } from "node:crypto";
 import type { Params } from "../config/brainConfig";
 import { loadBrainConfig } from "../config/brainConfig";
 import { BrainError } from "../errors";
-import type { BackendParamSpec, BackendSpec, CreateOptions, StoredIndex } from "./backends";
+import { BACKEND_CATALOG } from "./backendCatalog";
+import type { BackendSpec, CreateOptions, StoredIndex } from "./backends";
 import { defaultIndexName } from "./indexNames";
-import { defaultLanceDbUri, LanceDbIndex, lanceDbOptionsFromParams } from "./lancedbIndex";
+import { LanceDbIndex, lanceDbOptionsFromParams } from "./lancedbIndex";
 import { MilvusIndex, milvusOptionsFromParams } from "./milvusIndex";
 import { PgvectorIndex, pgvectorOptionsFromParams } from "./pgvectorIndex";
 import type { SimilarityIndex, SimilarityMetric } from "./similarityIndex";
@@ -54,25 +55,8 @@ async function abandon(index: SimilarityIndex): Promise<void> {
   else await external.close();
 }
 
-const tableNameParam: BackendParamSpec = {
-  name: "table_name",
-  type: "string",
-  label: "Table name",
-  description: "Table to create or reuse (an existing table keeps its rows); default: brain_ts_<dataset>_<brain key>_<random>",
-};
-
 const pgvectorBackend: BackendSpec = {
-  name: "pgvector",
-  label: "pgvector (PostgreSQL)",
-  description: "A table with an HNSW index in a PostgreSQL database with the pgvector extension. Connection string from the brain config.",
-  metrics: ["cosine", "euclidean", "dotproduct"],
-  defaultMetric: "cosine",
-  params: [
-    tableNameParam,
-    { name: "hnsw_m", type: "integer", default: 16, label: "HNSW m", description: "Links per node of pgvector's HNSW graph" },
-    { name: "hnsw_ef_construction", type: "integer", default: 64, label: "HNSW ef construction", description: "Search breadth while building the graph" },
-    { name: "hnsw_ef_search", type: "integer", default: 40, label: "HNSW ef search", description: "Search breadth of queries (raised to k)" },
-  ],
+  ...BACKEND_CATALOG.pgvector,
   configCls: GENERIC_CONFIG_CLS,
   method: "pgvector",
   fieldBacked: false,
@@ -108,15 +92,7 @@ function openPgvector(stored: StoredIndex): Promise<PgvectorIndex> {
 }
 
 const lancedbBackend: BackendSpec = {
-  name: "lancedb",
-  label: "LanceDB (embedded)",
-  description: "A LanceDB table in a local folder (default: the plugin's .cache/lancedb) or an object-storage URI; exact search.",
-  metrics: ["cosine", "euclidean", "dotproduct"],
-  defaultMetric: "cosine",
-  params: [
-    tableNameParam,
-    { name: "uri", type: "string", label: "Database URI", description: `Folder or URI of the LanceDB database (default ${defaultLanceDbUri()})` },
-  ],
+  ...BACKEND_CATALOG.lancedb,
   configCls: GENERIC_CONFIG_CLS,
   method: "lancedb",
   fieldBacked: false,
@@ -142,15 +118,7 @@ function openLanceDb(stored: StoredIndex): Promise<LanceDbIndex> {
 }
 
 const milvusBackend: BackendSpec = {
-  name: "milvus",
-  label: "Milvus",
-  description: "A Milvus collection with an HNSW index, over Milvus's gRPC API. Address and credentials from the brain config.",
-  metrics: ["cosine", "euclidean", "dotproduct"],
-  defaultMetric: "dotproduct",
-  params: [
-    { name: "collection_name", type: "string", label: "Collection name", description: "Collection to create or reuse; default: brain_ts_<dataset>_<brain key>_<random>" },
-    { name: "uri", type: "string", label: "Server address", description: "host:port of the Milvus server (default: the brain config's)" },
-  ],
+  ...BACKEND_CATALOG.milvus,
   configCls: GENERIC_CONFIG_CLS,
   method: "milvus",
   fieldBacked: false,

@@ -15,7 +15,7 @@ export function randomVectors(n: number, dim: number, seed: number): Float32Arra
   return Float32Array.from({ length: n * dim }, () => next() * 2 - 1);
 }
 
-/** Distance as the backends report it: cosine 1 − cos, euclidean L2, dotproduct −x·q. */
+/** Distance as the backends report it: cosine 1 − cos, euclidean L2, dotproduct 1 − x·q. */
 export function distance(metric: SimilarityMetric, a: Float32Array, b: Float32Array): number {
   let dot = 0;
   let na = 0;
@@ -29,7 +29,7 @@ export function distance(metric: SimilarityMetric, a: Float32Array, b: Float32Ar
   }
   if (metric === "cosine") return 1 - dot / Math.sqrt(na * nb);
   if (metric === "euclidean") return Math.sqrt(sq);
-  return -dot;
+  return 1 - dot;
 }
 
 export function bruteForce(
