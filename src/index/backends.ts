@@ -8,6 +8,7 @@ import { BrainConfig, brainConfigPath, loadBrainConfig, parseEnvValue } from "..
 import { ExactIndex } from "./exactIndex";
 import { HnswIndex, HnswState } from "./hnswIndex";
 import { IndexItems, SimilarityIndex, SimilarityMetric } from "./similarityIndex";
+import { VECTOR_DB_BACKENDS } from "./vectorDbBackends";
 
 /**
  * The similarity backends this runtime ships, by name, and how each is created,
@@ -41,6 +42,8 @@ export interface CreateOptions {
   params: Record<string, unknown>;
   /** Expected number of items (a capacity hint). */
   capacity?: number;
+  /** The run the index is for (external backends name their table after it). */
+  runName?: { dataset: string; brainKey: string };
 }
 
 export type BackendParamSpec = BackendParamInfo;
@@ -63,6 +66,8 @@ export interface BackendSpec extends BackendInfo {
   /** Writes the index's state; returns the run's backend config attributes and results. `previous` is what was stored before (to replace). */
   persist(index: SimilarityIndex, ctx: BackendContext, previous: StoredIndex | null): Promise<StoredIndex>;
   load(stored: StoredIndex, ctx: BackendContext): Promise<SimilarityIndex>;
+  /** Undoes `create` after a failed first build: drops a table or collection it created, closes the index. */
+  abandon?(index: SimilarityIndex): Promise<void>;
   /** Removes everything the backend stored outside the run (files, tables). */
   cleanup(stored: StoredIndex, ctx: BackendContext): Promise<void>;
 }
@@ -208,6 +213,7 @@ const hnswBackend: BackendSpec = {
 export const BACKENDS: Record<string, BackendSpec> = {
   exact: exactBackend,
   hnswlib: hnswBackend,
+  ...VECTOR_DB_BACKENDS,
 };
 
 /** Names accepted for a backend besides its own. */

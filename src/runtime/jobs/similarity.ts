@@ -123,12 +123,19 @@ export const computeSimilarityJob: Job<ComputeSimilarityResult> = {
       throw new BrainError("EMPTY_VIEW", `No ${patchesField ? `label of '${patchesField}'` : "sample"} of the ${spec.fieldBacked ? "dataset" : "view"} has embeddings in '${field}'`);
     }
     ctx.progress(0.4, `Indexing ${read.items.ids.length} embeddings`);
-    const index = await createIndex(spec.name, { metric, dim: read.dim, patches: patchesField !== null, params: backendParams, capacity: read.items.ids.length }, bctx);
-    await index.add(read.items);
-    ctx.signal.throwIfAborted();
-    if (spec.fieldBacked) markFieldBacked(index);
-    ctx.progress(0.8, "Storing the index");
-    const stored = await spec.persist(index, bctx, null);
+    const index = await createIndex(spec.name, { metric, dim: read.dim, patches: patchesField !== null, params: backendParams, capacity: read.items.ids.length, runName: { dataset: ctx.dataset.name, brainKey } }, bctx);
+    let stored: StoredIndex;
+    try {
+      await index.add(read.items);
+      ctx.signal.throwIfAborted();
+      if (spec.fieldBacked) markFieldBacked(index);
+      ctx.progress(0.8, "Storing the index");
+      stored = await spec.persist(index, bctx, null);
+    } catch (err) {
+      // Nothing half-written: an external table or collection made for this run goes too.
+      if (spec.abandon) await spec.abandon(index).catch(() => undefined);
+      throw err;
+    }
     const runConfig = {
       cls: spec.configCls,
       type: "similarity",
