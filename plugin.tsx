@@ -10,6 +10,8 @@ import { ComputeNearDuplicates } from "./operators/computeNearDuplicates";
 import { ComputeHardness, ComputeMistakenness, ComputeUniqueness } from "./operators/computeScores";
 import { DeleteBrainRun, GetBrainInfo, LoadBrainView, RenameBrainRun } from "./operators/runManagement";
 import { DuplicatesPanel } from "./panels/duplicates/DuplicatesPanel";
+import { SortSelectionBySimilarity } from "./operators/similarityGridAction";
+import { SimilarityPanel } from "./panels/similarity/SimilarityPanel";
 
 for (const operator of [
   ComputeEmbeddings,
@@ -23,6 +25,7 @@ for (const operator of [
   LoadBrainView,
   RenameBrainRun,
   DeleteBrainRun,
+  SortSelectionBySimilarity,
 ]) {
   registerOperator(operator, PLUGIN_NAME);
 }
@@ -34,4 +37,17 @@ registerComponent({
   type: PluginComponentType.Panel,
   activator: () => true,
   panelOptions: { surfaces: "grid", priority: 200, helpMarkdown: "Groups of duplicate samples found by the Brain, with thumbnails." },
+});
+
+registerComponent({
+  name: "brain_ts_similarity",
+  label: "Similarity search",
+  component: SimilarityPanel,
+  type: PluginComponentType.Panel,
+  activator: () => true,
+  panelOptions: {
+    surfaces: "grid",
+    priority: 210,
+    helpMarkdown: "Search a similarity index by the grid's selection, a text prompt or an image, and send the nearest samples to the grid in order.",
+  },
 });

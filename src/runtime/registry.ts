@@ -13,6 +13,7 @@ import {
   renameBrainRunJob,
 } from "./jobs/runManagement";
 import { deleteSamplesJob, tagSamplesJob } from "./jobs/sampleActions";
+import { sampleFilepathsJob } from "./jobs/sampleMedia";
 import { hardnessJob, mistakennessJob, uniquenessJob } from "./jobs/scores";
 
 /** Every method the runtime serves, by the name operators and the CLI use. */
@@ -32,6 +33,7 @@ const JOBS: Job[] = [
   getDuplicateGroupsJob,
   tagSamplesJob,
   deleteSamplesJob,
+  sampleFilepathsJob,
 ];
 
 const byName = new Map(JOBS.map((j) => [j.name, j]));

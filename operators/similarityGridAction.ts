@@ -1,0 +1,57 @@
+import { executeOperator, ExecutionContext, Operator, OperatorConfig, types } from "@fiftyone/operators";
+import { latestIndex, resultView, SimilarityIndexInfo } from "../panels/similarity/model";
+import { PLUGIN_NAME, queryRuntime, trigger } from "./bridge";
+import { hasSelection } from "./validation";
+
+/** How many nearest samples the grid button shows. */
+export const GRID_ACTION_K = 25;
+
+function selectedIds(ctx: ExecutionContext): string[] {
+  return [...ctx.selectedSamples.keys()];
+}
+
+/**
+ * The grid's "Sort by similarity" button, shown while samples are selected: sorts the
+ * dataset by similarity to the selection with the newest similarity index, and shows the
+ * nearest samples in the grid in order. Without an index it opens the index form instead.
+ */
+export class SortSelectionBySimilarity extends Operator {
+  get config() {
+    return new OperatorConfig({
+      name: "sort_selection_by_similarity",
+      label: "Sort by similarity",
+      description: `Show the ${GRID_ACTION_K} samples most similar to the selection, nearest first (newest similarity index)`,
+      unlisted: true,
+      icon: "image_search",
+    });
+  }
+
+  async resolvePlacement(ctx: ExecutionContext) {
+    if (!hasSelection(ctx)) return null;
+    // No icon: the App then shows the label as the button's text.
+    return new types.Placement(types.Places.SAMPLES_GRID_SECONDARY_ACTIONS, new types.Button({ label: "Sort by similarity", prompt: false }));
+  }
+
+  async execute(ctx: ExecutionContext) {
+    const ids = selectedIds(ctx);
+    if (ids.length === 0) throw new Error("Select one or more samples in the grid first");
+    const { indexes } = await queryRuntime<{ indexes: SimilarityIndexInfo[] }>("list_similarity_indexes");
+    const index = latestIndex(indexes);
+    if (!index) {
+      trigger("notify", { message: "This dataset has no similarity index yet: build one first", variant: "info" });
+      executeOperator(`${PLUGIN_NAME}/compute_similarity`);
+      return { sorted: false };
+    }
+    const found = await queryRuntime<{ ids: string[]; distances: number[] }>("sort_by_similarity", {
+      brain_key: index.key,
+      query_ids: ids,
+      k: GRID_ACTION_K,
+    });
+    trigger("set_view", { view: resultView(found.ids, null) });
+    trigger("notify", {
+      message: `${found.ids.length} samples most similar to ${ids.length} selected (index '${index.key}'), nearest first`,
+      variant: "success",
+    });
+    return { brain_key: index.key, ids: found.ids, distances: found.distances };
+  }
+}
