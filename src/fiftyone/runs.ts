@@ -172,7 +172,7 @@ export async function registerBrainRun(db: Db, dataset: DatasetDoc, run: NewRun,
   }
 }
 
-function uploadJson(bucket: GridFSBucket, value: Document): Promise<ObjectId> {
+export function uploadJson(bucket: GridFSBucket, value: Document): Promise<ObjectId> {
   return new Promise((resolve, reject) => {
     const upload = bucket.openUploadStream("results.json", { contentType: "application/json" } as never);
     upload.on("error", reject);

@@ -15,6 +15,7 @@ import {
 import { deleteSamplesJob, tagSamplesJob } from "./jobs/sampleActions";
 import { sampleFilepathsJob } from "./jobs/sampleMedia";
 import { hardnessJob, mistakennessJob, uniquenessJob } from "./jobs/scores";
+import { SIMILARITY_JOBS } from "./jobs/similarity";
 
 /** Every method the runtime serves, by the name operators and the CLI use. */
 const JOBS: Job[] = [
@@ -33,6 +34,7 @@ const JOBS: Job[] = [
   getDuplicateGroupsJob,
   tagSamplesJob,
   deleteSamplesJob,
+  ...SIMILARITY_JOBS,
   sampleFilepathsJob,
 ];
 

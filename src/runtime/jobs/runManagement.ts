@@ -6,6 +6,8 @@ import { toObjectIds } from "../../fiftyone/samples";
 import { samplesCollection } from "../../fiftyone/datasets";
 import { BrainError } from "../../errors";
 import { Job } from "../job";
+import { forgetRun } from "../indexCache";
+import { cleanupSimilarityRun } from "./similarity";
 import { optionalString, requiredString } from "../params";
 
 /** Managing brain runs, whichever tool made them (this runtime or Python's fiftyone-brain). */
@@ -65,7 +67,11 @@ export const deleteBrainRunJob: Job<{ deletedFields: string[] }> = {
   name: "delete_brain_run",
   description: "Delete a brain run and the fields it wrote",
   async run(ctx, params) {
-    return deleteBrainRun(ctx.db, ctx.dataset, requiredString(params, "brain_key"));
+    const key = requiredString(params, "brain_key");
+    // A similarity run's index state stored outside the run (files, tables) goes with it.
+    await cleanupSimilarityRun(ctx, await getBrainRun(ctx.db, ctx.dataset, key));
+    forgetRun(ctx.dataset._id.toHexString(), key);
+    return deleteBrainRun(ctx.db, ctx.dataset, key);
   },
 };
 
