@@ -1,5 +1,6 @@
 import { executeOperator, ExecutionContext, Operator, OperatorConfig, types } from "@fiftyone/operators";
-import { latestIndex, resultView, SimilarityIndexInfo } from "../panels/similarity/model";
+import type { SortBySimilarityResult } from "../src/runtime/jobs/similarityParams";
+import { latestIndex, resultSamples, resultView, SimilarityIndexInfo } from "../panels/similarity/model";
 import { PLUGIN_NAME, queryRuntime, trigger } from "./bridge";
 import { hasSelection } from "./validation";
 
@@ -42,16 +43,14 @@ export class SortSelectionBySimilarity extends Operator {
       executeOperator(`${PLUGIN_NAME}/compute_similarity`);
       return { sorted: false };
     }
-    const found = await queryRuntime<{ ids: string[]; distances: number[] }>("sort_by_similarity", {
-      brain_key: index.key,
-      query_ids: ids,
-      k: GRID_ACTION_K,
-    });
+    const found = resultSamples(
+      await queryRuntime<SortBySimilarityResult>("sort_by_similarity", { brain_key: index.brain_key, query_ids: ids, k: GRID_ACTION_K }),
+    );
     trigger("set_view", { view: resultView(found.ids, null) });
     trigger("notify", {
-      message: `${found.ids.length} samples most similar to ${ids.length} selected (index '${index.key}'), nearest first`,
+      message: `${found.ids.length} samples most similar to ${ids.length} selected (index '${index.brain_key}'), nearest first`,
       variant: "success",
     });
-    return { brain_key: index.key, ids: found.ids, distances: found.distances };
+    return { brain_key: index.brain_key, ids: found.ids, distances: found.distances };
   }
 }

@@ -5,15 +5,18 @@ import { useRecoilCallback, useRecoilValue } from "recoil";
 import type { SampleFilepathsResult } from "../../src/runtime/jobs/sampleMedia";
 import { callRuntime, PLUGIN_NAME, queryRuntime, trigger } from "../../operators/bridge";
 import { mediaUrl } from "../duplicates/model";
+import type { SortBySimilarityResult } from "../../src/runtime/jobs/similarityParams";
 import {
   describeQuery,
   distFieldError,
-  imageUnavailable,
+  IMAGE_QUERY_NOTE,
   latestIndex,
   QueryInput,
   QueryMode,
   readAsBase64,
+  resultSamples,
   resultView,
+  reverseUnavailable,
   SimilarityIndexInfo,
   sortParams,
   SortParams,
@@ -21,17 +24,15 @@ import {
 } from "./model";
 import { styles } from "./styles";
 
-interface SortResult {
-  ids: string[];
-  distances: number[];
-}
-
 interface Results {
   brainKey: string;
   params: SortParams;
   description: string;
+  /** Result samples in order (a patch index's labels grouped by sample) and their distances. */
   ids: string[];
   distances: number[];
+  /** Patch index results cannot write a distance field on samples. */
+  patchesField: string | null;
   filepaths: Record<string, string>;
   /** The view stages the query was restricted to; null = the whole dataset. */
   restrictedTo: unknown[] | null;
@@ -89,7 +90,7 @@ export function SimilarityPanel() {
     };
   }, [dataset?.name, runKeys]);
 
-  const index = indexes?.find((i) => i.key === brainKey) ?? (indexes ? latestIndex(indexes) : null);
+  const index = indexes?.find((i) => i.brain_key === brainKey) ?? (indexes ? latestIndex(indexes) : null);
   const input: QueryInput = { mode, selectedIds, text, imageBase64: upload?.base64 ?? null, k, reverse };
   const planned = index ? sortParams(index, input) : null;
   const blocked = planned && "error" in planned ? planned.error : null;
@@ -109,13 +110,15 @@ export function SimilarityPanel() {
     try {
       const restrictedTo = withinView ? currentView : null;
       const found = await runSort(planned, withinView);
-      const { filepaths } = await queryRuntime<SampleFilepathsResult>("get_sample_filepaths", { sample_ids: found.ids });
+      const samples = resultSamples(found);
+      const { filepaths } = await queryRuntime<SampleFilepathsResult>("get_sample_filepaths", { sample_ids: samples.ids });
       setResults({
-        brainKey: index.key,
+        brainKey: index.brain_key,
         params: planned,
         description: describeQuery(input, upload?.name ?? null),
-        ids: found.ids,
-        distances: found.distances,
+        ids: samples.ids,
+        distances: samples.distances,
+        patchesField: found.patches_field,
         filepaths,
         restrictedTo,
       });
@@ -128,19 +131,21 @@ export function SimilarityPanel() {
 
   const showInGrid = async () => {
     if (!results) return;
-    const fieldError = distFieldError(distField);
+    const field = results.patchesField ? "" : distField;
+    const fieldError = distFieldError(field);
     if (fieldError) return setError(fieldError);
     setError(null);
     try {
-      if (distField) {
+      if (field) {
         // The same query again, now writing each result's distance to the field the grid shows.
-        setBusy(`Writing distances to '${distField}'…`);
-        await runSort({ ...results.params, dist_field: distField }, results.restrictedTo !== null);
+        setBusy(`Writing distances to '${field}'…`);
+        await runSort({ ...results.params, dist_field: field }, results.restrictedTo !== null);
         trigger("reload_dataset");
       }
       trigger("set_view", { view: resultView(results.ids, results.restrictedTo) });
-      if (distField) showDistField(distField);
-      setNotice(`${results.ids.length} samples in the grid, nearest first${distField ? `; distances in '${distField}'` : ""}`);
+      if (field) showDistField(field);
+      const order = results.params.reverse ? "least similar first" : "nearest first";
+      setNotice(`${results.ids.length} samples in the grid, ${order}${field ? `; distances in '${field}'` : ""}`);
     } catch (e) {
       setError((e as Error).message);
     } finally {
@@ -177,10 +182,10 @@ export function SimilarityPanel() {
       <div style={styles.section}>
         <label>
           Index{" "}
-          <select value={index?.key ?? ""} onChange={(e) => setBrainKey(e.target.value)} data-cy="brain-ts-similarity-index">
+          <select value={index?.brain_key ?? ""} onChange={(e) => setBrainKey(e.target.value)} data-cy="brain-ts-similarity-index">
             {(indexes ?? []).map((i) => (
-              <option key={i.key} value={i.key}>
-                {i.key}
+              <option key={i.brain_key} value={i.brain_key}>
+                {i.brain_key}
               </option>
             ))}
           </select>
@@ -188,8 +193,10 @@ export function SimilarityPanel() {
         {index && (
           <span style={styles.muted} data-cy="brain-ts-similarity-index-info">
             {index.backend} · {index.metric}
-            {index.size !== undefined && index.size !== null ? ` · ${index.size} vectors` : ""}
-            {index.model ? ` · model ${index.model}` : index.embeddingsField ? ` · field ${index.embeddingsField}` : ""}
+            {index.size >= 0 ? ` · ${index.size} vectors` : ""}
+            {index.dim > 0 ? ` · ${index.dim}-d` : ""}
+            {index.model ? ` · model ${index.model}` : index.embeddings_field ? ` · field ${index.embeddings_field}` : ""}
+            {index.patches_field ? ` · patches of ${index.patches_field}` : ""}
           </span>
         )}
         {indexes === null && !error && <span style={styles.muted}>Loading indexes…</span>}
@@ -234,14 +241,13 @@ export function SimilarityPanel() {
             data-cy="brain-ts-similarity-text"
           />
         ))}
-        {mode === "image" && index && (imageUnavailable(index) ? (
-          <span style={styles.reason} data-cy="brain-ts-similarity-reason">{imageUnavailable(index)}</span>
-        ) : (
+        {mode === "image" && (
           <>
             <input type="file" accept="image/*" onChange={(e) => chooseImage(e.target.files?.[0])} data-cy="brain-ts-similarity-image" />
             {upload && <img src={upload.dataUrl} style={styles.preview} alt={upload.name} />}
+            <span style={styles.reason}>{IMAGE_QUERY_NOTE}</span>
           </>
-        ))}
+        )}
       </div>
 
       <div style={styles.section}>
@@ -257,9 +263,15 @@ export function SimilarityPanel() {
             data-cy="brain-ts-similarity-k"
           />
         </label>
-        <label>
-          <input type="checkbox" checked={reverse} onChange={(e) => setReverse(e.target.checked)} data-cy="brain-ts-similarity-reverse" /> Least
-          similar first
+        <label title={(index && reverseUnavailable(index)) ?? undefined}>
+          <input
+            type="checkbox"
+            checked={reverse}
+            disabled={Boolean(index && reverseUnavailable(index)) && !reverse}
+            onChange={(e) => setReverse(e.target.checked)}
+            data-cy="brain-ts-similarity-reverse"
+          />{" "}
+          Least similar first
         </label>
         <label title="Search only among the samples of the grid's current view">
           <input type="checkbox" checked={withinView} onChange={(e) => setWithinView(e.target.checked)} /> Only the current view
@@ -288,10 +300,14 @@ export function SimilarityPanel() {
             <button style={styles.primaryButton} onClick={showInGrid} disabled={Boolean(busy)} data-cy="brain-ts-similarity-show">
               Show in grid
             </button>
-            <label title="Each result's distance is written to this float field so the grid can show it; empty = do not write">
-              distances in field{" "}
-              <input style={styles.input} value={distField} onChange={(e) => setDistField(e.target.value.trim())} data-cy="brain-ts-similarity-dist-field" />
-            </label>
+            {results.patchesField ? (
+              <span style={styles.muted}>(label distances are not written to a field)</span>
+            ) : (
+              <label title="Each result's distance is written to this float field so the grid can show it; empty = do not write">
+                distances in field{" "}
+                <input style={styles.input} value={distField} onChange={(e) => setDistField(e.target.value.trim())} data-cy="brain-ts-similarity-dist-field" />
+              </label>
+            )}
           </div>
           {notice && <p style={styles.notice} data-cy="brain-ts-similarity-notice">{notice}</p>}
           <div style={styles.results} data-cy="brain-ts-similarity-results">
@@ -315,8 +331,8 @@ export function SimilarityPanel() {
 }
 
 /** The runtime's query, over the whole dataset or the grid's current view. */
-async function runSort(params: SortParams, withinView: boolean): Promise<SortResult> {
-  const outcome = await callRuntime<SortResult>({ method: "sort_by_similarity", params: { ...params }, target: withinView ? "CURRENT_VIEW" : "DATASET" });
+async function runSort(params: SortParams, withinView: boolean): Promise<SortBySimilarityResult> {
+  const outcome = await callRuntime<SortBySimilarityResult>({ method: "sort_by_similarity", params: { ...params }, target: withinView ? "CURRENT_VIEW" : "DATASET" });
   if (outcome.delegated) throw new Error("The query was delegated unexpectedly");
   return outcome.result;
 }

@@ -1,22 +1,7 @@
 import { selectStage, StageDict } from "../../operators/views";
+import type { SimilarityIndexInfo, SortBySimilarityResult } from "../../src/runtime/jobs/similarityParams";
 
-/**
- * What the Similarity panel knows about one index, as `list_similarity_indexes` reports it.
- * The panel only reads these fields; the runtime owns the run records.
- */
-export interface SimilarityIndexInfo {
-  key: string;
-  backend: string;
-  metric: string;
-  /** Number of vectors in the index, when known. */
-  size?: number | null;
-  supportsPrompts: boolean;
-  /** The model that embedded the index's items, if any: it embeds uploaded images and prompts. */
-  model?: string | null;
-  embeddingsField?: string | null;
-  patchesField?: string | null;
-  timestamp?: string | null;
-}
+export type { SimilarityIndexInfo };
 
 export type QueryMode = "selection" | "text" | "image";
 
@@ -41,29 +26,52 @@ export interface SortParams {
   dist_field?: string;
 }
 
-/** The newest index (the one the grid button queries): by timestamp, else the last listed. */
+/** The newest index (the one the grid button queries): by timestamp; ties go to the last listed. */
 export function latestIndex(indexes: readonly SimilarityIndexInfo[]): SimilarityIndexInfo | null {
   if (indexes.length === 0) return null;
-  return [...indexes].reduce((best, idx) => ((idx.timestamp ?? "") > (best.timestamp ?? "") ? idx : best), indexes[indexes.length - 1]);
+  return indexes.reduce((best, idx) => (idx.timestamp >= best.timestamp ? idx : best));
+}
+
+/**
+ * The samples of a result in order: sample indexes return sample ids; patch indexes return
+ * label ids with their samples, and a sample is listed at its first (nearest) label.
+ */
+export function resultSamples(result: SortBySimilarityResult): { ids: string[]; distances: number[] } {
+  if (!result.sample_ids) return { ids: result.ids, distances: result.distances };
+  const seen = new Set<string>();
+  const ids: string[] = [];
+  const distances: number[] = [];
+  result.sample_ids.forEach((id, i) => {
+    if (seen.has(id)) return;
+    seen.add(id);
+    ids.push(id);
+    distances.push(result.distances[i]);
+  });
+  return { ids, distances };
 }
 
 /** Why a text query cannot run on this index, or null when it can. */
 export function textUnavailable(index: SimilarityIndexInfo): string | null {
-  if (index.supportsPrompts) return null;
-  const source = index.model ? `model '${index.model}'` : `embeddings field '${index.embeddingsField ?? "?"}' (no model)`;
-  return `Index '${index.key}' was built from ${source}, which cannot embed text. Text search needs an index whose model supports prompts.`;
+  if (index.supports_prompts) return null;
+  const source = index.model ? `the model '${index.model}'` : `the embeddings field '${index.embeddings_field ?? "?"}' (no model)`;
+  return `Index '${index.brain_key}' was built from ${source}, which cannot embed text. Text search needs an index whose model supports prompts.`;
 }
 
-/** Why an image query cannot run on this index, or null when it can. */
-export function imageUnavailable(index: SimilarityIndexInfo): string | null {
-  if (index.model) return null;
-  return `Index '${index.key}' was built from embeddings field '${index.embeddingsField ?? "?"}' without a model, so an uploaded image cannot be embedded the same way. Build an index with a model (or from embeddings a model computed).`;
+/** What an image query does, so a mismatch with the index is no surprise. */
+export const IMAGE_QUERY_NOTE =
+  "The image is embedded with the runtime's default model, so the index must hold that model's embeddings (e.g. built from a field that compute_embeddings filled).";
+
+/** Why the least-similar-first order cannot be asked of this index, or null when it can. */
+export function reverseUnavailable(index: SimilarityIndexInfo): string | null {
+  return index.supports_least_similarity ? null : `The ${index.backend} backend cannot return the least similar samples`;
 }
 
 /** The runtime parameters for a query, or the reason it cannot run yet. */
 export function sortParams(index: SimilarityIndexInfo, input: QueryInput): SortParams | { error: string } {
   if (!Number.isInteger(input.k) || input.k < 1) return { error: "k must be a whole number ≥ 1" };
-  const base = { brain_key: index.key, k: input.k, reverse: input.reverse };
+  if (index.max_k !== null && input.k > index.max_k) return { error: `The ${index.backend} backend returns at most ${index.max_k} results` };
+  if (input.reverse && reverseUnavailable(index)) return { error: reverseUnavailable(index)! };
+  const base = { brain_key: index.brain_key, k: input.k, reverse: input.reverse };
   switch (input.mode) {
     case "selection":
       if (input.selectedIds.length === 0) return { error: "Select one or more samples in the grid to search by them." };
@@ -76,8 +84,6 @@ export function sortParams(index: SimilarityIndexInfo, input: QueryInput): SortP
       return { ...base, text };
     }
     case "image": {
-      const reason = imageUnavailable(index);
-      if (reason) return { error: reason };
       if (!input.imageBase64) return { error: "Choose an image file to search by." };
       return { ...base, image: { base64: input.imageBase64 } };
     }

@@ -1,14 +1,39 @@
-import { describeQuery, distFieldError, imageUnavailable, latestIndex, QueryInput, resultView, SimilarityIndexInfo, sortParams, textUnavailable } from "../../panels/similarity/model";
+import {
+  describeQuery,
+  distFieldError,
+  latestIndex,
+  QueryInput,
+  resultSamples,
+  resultView,
+  reverseUnavailable,
+  SimilarityIndexInfo,
+  sortParams,
+  textUnavailable,
+} from "../../panels/similarity/model";
 
-const fieldIndex: SimilarityIndexInfo = { key: "sim", backend: "exact", metric: "cosine", size: 10, supportsPrompts: false, embeddingsField: "emb", timestamp: "2026-01-02T00:00:00" };
-const clipIndex: SimilarityIndexInfo = { key: "clip", backend: "hnswlib", metric: "cosine", supportsPrompts: true, model: "clip-vit", timestamp: "2026-01-01T00:00:00" };
+const info = (over: Partial<SimilarityIndexInfo>): SimilarityIndexInfo => ({
+  brain_key: "sim",
+  backend: "exact",
+  metric: "cosine",
+  size: 10,
+  dim: 16,
+  embeddings_field: "emb",
+  patches_field: null,
+  model: null,
+  supports_prompts: false,
+  max_k: null,
+  supports_least_similarity: true,
+  timestamp: "2026-01-02T00:00:00.000Z",
+  ...over,
+});
+const fieldIndex = info({});
+const clipIndex = info({ brain_key: "clip", backend: "hnswlib", model: "clip-vit", supports_prompts: true, timestamp: "2026-01-01T00:00:00.000Z" });
 const input = (over: Partial<QueryInput>): QueryInput => ({ mode: "selection", selectedIds: [], text: "", imageBase64: null, k: 25, reverse: false, ...over });
 
 describe("Similarity panel model", () => {
   it("picks the newest index by timestamp, whatever the listing order", () => {
-    expect(latestIndex([fieldIndex, clipIndex])?.key).toBe("sim");
-    expect(latestIndex([clipIndex, fieldIndex])?.key).toBe("sim");
-    expect(latestIndex([{ ...clipIndex, timestamp: null }, { ...fieldIndex, timestamp: null }])?.key).toBe("sim");
+    expect(latestIndex([fieldIndex, clipIndex])?.brain_key).toBe("sim");
+    expect(latestIndex([clipIndex, fieldIndex])?.brain_key).toBe("sim");
     expect(latestIndex([])).toBeNull();
   });
 
@@ -25,14 +50,25 @@ describe("Similarity panel model", () => {
     expect(sortParams(clipIndex, input({ mode: "text", text: "  " }))).toEqual({ error: "Type what to search for." });
   });
 
-  it("queries by an uploaded image only when the index has a model to embed it", () => {
-    expect(imageUnavailable(fieldIndex)).toMatch(/without a model/);
-    expect(sortParams(clipIndex, input({ mode: "image" }))).toEqual({ error: "Choose an image file to search by." });
-    expect(sortParams(clipIndex, input({ mode: "image", imageBase64: "iVBOR" }))).toEqual({ brain_key: "clip", image: { base64: "iVBOR" }, k: 25, reverse: false });
+  it("queries by an uploaded image as base64", () => {
+    expect(sortParams(fieldIndex, input({ mode: "image" }))).toEqual({ error: "Choose an image file to search by." });
+    expect(sortParams(fieldIndex, input({ mode: "image", imageBase64: "iVBOR" }))).toEqual({ brain_key: "sim", image: { base64: "iVBOR" }, k: 25, reverse: false });
   });
 
-  it("refuses k that is not a whole number ≥ 1", () => {
+  it("refuses k that is not a whole number ≥ 1, or above the backend's limit, and reverse where the backend cannot", () => {
     for (const k of [0, -3, 2.5, NaN]) expect(sortParams(fieldIndex, input({ selectedIds: ["a"], k }))).toEqual({ error: "k must be a whole number ≥ 1" });
+    expect(sortParams(info({ backend: "pgvector", max_k: 100 }), input({ selectedIds: ["a"], k: 101 }))).toEqual({ error: "The pgvector backend returns at most 100 results" });
+    const hnsw = info({ backend: "hnswlib", supports_least_similarity: false });
+    expect(reverseUnavailable(hnsw)).toMatch(/hnswlib backend cannot return the least similar/);
+    expect(sortParams(hnsw, input({ selectedIds: ["a"], reverse: true }))).toEqual({ error: reverseUnavailable(hnsw) });
+  });
+
+  it("lists a patch index's results by sample, each at its nearest label", () => {
+    expect(resultSamples({ ids: ["l1", "l2", "l3"], distances: [0.1, 0.2, 0.3], sample_ids: ["s1", "s2", "s1"], patches_field: "gt" })).toEqual({
+      ids: ["s1", "s2"],
+      distances: [0.1, 0.2],
+    });
+    expect(resultSamples({ ids: ["s2", "s1"], distances: [0, 0.5], patches_field: null })).toEqual({ ids: ["s2", "s1"], distances: [0, 0.5] });
   });
 
   it("sends results to the grid as an ordered select after the stages searched within", () => {
