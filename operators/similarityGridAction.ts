@@ -1,6 +1,7 @@
 import { executeOperator, ExecutionContext, Operator, OperatorConfig, types } from "@fiftyone/operators";
 import type { SortBySimilarityResult } from "../src/runtime/jobs/similarityParams";
-import { latestIndex, resultSamples, resultView, SimilarityIndexInfo } from "../panels/similarity/model";
+import { DEFAULT_DIST_FIELD, latestIndex, resultSamples, resultView, SimilarityIndexInfo } from "../panels/similarity/model";
+import { useShowOnTiles } from "../panels/similarity/showOnTiles";
 import { PLUGIN_NAME, queryRuntime, trigger } from "./bridge";
 import { hasSelection } from "./validation";
 
@@ -14,7 +15,9 @@ function selectedIds(ctx: ExecutionContext): string[] {
 /**
  * The grid's "Sort by similarity" button, shown while samples are selected: sorts the
  * dataset by similarity to the selection with the newest similarity index, and shows the
- * nearest samples in the grid in order. Without an index it opens the index form instead.
+ * nearest samples in the grid in order with their distances on the tiles (written to
+ * `similarity_distance`, as the Similarity panel does). Without an index it opens the
+ * index form instead.
  */
 export class SortSelectionBySimilarity extends Operator {
   get config() {
@@ -27,6 +30,10 @@ export class SortSelectionBySimilarity extends Operator {
     });
   }
 
+  useHooks() {
+    return { showOnTiles: useShowOnTiles() };
+  }
+
   async resolvePlacement(ctx: ExecutionContext) {
     if (!hasSelection(ctx)) return null;
     // No icon: the App then shows the label as the button's text.
@@ -37,16 +44,29 @@ export class SortSelectionBySimilarity extends Operator {
     const ids = selectedIds(ctx);
     if (ids.length === 0) throw new Error("Select one or more samples in the grid first");
     const { indexes } = await queryRuntime<{ indexes: SimilarityIndexInfo[] }>("list_similarity_indexes");
-    const index = latestIndex(indexes);
+    // Selected samples are items of sample indexes only (a patch index holds labels).
+    const index = latestIndex(indexes.filter((i) => !i.patches_field));
     if (!index) {
-      trigger("notify", { message: "This dataset has no similarity index yet: build one first", variant: "info" });
+      const message = indexes.length
+        ? "This dataset's similarity indexes hold labels (patches), not samples: build an index of the samples first"
+        : "This dataset has no similarity index yet: build one first";
+      trigger("notify", { message, variant: "info" });
       executeOperator(`${PLUGIN_NAME}/compute_similarity`);
       return { sorted: false };
     }
+    const distField = DEFAULT_DIST_FIELD;
     const found = resultSamples(
-      await queryRuntime<SortBySimilarityResult>("sort_by_similarity", { brain_key: index.brain_key, query_ids: ids, k: GRID_ACTION_K }),
+      await queryRuntime<SortBySimilarityResult>("sort_by_similarity", {
+        brain_key: index.brain_key,
+        query_ids: ids,
+        k: GRID_ACTION_K,
+        dist_field: distField,
+      }),
     );
+    trigger("reload_dataset");
     trigger("set_view", { view: resultView(found.ids, null) });
+    const showOnTiles = ctx.hooks.showOnTiles as ((path: string) => Promise<void>) | undefined;
+    await showOnTiles?.(distField);
     trigger("notify", {
       message: `${found.ids.length} samples most similar to ${ids.length} selected (index '${index.brain_key}'), nearest first`,
       variant: "success",

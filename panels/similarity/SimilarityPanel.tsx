@@ -1,12 +1,13 @@
 import * as React from "react";
 import { executeOperator } from "@fiftyone/operators";
 import * as fos from "@fiftyone/state";
-import { useRecoilCallback, useRecoilValue } from "recoil";
+import { useRecoilValue } from "recoil";
 import type { SampleFilepathsResult } from "../../src/runtime/jobs/sampleMedia";
 import { callRuntime, PLUGIN_NAME, queryRuntime, trigger } from "../../operators/bridge";
 import { mediaUrl } from "../duplicates/model";
 import type { SortBySimilarityResult } from "../../src/runtime/jobs/similarityParams";
 import {
+  DEFAULT_DIST_FIELD,
   describeQuery,
   distFieldError,
   IMAGE_QUERY_NOTE,
@@ -22,6 +23,7 @@ import {
   SortParams,
   textUnavailable,
 } from "./model";
+import { useShowOnTiles } from "./showOnTiles";
 import { styles } from "./styles";
 
 interface Results {
@@ -49,8 +51,6 @@ const MODES: { mode: QueryMode; label: string }[] = [
   { mode: "text", label: "Text" },
   { mode: "image", label: "Image" },
 ];
-
-export const DEFAULT_DIST_FIELD = "similarity_distance";
 
 /**
  * Similarity search: pick an index, query it by the grid's selection, a text prompt or an
@@ -95,12 +95,7 @@ export function SimilarityPanel() {
   const planned = index ? sortParams(index, input) : null;
   const blocked = planned && "error" in planned ? planned.error : null;
 
-  const showDistField = useRecoilCallback(
-    ({ set }) =>
-      (path: string) =>
-        set(fos.activeField({ modal: false, path }), true),
-    [],
-  );
+  const showDistField = useShowOnTiles();
 
   const search = async () => {
     if (!index || !planned || "error" in planned) return;
@@ -143,7 +138,7 @@ export function SimilarityPanel() {
         trigger("reload_dataset");
       }
       trigger("set_view", { view: resultView(results.ids, results.restrictedTo) });
-      if (field) showDistField(field);
+      if (field) await showDistField(field);
       const order = results.params.reverse ? "least similar first" : "nearest first";
       setNotice(`${results.ids.length} samples in the grid, ${order}${field ? `; distances in '${field}'` : ""}`);
     } catch (e) {

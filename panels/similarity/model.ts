@@ -3,6 +3,9 @@ import type { SimilarityIndexInfo, SortBySimilarityResult } from "../../src/runt
 
 export type { SimilarityIndexInfo };
 
+/** The float field query results write their distances to, so the grid's tiles can show them. */
+export const DEFAULT_DIST_FIELD = "similarity_distance";
+
 export type QueryMode = "selection" | "text" | "image";
 
 export interface QueryInput {
@@ -26,7 +29,7 @@ export interface SortParams {
   dist_field?: string;
 }
 
-/** The newest index (the one the grid button queries): by timestamp; ties go to the last listed. */
+/** The newest index (the grid button queries the newest sample index): by timestamp; ties go to the last listed. */
 export function latestIndex(indexes: readonly SimilarityIndexInfo[]): SimilarityIndexInfo | null {
   if (indexes.length === 0) return null;
   return indexes.reduce((best, idx) => (idx.timestamp >= best.timestamp ? idx : best));
@@ -74,6 +77,9 @@ export function sortParams(index: SimilarityIndexInfo, input: QueryInput): SortP
   const base = { brain_key: index.brain_key, k: input.k, reverse: input.reverse };
   switch (input.mode) {
     case "selection":
+      if (index.patches_field) {
+        return { error: `Index '${index.brain_key}' holds the labels of '${index.patches_field}', not samples: query it by image or text instead.` };
+      }
       if (input.selectedIds.length === 0) return { error: "Select one or more samples in the grid to search by them." };
       return { ...base, query_ids: [...input.selectedIds] };
     case "text": {

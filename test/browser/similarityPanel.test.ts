@@ -13,11 +13,18 @@ const mediaDir = mkdtempSync(join(tmpdir(), "brain-ts-similarity-media-"));
 let app: AppServer;
 let browser: Browser;
 let ids: string[];
+/** fiftyone-brain's own sort_by_similarity for the queries the test makes (cosine, mean of the query ids). */
+let reference: { selection: Reference; gridButton: Reference };
+
+interface Reference {
+  ids: string[];
+  distances: number[];
+}
 
 beforeAll(async () => {
   // 12 coloured images with unit-length random embeddings: the ranking is the same under
   // cosine and euclidean, and averaging query vectors needs no normalisation first.
-  ({ ids } = await runPython<{ ids: string[] }>(`
+  ({ ids, reference } = await runPython<{ ids: string[]; reference: typeof reference }>(`
 import json, numpy as np, fiftyone as fo
 from PIL import Image, ImageDraw
 d = ${JSON.stringify(mediaDir)}
@@ -35,7 +42,17 @@ rng = np.random.RandomState(4)
 emb = rng.randn(12, 16)
 emb /= np.linalg.norm(emb, axis=1, keepdims=True)
 ds.set_values("emb", list(emb))
-print(json.dumps({"ids": ds.values("id")}))
+ids = ds.values("id")
+# The parity reference, computed by fiftyone-brain then removed again.
+import fiftyone.brain as fob
+fob.compute_similarity(ds, embeddings="emb", metric="cosine", brain_key="reference_sim")
+def ref(query, k):
+    view = ds.sort_by_similarity(query, k=k, brain_key="reference_sim", dist_field="reference_dist")
+    return {"ids": view.values("id"), "distances": view.values("reference_dist")}
+out = {"ids": ids, "reference": {"selection": ref([ids[0], ids[1]], 5), "gridButton": ref([ids[2], ids[5]], 12)}}
+ds.delete_brain_run("reference_sim")
+ds.delete_sample_field("reference_dist")
+print(json.dumps(out))
 `));
   app = await startAppServer();
   browser = await launchBrowser();
@@ -51,20 +68,6 @@ interface Reference {
   distances: number[];
 }
 
-/** The parity reference: fiftyone-brain's own index and sort_by_similarity, removed again after. */
-function referenceSort(queryIds: string[], k: number): Promise<Reference> {
-  return runPython<Reference>(`
-import json, fiftyone as fo, fiftyone.brain as fob
-ds = fo.load_dataset(${JSON.stringify(DATASET)})
-fob.compute_similarity(ds, embeddings="emb", metric="cosine", brain_key="reference_sim")
-view = ds.sort_by_similarity(${JSON.stringify(queryIds)}, k=${k}, brain_key="reference_sim", dist_field="reference_dist")
-out = {"ids": view.values("id"), "distances": view.values("reference_dist")}
-ds.delete_brain_run("reference_sim")
-ds.delete_sample_field("reference_dist")
-print(json.dumps(out))
-`);
-}
-
 async function openSimilarityPanel(): Promise<void> {
   const { page } = browser;
   const panel = page.getByTestId("brain-ts-similarity-panel");
@@ -72,6 +75,26 @@ async function openSimilarityPanel(): Promise<void> {
   await page.getByTestId("new-panel-btn").first().click();
   await page.getByTestId("new-panel-option-brain_ts_similarity").click();
   await panel.waitFor();
+}
+
+/** The distances the grid's tiles show, in grid order (each tile's tag has the full value in its title). */
+function tileDistances(): Promise<number[]> {
+  return browser.page
+    .getByTestId("fo-grid")
+    .getByTestId("tag-similarity_distance")
+    .evaluateAll((els) => els.map((e) => Number((e.getAttribute("title") ?? "").replace("similarity_distance: ", ""))));
+}
+
+/** Waits until the grid's tiles show these distances in this order; fails with what they show. */
+async function expectTileDistances(expected: number[]): Promise<void> {
+  const matches = (shown: number[]) => shown.length === expected.length && shown.every((d, i) => Math.abs(d - expected[i]) < 1e-4);
+  const deadline = Date.now() + 30_000;
+  let shown = await tileDistances();
+  while (!matches(shown) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    shown = await tileDistances();
+  }
+  expect(shown).toEqual(expected.map((d) => expect.closeTo(d, 4)));
 }
 
 /** Toggles a sample's checkbox in the grid, as a person clicks it. */
@@ -121,10 +144,63 @@ describe("the Similarity search panel", () => {
 
     const shown = await results.evaluateAll((els) => els.map((e) => ({ id: e.getAttribute("data-id")!, distance: Number(e.getAttribute("data-distance")) })));
     const captions = await results.locator("figcaption").allInnerTexts();
-    const reference = await referenceSort([ids[0], ids[1]], 5);
-    expect(shown.map((r) => r.id)).toEqual(reference.ids);
-    shown.forEach((r, i) => expect(r.distance).toBeCloseTo(reference.distances[i], 4));
-    expect(captions).toEqual(reference.distances.map((d, i) => `#${i + 1} · d = ${d.toFixed(3)}`));
+    const expected = reference.selection;
+    expect(shown.map((r) => r.id)).toEqual(expected.ids);
+    expect(expected.ids).toEqual(expect.arrayContaining([ids[0], ids[1]])); // the selected samples are among their own neighbours
+    shown.forEach((r, i) => expect(r.distance).toBeCloseTo(expected.distances[i], 4));
+    expect(captions).toEqual(expected.distances.map((d, i) => `#${i + 1} · d = ${d.toFixed(3)}`));
     await expect(panel.getByTestId("brain-ts-similarity-summary").innerText()).resolves.toBe("5 results for 2 selected samples in 'sim'");
+  });
+
+  it("shows the results in the grid in order, with their distances on the tiles", async () => {
+    const { page, shot } = browser;
+    const panel = page.getByTestId("brain-ts-similarity-panel");
+    await panel.getByTestId("brain-ts-similarity-show").click();
+    await panel.getByTestId("brain-ts-similarity-notice").filter({ hasText: "5 samples in the grid, nearest first; distances in 'similarity_distance'" }).waitFor({ timeout: 30_000 });
+    await page.getByTestId("entry-counts").filter({ hasText: /5 of 12 samples|^5 samples/ }).waitFor({ timeout: 30_000 });
+    const expected = reference.selection;
+    await expectTileDistances(expected.distances);
+    await shot("sim-03-show-in-grid");
+    // The distances are a real float field, written for exactly the results.
+    const written = await runPython<Record<string, number>>(`
+import json, fiftyone as fo
+ds = fo.load_dataset(${JSON.stringify(DATASET)})
+print(json.dumps({i: d for i, d in zip(ds.values("id"), ds.values("similarity_distance")) if d is not None}))
+`);
+    expect(Object.keys(written).sort()).toEqual([...expected.ids].sort());
+    expected.ids.forEach((id, i) => expect(written[id]).toBeCloseTo(expected.distances[i], 4));
+  });
+
+  it("says why an index without a prompt model cannot be searched by text", async () => {
+    const { page } = browser;
+    const panel = page.getByTestId("brain-ts-similarity-panel");
+    await panel.getByTestId("brain-ts-similarity-mode-text").click();
+    await panel.getByTestId("brain-ts-similarity-reason").filter({ hasText: "Index 'sim' was built from the embeddings field 'emb' (no model), which cannot embed text" }).waitFor();
+    expect(await panel.getByTestId("brain-ts-similarity-search").isDisabled()).toBe(true);
+    await browser.shot("sim-04-text-unavailable");
+    await panel.getByTestId("brain-ts-similarity-mode-selection").click();
+  });
+
+  it("adds a Sort by similarity button to the grid while samples are selected, which sorts by the newest index", async () => {
+    const { page, shot } = browser;
+    // A whole grid again, without the panel beside it (narrow grids fold their actions away).
+    await page.getByTestId("btn-clear-view-bar").click();
+    await page.getByTestId("entry-counts").filter({ hasText: /^12 samples/ }).waitFor({ timeout: 30_000 });
+    await page.evaluate(() =>
+      (window as unknown as { __foo__: { executeOperator(u: string, p: unknown): void } }).__foo__.executeOperator("close_panel", { name: "brain_ts_similarity" }),
+    );
+    await page.getByTestId("brain-ts-similarity-panel").waitFor({ state: "detached" });
+    await shot("sim-05-before-selection");
+    const actions = page.getByTestId("fo-grid-actions");
+    const button = actions.getByText("Sort by similarity", { exact: true });
+    expect(await button.count()).toBe(0);
+    await toggleGridSample(2);
+    await toggleGridSample(5);
+    await button.waitFor({ timeout: 15_000 });
+    await shot("sim-06-grid-button");
+    await button.click();
+    await page.getByTestId("entry-counts").filter({ hasText: /12 of 12 samples|^12 samples/ }).waitFor({ timeout: 30_000 });
+    await expectTileDistances(reference.gridButton.distances);
+    await shot("sim-07-grid-button-result");
   });
 });

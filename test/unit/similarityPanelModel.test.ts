@@ -88,3 +88,12 @@ describe("Similarity panel model", () => {
     expect(describeQuery(input({ mode: "image" }), "q.png")).toBe("image q.png");
   });
 });
+
+describe("Similarity panel model, patch indexes", () => {
+  it("does not query a patch index by selected samples (its items are labels)", () => {
+    const patches = info({ brain_key: "gt_sim", patches_field: "ground_truth" });
+    expect(sortParams(patches, input({ selectedIds: ["a"] }))).toEqual({
+      error: "Index 'gt_sim' holds the labels of 'ground_truth', not samples: query it by image or text instead.",
+    });
+  });
+});
