@@ -9,6 +9,8 @@ import { ComputeLeakySplits } from "./operators/computeLeakySplits";
 import { ComputeNearDuplicates } from "./operators/computeNearDuplicates";
 import { ComputeHardness, ComputeMistakenness, ComputeUniqueness } from "./operators/computeScores";
 import { DeleteBrainRun, GetBrainInfo, LoadBrainView, RenameBrainRun } from "./operators/runManagement";
+import { ComputeSimilarity } from "./operators/computeSimilarity";
+import { SortBySimilarity } from "./operators/sortBySimilarity";
 import { DuplicatesPanel } from "./panels/duplicates/DuplicatesPanel";
 import { SortSelectionBySimilarity } from "./operators/similarityGridAction";
 import { SimilarityPanel } from "./panels/similarity/SimilarityPanel";
@@ -25,6 +27,8 @@ for (const operator of [
   LoadBrainView,
   RenameBrainRun,
   DeleteBrainRun,
+  ComputeSimilarity,
+  SortBySimilarity,
   SortSelectionBySimilarity,
 ]) {
   registerOperator(operator, PLUGIN_NAME);

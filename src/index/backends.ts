@@ -2,9 +2,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BrainError } from "../errors";
+import { BACKEND_ALIASES, BACKEND_CATALOG, BackendInfo, BackendParamInfo } from "./backendCatalog";
 import { loadBrainConfig } from "../config/brainConfig";
 import { ExactIndex } from "./exactIndex";
-import { DEFAULT_HNSW_PARAMS, HnswIndex, HnswState } from "./hnswIndex";
+import { HnswIndex, HnswState } from "./hnswIndex";
 import { IndexItems, SimilarityIndex, SimilarityMetric } from "./similarityIndex";
 
 /**
@@ -41,16 +42,7 @@ export interface CreateOptions {
   capacity?: number;
 }
 
-/** A form field for one backend parameter (forms build their sub-forms from these). */
-export interface BackendParamSpec {
-  name: string;
-  type: "integer" | "number" | "string" | "boolean";
-  default?: number | string | boolean;
-  label: string;
-  description: string;
-  /** Secrets (passwords, keys) are never stored with the run nor logged. */
-  secret?: boolean;
-}
+export type BackendParamSpec = BackendParamInfo;
 
 /** What a backend stores in the run: config attributes and a results document. */
 export interface StoredIndex {
@@ -58,14 +50,9 @@ export interface StoredIndex {
   results: Record<string, unknown> | null;
 }
 
-export interface BackendSpec {
-  /** Name users and the brain config use. */
-  name: string;
-  label: string;
-  description: string;
+export interface BackendSpec extends BackendInfo {
   metrics: SimilarityMetric[];
   defaultMetric: SimilarityMetric;
-  params: BackendParamSpec[];
   /** The run's config class and method (Python's classes where one fits). */
   configCls: string;
   method: string;
@@ -84,7 +71,6 @@ export const SKLEARN_RESULTS_CLS = "fiftyone.brain.internal.core.sklearn.Sklearn
 export const GENERIC_CONFIG_CLS = "fiftyone.core.brain.BrainMethodConfig";
 export const GENERIC_RESULTS_CLS = "fiftyone.core.runs.RunResults";
 
-const ALL_METRICS: SimilarityMetric[] = ["cosine", "euclidean", "dotproduct"];
 
 function metricOf(stored: StoredIndex): SimilarityMetric {
   const m = stored.config.metric;
@@ -100,12 +86,7 @@ function metricOf(stored: StoredIndex): SimilarityMetric {
  * from the field; without one the vectors and ids are stored as JSON lists.
  */
 const exactBackend: BackendSpec = {
-  name: "exact",
-  label: "Exact (brute force)",
-  description: "Exact nearest neighbours computed in memory (the reference's sklearn backend). Best up to a few hundred thousand items.",
-  metrics: ALL_METRICS,
-  defaultMetric: "cosine",
-  params: [],
+  ...BACKEND_CATALOG.exact,
   configCls: SKLEARN_CONFIG_CLS,
   method: "sklearn",
   fieldBacked: true,
@@ -164,16 +145,7 @@ export function markFieldBacked(index: SimilarityIndex): void {
 
 /** hnswlib's binary index in the blob store (GridFS), its label → id map in the run's results. */
 const hnswBackend: BackendSpec = {
-  name: "hnswlib",
-  label: "hnswlib (approximate, HNSW graph)",
-  description: "Approximate nearest neighbours on an HNSW graph, stored with the run in FiftyOne's database. For large indexes.",
-  metrics: ALL_METRICS,
-  defaultMetric: "cosine",
-  params: [
-    { name: "m", type: "integer", default: DEFAULT_HNSW_PARAMS.m, label: "M", description: "Links per node of the graph: higher = better recall, more memory" },
-    { name: "ef_construction", type: "integer", default: DEFAULT_HNSW_PARAMS.ef_construction, label: "ef construction", description: "Search breadth while building: higher = better graph, slower build" },
-    { name: "ef", type: "integer", default: DEFAULT_HNSW_PARAMS.ef, label: "ef (search)", description: "Search breadth of queries (at least k): higher = better recall, slower queries" },
-  ],
+  ...BACKEND_CATALOG.hnswlib,
   configCls: GENERIC_CONFIG_CLS,
   method: "hnswlib",
   fieldBacked: false,
@@ -238,7 +210,7 @@ export const BACKENDS: Record<string, BackendSpec> = {
 };
 
 /** Names accepted for a backend besides its own. */
-const ALIASES: Record<string, string> = { sklearn: "exact" };
+const ALIASES = BACKEND_ALIASES;
 
 export function getBackend(name: string): BackendSpec {
   const spec = BACKENDS[ALIASES[name] ?? name];

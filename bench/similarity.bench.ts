@@ -1,0 +1,143 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BenchContext } from "./context";
+import { measureChild, median, Row } from "./measure";
+
+/**
+ * Similarity search, side by side on the same random float32 data (Gaussian rows):
+ * - exact k-NN (cosine, k=10): this runtime's exact index (the shared onnxruntime GEMM
+ *   kernel) vs scikit-learn's brute-force NearestNeighbors; GFLOP/s = 2·q·n·d / time;
+ * - hnswlib: build time, queries/s and recall@10 against exact, hnswlib-node vs Python's
+ *   hnswlib with the same M / ef_construction / ef / seed.
+ * Sizes: BRAIN_TS_BENCH_SIM_N (default 100000), _DIM (512), _QUERIES (1000).
+ */
+export interface SimilarityBenchSizes {
+  n: number;
+  dim: number;
+  queries: number;
+}
+
+export function similarityBenchSizes(env: NodeJS.ProcessEnv = process.env): SimilarityBenchSizes {
+  const int = (name: string, fallback: number) => {
+    const v = Number(env[name]);
+    return Number.isInteger(v) && v > 0 ? v : fallback;
+  };
+  return { n: int("BRAIN_TS_BENCH_SIM_N", 100_000), dim: int("BRAIN_TS_BENCH_SIM_DIM", 512), queries: int("BRAIN_TS_BENCH_SIM_QUERIES", 1000) };
+}
+
+const K = 10;
+const HNSW = { m: 16, efConstruction: 200, ef: 100 };
+
+function gaussian(count: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const rand = () => ((s = (s * 1664525 + 1013904223) >>> 0) + 0.5) / 2 ** 32;
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i += 2) {
+    const r = Math.sqrt(-2 * Math.log(rand()));
+    const t = 2 * Math.PI * rand();
+    out[i] = r * Math.cos(t);
+    if (i + 1 < count) out[i + 1] = r * Math.sin(t);
+  }
+  return out;
+}
+
+interface Output {
+  buildSeconds: number;
+  rows: number[][];
+}
+
+function recall(approx: number[][], exact: number[][]): number {
+  let hits = 0;
+  let total = 0;
+  approx.forEach((row, i) => {
+    const truth = new Set(exact[i]);
+    hits += row.filter((id) => truth.has(id)).length;
+    total += exact[i].length;
+  });
+  return hits / total;
+}
+
+export async function benchSimilarity(ctx: BenchContext, sizes: SimilarityBenchSizes = similarityBenchSizes()): Promise<Row[]> {
+  const { n, dim, queries } = sizes;
+  const basePath = join(ctx.workDir, `sim_base_${n}_${dim}.f32`);
+  const queryPath = join(ctx.workDir, `sim_queries_${queries}_${dim}.f32`);
+  const base = gaussian(n * dim, 1);
+  writeFileSync(basePath, Buffer.from(base.buffer));
+  writeFileSync(queryPath, Buffer.from(gaussian(queries * dim, 2).buffer));
+  const child = (mode: "exact" | "hnswlib") =>
+    measureChild<Output>(process.execPath, [join(__dirname, "similarityChild.js"), JSON.stringify({ mode, base: basePath, queries: queryPath, dim, k: K, ...HNSW })], ctx.env);
+  const python = (mode: "exact" | "hnswlib") =>
+    measureChild<Output>(ctx.python, ["-c", `
+import json, resource, time
+import numpy as np
+base = np.fromfile(${JSON.stringify(basePath)}, dtype=np.float32).reshape(-1, ${dim})
+queries = np.fromfile(${JSON.stringify(queryPath)}, dtype=np.float32).reshape(-1, ${dim})
+t0 = time.perf_counter()
+if ${JSON.stringify(mode)} == "exact":
+    from sklearn.neighbors import NearestNeighbors
+    index = NearestNeighbors(n_neighbors=${K}, algorithm="brute", metric="cosine").fit(base)
+    build = time.perf_counter() - t0
+    index.kneighbors(queries[:1])
+    t1 = time.perf_counter()
+    _, rows = index.kneighbors(queries)
+else:
+    import hnswlib
+    index = hnswlib.Index(space="cosine", dim=${dim})
+    index.init_index(max_elements=len(base), ef_construction=${HNSW.efConstruction}, M=${HNSW.m}, random_seed=100)
+    index.add_items(base, np.arange(len(base)))
+    index.set_ef(${HNSW.ef})
+    build = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    rows, _ = index.knn_query(queries, k=${K})
+seconds = time.perf_counter() - t1
+print(json.dumps({"seconds": seconds, "peakRssMb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+  "output": {"buildSeconds": build, "rows": rows.tolist()}}))
+`], ctx.env);
+
+  const runs = async (f: () => Promise<Awaited<ReturnType<typeof child>>>) => {
+    const out = [];
+    for (let i = 0; i < ctx.repeats; i++) out.push(await f());
+    return out;
+  };
+  const oursExact = await runs(() => child("exact"));
+  const refExact = await runs(() => python("exact"));
+  const oursHnsw = await runs(() => child("hnswlib"));
+  const refHnsw = await runs(() => python("hnswlib"));
+
+  const flops = 2 * queries * n * dim;
+  const tOurs = median(oursExact.map((m) => m.seconds));
+  const tRef = median(refExact.map((m) => m.seconds));
+  const exactAgreement = recall(oursExact[0].output.rows, refExact[0].output.rows);
+  const truth = oursExact[0].output.rows;
+  const recallOurs = recall(oursHnsw[0].output.rows, truth);
+  const recallRef = recall(refHnsw[0].output.rows, truth);
+  const buildOurs = median(oursHnsw.map((m) => m.output.buildSeconds));
+  const buildRef = median(refHnsw.map((m) => m.output.buildSeconds));
+  const qOurs = median(oursHnsw.map((m) => m.seconds));
+  const qRef = median(refHnsw.map((m) => m.seconds));
+  const peak = (ms: { peakRssMb: number }[]) => Math.max(...ms.map((m) => m.peakRssMb));
+  const data = `${n}×${dim} float32, ${queries} queries, k=${K}, cosine`;
+  return [
+    {
+      benchmark: `exact k-NN (GFLOP/s: brain-ts ${(flops / tOurs / 1e9).toFixed(1)}, scikit-learn brute ${(flops / tRef / 1e9).toFixed(1)})`,
+      size: `${data}; same neighbours: ${(100 * exactAgreement).toFixed(2)}%`,
+      ours: { seconds: tOurs, peakRssMb: peak(oursExact) },
+      reference: { seconds: tRef, peakRssMb: peak(refExact) },
+      agree: exactAgreement >= 0.999,
+    },
+    {
+      benchmark: `hnswlib build (M=${HNSW.m}, ef_construction=${HNSW.efConstruction}; hnswlib-node one thread, Python hnswlib all threads)`,
+      size: data,
+      ours: { seconds: buildOurs, peakRssMb: peak(oursHnsw) },
+      reference: { seconds: buildRef, peakRssMb: peak(refHnsw) },
+      agree: true,
+    },
+    {
+      benchmark: `hnswlib queries (ef=${HNSW.ef}; queries/s: brain-ts ${(queries / qOurs).toFixed(0)}, Python ${(queries / qRef).toFixed(0)})`,
+      size: `${data}; recall@10 vs exact: brain-ts ${recallOurs.toFixed(3)}, Python ${recallRef.toFixed(3)}`,
+      ours: { seconds: qOurs, peakRssMb: peak(oursHnsw) },
+      reference: { seconds: qRef, peakRssMb: peak(refHnsw) },
+      agree: Math.abs(recallOurs - recallRef) < 0.02,
+    },
+  ];
+}
