@@ -55,6 +55,8 @@ export class SortSelectionBySimilarity extends Operator {
       return { sorted: false };
     }
     const distField = DEFAULT_DIST_FIELD;
+    // The field shows the latest results' distances only.
+    await queryRuntime("clear_distance_field", { field: distField });
     const found = resultSamples(
       await queryRuntime<SortBySimilarityResult>("sort_by_similarity", {
         brain_key: index.brain_key,

@@ -134,6 +134,8 @@ export function SimilarityPanel() {
       if (field) {
         // The same query again, now writing each result's distance to the field the grid shows.
         setBusy(`Writing distances to '${field}'…`);
+        // The panel's own field holds the latest results only; a field the user names keeps older values.
+        if (field === DEFAULT_DIST_FIELD) await queryRuntime("clear_distance_field", { field });
         await runSort({ ...results.params, dist_field: field }, results.restrictedTo !== null);
         trigger("reload_dataset");
       }

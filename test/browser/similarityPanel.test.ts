@@ -1,7 +1,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Browser, launchBrowser, openDataset } from "../support/browser";
+import { Browser, executeForm, launchBrowser, openDataset } from "../support/browser";
 import { AppServer, startAppServer } from "../support/appServer";
 import { runPython } from "../support/fiftyone";
 
@@ -103,29 +103,24 @@ async function toggleGridSample(n: number): Promise<void> {
 }
 
 describe("the Similarity search panel", () => {
-  it("offers to build an index when the dataset has none", async () => {
+  it("offers to build an index when the dataset has none, through the index form", async () => {
     const { page, shot } = browser;
     await openDataset(page, app.url, DATASET);
     await openSimilarityPanel();
     const panel = page.getByTestId("brain-ts-similarity-panel");
     await panel.getByText("No similarity index on this dataset yet.").waitFor({ timeout: 30_000 });
-    await expect(panel.getByTestId("brain-ts-similarity-new-index").isVisible()).resolves.toBe(true);
     await shot("sim-01-no-index");
+    await panel.getByTestId("brain-ts-similarity-new-index").click();
+    const modal = page.getByTestId("operators-prompt-modal");
+    await modal.getByText("Embeddings field").first().waitFor();
+    await shot("sim-01b-index-form");
+    await executeForm(page, 60_000);
+    // The form reloads the dataset; the panel lists the new index.
+    await panel.getByTestId("brain-ts-similarity-index-info").filter({ hasText: "exact · cosine · 12 vectors · 16-d · field emb" }).waitFor({ timeout: 30_000 });
   });
 
   it("queries an index by the grid's selection and shows the nearest samples with distances", async () => {
     const { page, shot } = browser;
-    // The index is built by the runtime's job, through the plugin's bridge operator.
-    await page.evaluate(
-      ([uri]) =>
-        new Promise<void>((resolve, reject) => {
-          const foo = (window as unknown as { __foo__: { executeOperator(u: string, p: unknown, o: unknown): void } }).__foo__;
-          foo.executeOperator(uri, { method: "compute_similarity", params: { brain_key: "sim", embeddings: "emb", metric: "cosine" }, target: "DATASET" }, {
-            callback: (r: { error?: unknown; errorMessage?: string }) => (r.error ? reject(new Error(r.errorMessage ?? String(r.error))) : resolve()),
-          });
-        }),
-      ["@brain-ts/brain/run_method"],
-    );
     await openDataset(page, app.url, DATASET);
     await toggleGridSample(0);
     await toggleGridSample(1);
@@ -149,7 +144,7 @@ describe("the Similarity search panel", () => {
     expect(expected.ids).toEqual(expect.arrayContaining([ids[0], ids[1]])); // the selected samples are among their own neighbours
     shown.forEach((r, i) => expect(r.distance).toBeCloseTo(expected.distances[i], 4));
     expect(captions).toEqual(expected.distances.map((d, i) => `#${i + 1} · d = ${d.toFixed(3)}`));
-    await expect(panel.getByTestId("brain-ts-similarity-summary").innerText()).resolves.toBe("5 results for 2 selected samples in 'sim'");
+    await expect(panel.getByTestId("brain-ts-similarity-summary").innerText()).resolves.toBe("5 results for 2 selected samples in 'similarity'");
   });
 
   it("shows the results in the grid in order, with their distances on the tiles", async () => {
@@ -175,7 +170,7 @@ print(json.dumps({i: d for i, d in zip(ds.values("id"), ds.values("similarity_di
     const { page } = browser;
     const panel = page.getByTestId("brain-ts-similarity-panel");
     await panel.getByTestId("brain-ts-similarity-mode-text").click();
-    await panel.getByTestId("brain-ts-similarity-reason").filter({ hasText: "Index 'sim' was built from the embeddings field 'emb' (no model), which cannot embed text" }).waitFor();
+    await panel.getByTestId("brain-ts-similarity-reason").filter({ hasText: "Index 'similarity' was built from the embeddings field 'emb' (no model), which cannot embed text" }).waitFor();
     expect(await panel.getByTestId("brain-ts-similarity-search").isDisabled()).toBe(true);
     await browser.shot("sim-04-text-unavailable");
     await panel.getByTestId("brain-ts-similarity-mode-selection").click();
