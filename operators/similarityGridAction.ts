@@ -1,4 +1,4 @@
-import { executeOperator, ExecutionContext, Operator, OperatorConfig, types } from "@fiftyone/operators";
+import { ExecutionContext, Operator, OperatorConfig, types, usePromptOperatorInput } from "@fiftyone/operators";
 import type { SortBySimilarityResult } from "../src/runtime/jobs/similarityParams";
 import { DEFAULT_DIST_FIELD, latestIndex, resultSamples, resultView, SimilarityIndexInfo } from "../panels/similarity/model";
 import { useShowOnTiles } from "../panels/similarity/showOnTiles";
@@ -31,7 +31,7 @@ export class SortSelectionBySimilarity extends Operator {
   }
 
   useHooks() {
-    return { showOnTiles: useShowOnTiles() };
+    return { showOnTiles: useShowOnTiles(), promptOperator: usePromptOperatorInput() };
   }
 
   async resolvePlacement(ctx: ExecutionContext) {
@@ -51,7 +51,7 @@ export class SortSelectionBySimilarity extends Operator {
         ? "This dataset's similarity indexes hold labels (patches), not samples: build an index of the samples first"
         : "This dataset has no similarity index yet: build one first";
       trigger("notify", { message, variant: "info" });
-      executeOperator(`${PLUGIN_NAME}/compute_similarity`);
+      (ctx.hooks.promptOperator as ((uri: string) => void) | undefined)?.(`${PLUGIN_NAME}/compute_similarity`);
       return { sorted: false };
     }
     const distField = DEFAULT_DIST_FIELD;

@@ -52,6 +52,8 @@ declare module "@fiftyone/operators" {
     skipOutput?: boolean;
   }
   export function executeOperator(uri: string, params?: Record<string, unknown>, options?: ExecutorOptions): void;
+  /** A hook: returns a function that opens an operator's input form (prompt) by URI. */
+  export function usePromptOperatorInput(): (uri: string) => void;
   export function useOperatorExecutor(uri: string): {
     execute(params?: Record<string, unknown>, options?: ExecutorOptions): void;
     isExecuting: boolean;

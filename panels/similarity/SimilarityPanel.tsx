@@ -1,5 +1,5 @@
 import * as React from "react";
-import { executeOperator } from "@fiftyone/operators";
+import { usePromptOperatorInput } from "@fiftyone/operators";
 import * as fos from "@fiftyone/state";
 import { useRecoilValue } from "recoil";
 import type { SampleFilepathsResult } from "../../src/runtime/jobs/sampleMedia";
@@ -160,7 +160,8 @@ export function SimilarityPanel() {
     }
   };
 
-  const newIndex = () => executeOperator(`${PLUGIN_NAME}/compute_similarity`);
+  const promptOperator = usePromptOperatorInput();
+  const newIndex = () => promptOperator(`${PLUGIN_NAME}/compute_similarity`);
 
   if (indexes !== null && indexes.length === 0) {
     return (
