@@ -94,6 +94,9 @@ export function SimilarityPanel() {
   const input: QueryInput = { mode, selectedIds, text, imageBase64: upload?.base64 ?? null, k, reverse };
   const planned = index ? sortParams(index, input) : null;
   const blocked = planned && "error" in planned ? planned.error : null;
+  // Reasons the query row already states (no selection, text unsupported) are not repeated below it.
+  const shownInline = (reason: string) =>
+    (mode === "selection" && selectedIds.length === 0 && !index?.patches_field) || (mode === "text" && index !== null && reason === textUnavailable(index));
 
   const showDistField = useShowOnTiles();
 
@@ -285,7 +288,7 @@ export function SimilarityPanel() {
         </button>
         {busy && <span style={styles.muted}>{busy}</span>}
       </div>
-      {blocked && mode === "selection" && !selectedIds.length ? null : blocked && <p style={styles.muted}>{blocked}</p>}
+      {blocked && !shownInline(blocked) && <p style={styles.muted} data-cy="brain-ts-similarity-blocked">{blocked}</p>}
       {error && <p style={styles.error} data-cy="brain-ts-similarity-error">{error}</p>}
 
       {results && (
