@@ -7,7 +7,7 @@ import { hasSelection, hasView } from "./validation";
 
 /**
  * Sorts the grid by similarity to the selected samples, an image or a text prompt
- * (tabs as the official plugin), limited to the current view; the grid then shows the
+ * (the official plugin's three tabs, as a radio group), limited to the current view; the grid then shows the
  * results in order.
  */
 export class SortBySimilarity extends Operator {
@@ -33,12 +33,13 @@ export class SortBySimilarity extends Operator {
       inputs.str("no_index", { label: "This dataset has no similarity index: compute one first (Brain: compute similarity index)", view: new types.Warning(), invalid: true });
       return new types.Property(inputs);
     }
-    const tabs = new types.TabsView({ choices: [] });
+    // The App's TabsView takes no choices from JS operators; a horizontal radio group does the same job.
+    const tabs = new types.RadioGroup({ choices: [], orientation: "horizontal" });
     tabs.addChoice("SELECTED", { label: "Selected samples" });
     tabs.addChoice("IMAGE", { label: "Image" });
     tabs.addChoice("TEXT", { label: "Text" });
     const tab = currentTab(ctx);
-    inputs.enum("tab", ["SELECTED", "IMAGE", "TEXT"], { default: hasSelection(ctx) ? "SELECTED" : "IMAGE", view: tabs });
+    inputs.enum("tab", ["SELECTED", "IMAGE", "TEXT"], { label: "Query by", default: hasSelection(ctx) ? "SELECTED" : "IMAGE", view: tabs });
     const keys = new types.Dropdown({ choices: [] });
     for (const r of runs) keys.addChoice(r.key, { label: r.key, description: r.method ?? undefined });
     inputs.enum("brain_key", runs.map((r) => r.key), { label: "Similarity index", required: true, default: runs[0].key, view: keys });

@@ -120,7 +120,6 @@ declare module "@fiftyone/operators" {
     export class ReadOnlyView extends View {}
     export class JSONView extends View {}
     export class TextView extends View {}
-    export class TabsView extends Choices {}
     export class FileView extends View {}
     export class Button extends View {
       constructor(options?: { label?: string; icon?: string; prompt?: boolean } & Record<string, unknown>);

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BrainError } from "../errors";
 import { BACKEND_ALIASES, BACKEND_CATALOG, BackendInfo, BackendParamInfo } from "./backendCatalog";
-import { loadBrainConfig } from "../config/brainConfig";
+import { existsSync, readFileSync } from "node:fs";
+import { BrainConfig, brainConfigPath, loadBrainConfig, parseEnvValue } from "../config/brainConfig";
 import { ExactIndex } from "./exactIndex";
 import { HnswIndex, HnswState } from "./hnswIndex";
 import { IndexItems, SimilarityIndex, SimilarityMetric } from "./similarityIndex";
@@ -228,22 +229,54 @@ export function backendOfRun(config: { method?: unknown; cls?: unknown }): Backe
   return spec;
 }
 
-/** The default backend: the brain config's, when it is one shipped here, else exact. */
-export function defaultBackendName(env: NodeJS.ProcessEnv = process.env): string {
-  const configured = loadBrainConfig(env).default_similarity_backend;
+function brainConfigJson(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const path = brainConfigPath(env);
+  if (!existsSync(path)) return {};
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
+  } catch {
+    return {}; // loadBrainConfig reports an unreadable file
+  }
+}
+
+/**
+ * The default backend: the brain config's, when it is one shipped here, else exact. The
+ * configured name is read as given (env, then JSON): the reference's config only knows its
+ * own builtins and would replace a name such as `hnswlib` by another available one.
+ */
+export function defaultBackendName(env: NodeJS.ProcessEnv = process.env, config?: BrainConfig): string {
+  const json = brainConfigJson(env).default_similarity_backend;
+  const configured =
+    env.FIFTYONE_BRAIN_DEFAULT_SIMILARITY_BACKEND || (typeof json === "string" ? json : null) || (config ?? loadBrainConfig(env)).default_similarity_backend;
   const name = configured ? (ALIASES[configured] ?? configured) : "exact";
   return BACKENDS[name] ? name : "exact";
+}
+
+/** A backend's brain-config parameters; backends the reference does not know are read the same way (JSON entry, then env vars). */
+function configuredParams(name: string, env: NodeJS.ProcessEnv, config: BrainConfig): Record<string, unknown> {
+  const known = config.similarity_backends[name];
+  if (known) return { ...known };
+  const fromJson = (brainConfigJson(env).similarity_backends as Record<string, Record<string, unknown>> | undefined)?.[name] ?? {};
+  const params: Record<string, unknown> = { ...fromJson };
+  const prefix = `FIFTYONE_BRAIN_SIMILARITY_${name.toUpperCase()}_`;
+  for (const [k, v] of Object.entries(env)) if (k.startsWith(prefix) && v !== undefined) params[k.slice(prefix.length).toLowerCase()] = parseEnvValue(v);
+  return params;
 }
 
 /**
  * A backend's parameters: the brain config's for it (FIFTYONE_BRAIN_SIMILARITY_<BACKEND>_<PARAM>,
  * the JSON file), overridden by the caller's. `config_cls` is not a parameter.
  */
-export function resolveBackendParams(backend: string, given: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
+export function resolveBackendParams(
+  backend: string,
+  given: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = process.env,
+  /** The job's brain config (with the plugin's secrets), else read from `env`. */
+  config: BrainConfig = loadBrainConfig(env),
+): Record<string, unknown> {
   const spec = getBackend(backend);
   // The brain config names the exact backend by the reference's name (sklearn).
-  const configs = loadBrainConfig(env).similarity_backends;
-  const fromConfig = { ...(configs[spec.method] ?? {}), ...(spec.method !== spec.name ? configs[spec.name] ?? {} : {}) };
+  const fromConfig = { ...configuredParams(spec.method, env, config), ...(spec.method !== spec.name ? configuredParams(spec.name, env, config) : {}) };
   delete fromConfig.config_cls;
   const merged: Record<string, unknown> = { ...fromConfig };
   for (const [k, v] of Object.entries(given)) if (v !== undefined && v !== null && v !== "") merged[k] = v;

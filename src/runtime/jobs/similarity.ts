@@ -102,10 +102,10 @@ export const computeSimilarityJob: Job<ComputeSimilarityResult> = {
     const field = requiredString(params, "embeddings");
     const patchesField = optionalString(params, "patches_field") ?? null;
     checkEmbeddingsSource(ctx.dataset, field, patchesField);
-    const spec = getBackend(optionalString(params, "backend") ?? defaultBackendName());
+    const spec = getBackend(optionalString(params, "backend") ?? defaultBackendName(process.env, ctx.brainConfig));
     const given: Record<string, unknown> = { metric: params.metric };
     for (const p of spec.params) given[p.name] = params[p.name];
-    const backendParams = resolveBackendParams(spec.name, given);
+    const backendParams = resolveBackendParams(spec.name, given, process.env, ctx.brainConfig);
     const metric = (backendParams.metric ?? spec.defaultMetric) as SimilarityMetric;
     if (!METRICS.includes(metric) || !spec.metrics.includes(metric)) {
       throw new BrainError("INVALID_PARAMS", `Unsupported metric '${String(metric)}' for the ${spec.name} backend: use ${spec.metrics.join(", ")}`);

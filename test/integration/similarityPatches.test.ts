@@ -1,0 +1,48 @@
+import { closeDatabases } from "../../src/fiftyone/database";
+import { executeJob, JobRequest } from "../../src/runtime/execute";
+import { ComputeSimilarityResult, SortBySimilarityResult } from "../../src/runtime/jobs/similarity";
+import { runPython, testDatabase } from "../support/fiftyone";
+
+jest.setTimeout(120_000);
+
+const DATASET = "brain_ts_similarity_patches";
+
+const run = <T>(method: string, params: Record<string, unknown>) =>
+  executeJob({ method, params, database: testDatabase(), dataset: DATASET, fiftyone_version: "1.22.1" } as JobRequest) as Promise<T>;
+
+afterAll(closeDatabases);
+
+it("a patch index over label embeddings: same neighbours and distances as fiftyone-brain's", async () => {
+  const { labels } = await runPython<{ labels: string[]; samples: string[] }>(`
+import json, numpy as np, fiftyone as fo, fiftyone.brain as fob
+rng = np.random.RandomState(9)
+ds = fo.Dataset(${JSON.stringify(DATASET)}, overwrite=True)
+ds.persistent = True
+samples = []
+for i in range(20):
+    dets = [fo.Detection(label="x", bounding_box=[0.1, 0.1, 0.2, 0.2], emb=rng.randn(8).astype(np.float32)) for _ in range(1 + i % 3)]
+    samples.append(fo.Sample(filepath="/tmp/patch_%d.png" % i, gt=fo.Detections(detections=dets)))
+ds.add_samples(samples)
+ds.add_sample_field("gt.detections.emb", fo.VectorField)
+fob.compute_similarity(ds, patches_field="gt", embeddings="emb", brain_key="ref_patches")
+print(json.dumps({"labels": ds.values("gt.detections.id", unwind=True), "samples": ds.values("id")}))
+`);
+  const info = await run<ComputeSimilarityResult>("compute_similarity", { brain_key: "patches", embeddings: "emb", patches_field: "gt" });
+  expect(info).toMatchObject({ size: labels.length, dim: 8, patches_field: "gt" });
+  const query = labels[4];
+  const ours = await run<SortBySimilarityResult>("sort_by_similarity", { brain_key: "patches", query_ids: [query], k: 8 });
+  const ref = await runPython<{ samples: string[]; labels: string[]; dists: number[]; py: { field: string; patches: string } }>(`
+import json, fiftyone as fo
+ds = fo.load_dataset(${JSON.stringify(DATASET)})
+idx = ds.load_brain_results("ref_patches", cache=False)
+samples, labels, dists = idx._kneighbors(query=${JSON.stringify(query)}, k=8, aggregation="mean", return_dists=True)
+info = ds.get_brain_info("patches")
+print(json.dumps({"samples": list(samples), "labels": list(labels), "dists": [float(d) for d in dists],
+  "py": {"field": info.config.embeddings_field, "patches": info.config.patches_field}}))
+`);
+  expect(ours.ids).toEqual(ref.labels);
+  expect(ours.sample_ids).toEqual(ref.samples);
+  ours.distances.forEach((d, i) => expect(d).toBeCloseTo(ref.dists[i], 5));
+  expect(ours.ids[0]).toBe(query);
+  expect(ref.py).toEqual({ field: "emb", patches: "gt" });
+});
