@@ -12,6 +12,8 @@ import { DeleteBrainRun, GetBrainInfo, LoadBrainView, RenameBrainRun } from "./o
 import { ComputeSimilarity } from "./operators/computeSimilarity";
 import { SortBySimilarity } from "./operators/sortBySimilarity";
 import { DuplicatesPanel } from "./panels/duplicates/DuplicatesPanel";
+import { SortSelectionBySimilarity } from "./operators/similarityGridAction";
+import { SimilarityPanel } from "./panels/similarity/SimilarityPanel";
 
 for (const operator of [
   ComputeEmbeddings,
@@ -27,6 +29,7 @@ for (const operator of [
   DeleteBrainRun,
   ComputeSimilarity,
   SortBySimilarity,
+  SortSelectionBySimilarity,
 ]) {
   registerOperator(operator, PLUGIN_NAME);
 }
@@ -38,4 +41,17 @@ registerComponent({
   type: PluginComponentType.Panel,
   activator: () => true,
   panelOptions: { surfaces: "grid", priority: 200, helpMarkdown: "Groups of duplicate samples found by the Brain, with thumbnails." },
+});
+
+registerComponent({
+  name: "brain_ts_similarity",
+  label: "Similarity search",
+  component: SimilarityPanel,
+  type: PluginComponentType.Panel,
+  activator: () => true,
+  panelOptions: {
+    surfaces: "grid",
+    priority: 210,
+    helpMarkdown: "Search a similarity index by the grid's selection, a text prompt or an image, and send the nearest samples to the grid in order.",
+  },
 });

@@ -41,6 +41,8 @@ declare module "@fiftyone/operators" {
     useHooks(ctx?: ExecutionContext): Record<string, unknown>;
     resolveInput(ctx: ExecutionContext): Promise<types.Property | null>;
     resolveOutput(ctx: ExecutionContext, result: OperatorResult): Promise<types.Property | null>;
+    /** Re-resolved by the App whenever its context (view, selection, ...) changes. */
+    resolvePlacement(ctx: ExecutionContext): Promise<types.Placement | null | undefined>;
     execute(ctx: ExecutionContext): Promise<unknown>;
   }
   export function registerOperator(cls: new (pluginName: string) => Operator, pluginName: string): void;
@@ -50,6 +52,8 @@ declare module "@fiftyone/operators" {
     skipOutput?: boolean;
   }
   export function executeOperator(uri: string, params?: Record<string, unknown>, options?: ExecutorOptions): void;
+  /** A hook: returns a function that opens an operator's input form (prompt) by URI. */
+  export function usePromptOperatorInput(): (uri: string) => void;
   export function useOperatorExecutor(uri: string): {
     execute(params?: Record<string, unknown>, options?: ExecutorOptions): void;
     isExecuting: boolean;
@@ -117,6 +121,17 @@ declare module "@fiftyone/operators" {
     export class JSONView extends View {}
     export class TextView extends View {}
     export class FileView extends View {}
+    export class Button extends View {
+      constructor(options?: { label?: string; icon?: string; prompt?: boolean } & Record<string, unknown>);
+    }
+    export enum Places {
+      SAMPLES_GRID_ACTIONS = "samples-grid-actions",
+      SAMPLES_GRID_SECONDARY_ACTIONS = "samples-grid-secondary-actions",
+      SAMPLES_VIEWER_ACTIONS = "samples-viewer-actions",
+    }
+    export class Placement {
+      constructor(place: Places, view?: View | null);
+    }
   }
 }
 
@@ -166,6 +181,9 @@ declare module "@fiftyone/state" {
   export const dataset: RecoilState<Dataset | null>;
   export const datasetName: RecoilValueReadOnly<string | null>;
   export const sampleFields: RecoilValueReadOnly<SampleField[]>;
+  /** A Map (id -> selection style) in current Apps; a Set in older ones. Read ids with keys(). */
   export const selectedSamples: RecoilState<Set<string>>;
   export const view: RecoilState<unknown[]>;
+  /** Whether a field is shown on the grid's tiles (setting true adds it to the active fields). */
+  export const activeField: (param: { modal: boolean; path: string }) => RecoilState<boolean>;
 }

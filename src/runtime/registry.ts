@@ -13,6 +13,8 @@ import {
   renameBrainRunJob,
 } from "./jobs/runManagement";
 import { deleteSamplesJob, tagSamplesJob } from "./jobs/sampleActions";
+import { sampleFilepathsJob } from "./jobs/sampleMedia";
+import { clearDistanceFieldJob } from "./jobs/distanceField";
 import { hardnessJob, mistakennessJob, uniquenessJob } from "./jobs/scores";
 import { SIMILARITY_JOBS } from "./jobs/similarity";
 
@@ -34,6 +36,8 @@ const JOBS: Job[] = [
   tagSamplesJob,
   deleteSamplesJob,
   ...SIMILARITY_JOBS,
+  sampleFilepathsJob,
+  clearDistanceFieldJob,
 ];
 
 const byName = new Map(JOBS.map((j) => [j.name, j]));
