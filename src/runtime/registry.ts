@@ -14,6 +14,7 @@ import {
 } from "./jobs/runManagement";
 import { deleteSamplesJob, tagSamplesJob } from "./jobs/sampleActions";
 import { hardnessJob, mistakennessJob, uniquenessJob } from "./jobs/scores";
+import { visualizationJob } from "./jobs/visualization";
 
 /** Every method the runtime serves, by the name operators and the CLI use. */
 const JOBS: Job[] = [
@@ -32,6 +33,7 @@ const JOBS: Job[] = [
   getDuplicateGroupsJob,
   tagSamplesJob,
   deleteSamplesJob,
+  visualizationJob,
 ];
 
 const byName = new Map(JOBS.map((j) => [j.name, j]));
