@@ -8,6 +8,7 @@ import { ComputeExactDuplicates } from "./operators/computeExactDuplicates";
 import { ComputeLeakySplits } from "./operators/computeLeakySplits";
 import { ComputeNearDuplicates } from "./operators/computeNearDuplicates";
 import { ComputeHardness, ComputeMistakenness, ComputeUniqueness } from "./operators/computeScores";
+import { ComputeVisualization } from "./operators/computeVisualization";
 import { DeleteBrainRun, GetBrainInfo, LoadBrainView, RenameBrainRun } from "./operators/runManagement";
 import { DuplicatesPanel } from "./panels/duplicates/DuplicatesPanel";
 
@@ -23,6 +24,7 @@ for (const operator of [
   LoadBrainView,
   RenameBrainRun,
   DeleteBrainRun,
+  ComputeVisualization,
 ]) {
   registerOperator(operator, PLUGIN_NAME);
 }
