@@ -1,4 +1,4 @@
-import { exactNeighbors } from "../../src/methods/visualization/neighbors";
+import { knnSearch } from "../../src/index/exactKnn";
 import { fitPca, pca } from "../../src/methods/visualization/pca";
 import { seededRandom } from "../../src/methods/visualization/random";
 import { tsne, tsneNeighborCount } from "../../src/methods/visualization/tsne";
@@ -21,12 +21,17 @@ function blobs(clusters: number, perCluster: number, dim: number, seed: number):
 }
 
 /** Fraction of points whose `k` nearest neighbours in the layout share their label. */
-function clusterPurity(points: Float32Array, nd: number, labels: number[], k: number): number {
-  const nn = exactNeighbors(points, labels.length, nd, k);
+const self = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
+const neighbours = (x: Float32Array, n: number, dim: number, k: number) => knnSearch(x, x, dim, k, "euclidean", { selfIndex: self(n) });
+
+async function clusterPurity(points: Float32Array, nd: number, labels: number[], k: number): Promise<number> {
+  const nn = await neighbours(points, labels.length, nd, k);
   let same = 0;
   for (let i = 0; i < labels.length; i++) for (let t = 0; t < k; t++) if (labels[nn.indices[i * k + t]] === labels[i]) same++;
   return same / (labels.length * k);
 }
+
+jest.setTimeout(60_000);
 
 describe("PCA", () => {
   it("reproduces the reference's worked example (spec P.10) with the documented signs", () => {
@@ -93,21 +98,22 @@ describe("t-SNE (Barnes–Hut)", () => {
   const { x, labels } = blobs(3, 50, 10, 1);
   const n = labels.length;
   const perplexity = 15;
-  const nn = exactNeighbors(x, n, 10, tsneNeighborCount(n, perplexity));
 
-  it("keeps clusters apart and is deterministic", () => {
+  it("keeps clusters apart and is deterministic", async () => {
+    const nn = await neighbours(x, n, 10, tsneNeighborCount(n, perplexity));
     const options = { numDims: 2, perplexity, learningRate: 200, maxIters: 600 };
     const a = tsne(x, n, 10, nn, options);
     const b = tsne(x, n, 10, nn, options);
     expect(Array.from(a)).toEqual(Array.from(b));
-    expect(clusterPurity(a, 2, labels, 5)).toBeGreaterThan(0.98);
+    expect(await clusterPurity(a, 2, labels, 5)).toBeGreaterThan(0.98);
     expect(a.every(Number.isFinite)).toBe(true);
   });
 
-  it("works in 3-D and refuses other dimensions and too large a perplexity", () => {
+  it("works in 3-D and refuses other dimensions and too large a perplexity", async () => {
+    const nn = await neighbours(x, n, 10, tsneNeighborCount(n, perplexity));
     const p3 = tsne(x, n, 10, nn, { numDims: 3, perplexity, learningRate: 200, maxIters: 600 });
     expect(p3.length).toBe(n * 3);
-    expect(clusterPurity(p3, 3, labels, 5)).toBeGreaterThan(0.98);
+    expect(await clusterPurity(p3, 3, labels, 5)).toBeGreaterThan(0.98);
     expect(() => tsne(x, n, 10, nn, { numDims: 4, perplexity, learningRate: 200, maxIters: 10 })).toThrow(/num_dims must be 2 or 3/);
     expect(() => tsne(x, n, 10, nn, { numDims: 2, perplexity: 200, learningRate: 200, maxIters: 10 })).toThrow(/perplexity/);
   });
@@ -116,34 +122,22 @@ describe("t-SNE (Barnes–Hut)", () => {
 describe("UMAP (umap-js with precomputed neighbours)", () => {
   const { x, labels } = blobs(3, 40, 8, 2);
   const n = labels.length;
-  const nn = exactNeighbors(x, n, 8, 14);
   const options = { numDims: 2, numNeighbors: 15, minDist: 0.1, nEpochs: 200 };
 
-  it("gives the same points for the same seed, others for another seed, and keeps clusters", () => {
+  it("gives the same points for the same seed, others for another seed, and keeps clusters", async () => {
+    const nn = await neighbours(x, n, 8, 14);
     const a = umap(x, n, 8, nn, { ...options, seed: 51 });
     const b = umap(x, n, 8, nn, { ...options, seed: 51 });
     const c = umap(x, n, 8, nn, { ...options, seed: 52 });
     expect(Array.from(a)).toEqual(Array.from(b));
     expect(Array.from(a)).not.toEqual(Array.from(c));
-    expect(clusterPurity(a, 2, labels, 5)).toBeGreaterThan(0.98);
+    expect(await clusterPurity(a, 2, labels, 5)).toBeGreaterThan(0.98);
   });
 
-  it("refuses fewer samples than neighbours and other dimensions", () => {
-    expect(() => umap(x.subarray(0, 10 * 8), 10, 8, exactNeighbors(x.subarray(0, 80), 10, 8, 5), { ...options, seed: 1 })).toThrow(/needs more than 15 samples/);
+  it("refuses fewer samples than neighbours and other dimensions", async () => {
+    const nn = await neighbours(x, n, 8, 14);
+    const few = x.subarray(0, 10 * 8);
+    expect(() => umap(few, 10, 8, { ...nn, indices: nn.indices.subarray(0, 140), distances: nn.distances.subarray(0, 140) }, { ...options, seed: 1 })).toThrow(/needs more than 15 samples/);
     expect(() => umap(x, n, 8, nn, { ...options, numDims: 1 })).toThrow(/num_dims must be 2 or 3/);
-  });
-});
-
-describe("exact neighbours", () => {
-  it("matches a direct sort and refuses k ≥ n", () => {
-    const { x } = blobs(2, 20, 5, 9);
-    const nn = exactNeighbors(x, 40, 5, 4);
-    for (const i of [0, 17, 39]) {
-      const d = Array.from({ length: 40 }, (_, j) => [j, Math.hypot(...Array.from({ length: 5 }, (_, c) => x[i * 5 + c] - x[j * 5 + c]))] as const)
-        .filter(([j]) => j !== i)
-        .sort((a, b) => a[1] - b[1]);
-      expect(Array.from(nn.indices.subarray(i * 4, i * 4 + 4))).toEqual(d.slice(0, 4).map(([j]) => j));
-    }
-    expect(() => exactNeighbors(x, 40, 5, 40)).toThrow(/too few/);
   });
 });

@@ -1,5 +1,5 @@
 import { BrainError } from "../../errors";
-import { Neighbors } from "./neighbors";
+import type { KnnResult } from "../../index/exactKnn";
 import { fitPca, projectPca } from "./pca";
 
 /**
@@ -44,11 +44,12 @@ export function checkTsneInput(n: number, perplexity: number): void {
 }
 
 /** t-SNE points (n × numDims) from the input vectors (used for the PCA initialisation) and their neighbours. */
-export function tsne(vectors: Float32Array, n: number, dim: number, neighbors: Neighbors, options: TsneOptions): Float32Array {
+export function tsne(vectors: Float32Array, n: number, dim: number, neighbors: KnnResult, options: TsneOptions): Float32Array {
   const o = { ...TSNE_DEFAULTS, ...options };
   const nd = o.numDims;
   if (nd !== 2 && nd !== 3) throw new BrainError("INVALID_PARAMS", `num_dims must be 2 or 3; got ${nd}`);
   checkTsneInput(n, o.perplexity);
+  if (neighbors.indices.length !== n * neighbors.k) throw new BrainError("INTERNAL", "t-SNE needs the neighbours of every point");
   if (dim < nd) throw new BrainError("INVALID_DATA", `t-SNE to ${nd} dimensions needs embeddings of at least ${nd} dimensions (these have ${dim})`);
   const P = jointProbabilities(neighbors, o.perplexity);
 
@@ -92,8 +93,9 @@ interface SparseP {
   vals: Float64Array;
 }
 
-export function conditionalProbabilities(neighbors: Neighbors, perplexity: number): Float64Array {
-  const { n, k, distances } = neighbors;
+export function conditionalProbabilities(neighbors: KnnResult, perplexity: number): Float64Array {
+  const { k, distances } = neighbors;
+  const n = distances.length / k;
   const out = new Float64Array(n * k);
   const desired = Math.log(perplexity);
   const d2 = new Float64Array(k);
@@ -126,8 +128,9 @@ export function conditionalProbabilities(neighbors: Neighbors, perplexity: numbe
   return out;
 }
 
-function jointProbabilities(neighbors: Neighbors, perplexity: number): SparseP {
-  const { n, k, indices } = neighbors;
+function jointProbabilities(neighbors: KnnResult, perplexity: number): SparseP {
+  const { k, indices } = neighbors;
+  const n = indices.length / k;
   const cond = conditionalProbabilities(neighbors, perplexity);
   // P + Pᵀ: entries (i, j) and (j, i) merged per row.
   const rows: Map<number, number>[] = Array.from({ length: n }, () => new Map());

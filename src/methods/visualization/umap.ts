@@ -1,6 +1,6 @@
 import { UMAP } from "umap-js";
 import { BrainError } from "../../errors";
-import { Neighbors } from "./neighbors";
+import type { KnnResult } from "../../index/exactKnn";
 import { fitPca, projectPca } from "./pca";
 import { seededRandom } from "./random";
 
@@ -44,13 +44,13 @@ export function checkUmapInput(n: number, numNeighbors: number): void {
   }
 }
 
-export function umap(vectors: Float32Array, n: number, dim: number, neighbors: Neighbors, options: UmapOptions): Float32Array {
+export function umap(vectors: Float32Array, n: number, dim: number, neighbors: KnnResult, options: UmapOptions): Float32Array {
   const nd = options.numDims;
   if (nd !== 2 && nd !== 3) throw new BrainError("INVALID_PARAMS", `num_dims must be 2 or 3; got ${nd}`);
   checkUmapInput(n, options.numNeighbors);
   if (!(options.minDist >= 0)) throw new BrainError("INVALID_PARAMS", `min_dist must be ≥ 0; got ${options.minDist}`);
   const k = options.numNeighbors;
-  if (neighbors.n !== n || neighbors.k < k - 1) throw new BrainError("INTERNAL", `UMAP needs ${k - 1} neighbours per point, got ${neighbors.k}`);
+  if (neighbors.indices.length !== n * neighbors.k || neighbors.k < k - 1) throw new BrainError("INTERNAL", `UMAP needs ${k - 1} neighbours per point, got ${neighbors.k}`);
   const knnIndices: number[][] = new Array(n);
   const knnDistances: number[][] = new Array(n);
   for (let i = 0; i < n; i++) {

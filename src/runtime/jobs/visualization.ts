@@ -4,7 +4,7 @@ import { EmbeddingsMatrix, readEmbeddings } from "../../fiftyone/embeddings";
 import { serializeNumpyAscii } from "../../fiftyone/numpy";
 import { assertNewBrainKey, registerBrainRun, RunConfig } from "../../fiftyone/runs";
 import { streamSamples } from "../../fiftyone/samples";
-import { exactNeighbors, Neighbors } from "../../methods/visualization/neighbors";
+import { KnnResult, knnSearch } from "../../index/exactKnn";
 import { fitPca, pca, projectPca } from "../../methods/visualization/pca";
 import { checkTsneInput, TSNE_DEFAULTS, tsne, tsneNeighborCount } from "../../methods/visualization/tsne";
 import { checkUmapInput, umap } from "../../methods/visualization/umap";
@@ -194,8 +194,7 @@ async function reduce(ctx: JobContext, method: VisualizationMethod, emb: Embeddi
     const metric = p.metric;
     if (metric !== "euclidean" && metric !== "cosine") throw new BrainError("INVALID_PARAMS", `UMAP metric must be 'euclidean' or 'cosine'; got ${JSON.stringify(metric)}`);
     checkUmapInput(n, numNeighbors);
-    ctx.progress(0.2, `Finding ${numNeighbors} neighbours of ${n} samples`);
-    const neighbors = await nearestNeighbors(emb.vectors, n, emb.dim, numNeighbors - 1, metric, ctx.signal);
+    const neighbors = await nearestNeighbors(emb.vectors, n, emb.dim, numNeighbors - 1, metric, ctx, 0.2, 0.4);
     return umap(emb.vectors, n, emb.dim, neighbors, { numDims, numNeighbors, minDist, seed, signal: ctx.signal, progress: progress(0.4, 0.95) });
   }
   // t-SNE
@@ -214,8 +213,7 @@ async function reduce(ctx: JobContext, method: VisualizationMethod, emb: Embeddi
     x = projectPca(fitPca(x, n, dim, pcaDims, ctx.signal), x, n);
     dim = pcaDims;
   }
-  ctx.progress(0.3, `Finding neighbours of ${n} samples`);
-  const neighbors = await nearestNeighbors(x, n, dim, tsneNeighborCount(n, perplexity), "euclidean", ctx.signal);
+  const neighbors = await nearestNeighbors(x, n, dim, tsneNeighborCount(n, perplexity), "euclidean", ctx, 0.3, 0.4);
   return tsne(x, n, dim, neighbors, {
     numDims, perplexity, learningRate, maxIters,
     earlyExaggeration: TSNE_DEFAULTS.earlyExaggeration,
@@ -224,19 +222,15 @@ async function reduce(ctx: JobContext, method: VisualizationMethod, emb: Embeddi
   });
 }
 
-/** Exact k-NN (self excluded); cosine distances are 1 − cos, from Euclidean distances of unit rows. */
-async function nearestNeighbors(vectors: Float32Array, n: number, dim: number, k: number, metric: "euclidean" | "cosine", signal: AbortSignal): Promise<Neighbors> {
-  if (metric === "euclidean") return exactNeighbors(vectors, n, dim, k, signal);
-  const unit = new Float32Array(vectors.length);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let c = 0; c < dim; c++) s += vectors[i * dim + c] ** 2;
-    const norm = Math.sqrt(s) || 1;
-    for (let c = 0; c < dim; c++) unit[i * dim + c] = vectors[i * dim + c] / norm;
-  }
-  const nn = exactNeighbors(unit, n, dim, k, signal);
-  for (let t = 0; t < nn.distances.length; t++) nn.distances[t] = nn.distances[t] ** 2 / 2;
-  return nn;
+/** Exact k nearest other rows of every row (the shared multi-threaded kernel); cosine distances are 1 − cos. */
+function nearestNeighbors(vectors: Float32Array, n: number, dim: number, k: number, metric: "euclidean" | "cosine", ctx: JobContext, from: number, to: number): Promise<KnnResult> {
+  const selfIndex = new Int32Array(n);
+  for (let i = 0; i < n; i++) selfIndex[i] = i;
+  return knnSearch(vectors, vectors, dim, k, metric, {
+    selfIndex,
+    signal: ctx.signal,
+    progress: (f) => ctx.progress(from + (to - from) * f, `Finding the ${k} nearest neighbours of ${n} samples`),
+  });
 }
 
 /**
