@@ -163,6 +163,7 @@ function jointProbabilities(neighbors: KnnResult, perplexity: number): SparseP {
 
 function gradient(P: SparseP, y: Float64Array, n: number, nd: number, exaggeration: number, tree: SpaceTree, theta: number, grad: Float64Array): void {
   tree.build(y);
+  tree.finish();
   const neg = new Float64Array(nd);
   let sumQ = 0;
   // Repulsion first (it needs Z = ΣQ over all pairs before it can be normalised).
@@ -300,41 +301,59 @@ class SpaceTree {
     }
   }
 
+  /** Turns the summed positions into centres of mass; called once after build. */
+  finish(): void {
+    const nd = this.nd;
+    for (let node = 0; node < this.size; node++) {
+      const count = this.count[node];
+      if (count > 0) for (let c = 0; c < nd; c++) this.mass[node * nd + c] /= count;
+    }
+  }
+
   /** Adds Σ q²·(yᵢ − y) over summarised cells to `neg`; returns Σ q (q = 1 / (1 + ‖yᵢ − y‖²)). */
   repulsion(i: number, y: Float64Array, theta: number, neg: Float64Array): number {
     const nd = this.nd;
     const theta2 = theta * theta;
-    let sumQ = 0;
-    let top = 0;
+    const { count: counts, child, point, mass: com, half, fanout } = this;
     if (this.stack.length < this.size) this.stack = new Int32Array(this.size);
     const stack = this.stack;
+    const y0 = y[i * nd];
+    const y1 = y[i * nd + 1];
+    const y2 = nd === 3 ? y[i * nd + 2] : 0;
+    let n0 = 0, n1 = 0, n2 = 0;
+    let sumQ = 0;
+    let top = 0;
     stack[top++] = 0;
     while (top > 0) {
       const node = stack[--top];
-      const count = this.count[node];
+      const count = counts[node];
       if (count === 0) continue;
-      const leaf = this.child[node] < 0;
-      let d2 = 0;
-      for (let c = 0; c < nd; c++) {
-        const diff = y[i * nd + c] - this.mass[node * nd + c] / count;
-        d2 += diff * diff;
-      }
-      if (leaf && (this.point[node] === i || d2 === 0)) {
+      const leaf = child[node] < 0;
+      const d0 = y0 - com[node * nd];
+      const d1 = y1 - com[node * nd + 1];
+      const d2c = nd === 3 ? y2 - com[node * nd + 2] : 0;
+      const d2 = d0 * d0 + d1 * d1 + d2c * d2c;
+      if (leaf && (point[node] === i || d2 === 0)) {
         // the point itself and any coinciding points: distance 0, no force, q = 1 each
         sumQ += count - 1;
         continue;
       }
-      const width = 2 * this.half[node];
+      const width = 2 * half[node];
       if (leaf || width * width < theta2 * d2) {
         const q = 1 / (1 + d2);
         sumQ += count * q;
         const mult = count * q * q;
-        for (let c = 0; c < nd; c++) neg[c] += mult * (y[i * nd + c] - this.mass[node * nd + c] / count);
+        n0 += mult * d0;
+        n1 += mult * d1;
+        n2 += mult * d2c;
       } else {
-        const first = this.child[node];
-        for (let t = 0; t < this.fanout; t++) if (this.count[first + t] > 0) stack[top++] = first + t;
+        const first = child[node];
+        for (let t = 0; t < fanout; t++) if (counts[first + t] > 0) stack[top++] = first + t;
       }
     }
+    neg[0] += n0;
+    neg[1] += n1;
+    if (nd === 3) neg[2] += n2;
     return sumQ;
   }
 }
