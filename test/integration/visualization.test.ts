@@ -154,7 +154,7 @@ print(json.dumps({"points": r.points.tolist(), "method": r.config.method}))
   it("refuses bad input with a clear error and writes nothing", async () => {
     const before = await brainKeys();
     const bad: [Record<string, unknown>, RegExp][] = [
-      [{ brain_key: "b1", embeddings: "emb", method: "pca", num_dims: 4 }, /2 or 3/],
+      [{ brain_key: "b1", embeddings: "emb", method: "pca", num_dims: 4 }, /num_dims must be 2 or 3; got 4/],
       [{ brain_key: "b2", embeddings: "emb", method: "umap", num_neighbors: 200 }, /needs more than 200 samples/],
       [{ brain_key: "b3", embeddings: "emb", method: "tsne", perplexity: 95 }, /perplexity/],
       [{ brain_key: "b4", embeddings: "nope", method: "pca" }, /does not exist/],

@@ -119,10 +119,10 @@ export const visualizationJob: Job<VisualizationResult> = {
       embeddingsField = null;
       points = read.vectors;
       numDims = read.dim;
-      checkNumDims(numDims, "The manual points have");
+      checkNumDims(numDims, true);
     } else {
       numDims = params.num_dims === undefined || params.num_dims === null ? 2 : (params.num_dims as number);
-      checkNumDims(numDims, "num_dims is");
+      checkNumDims(numDims, false);
       embeddingsField = requiredString(params, "embeddings");
       emb = await readEmbeddings(ctx.db, ctx.dataset, ctx.target, embeddingsField, {
         signal: ctx.signal,
@@ -169,10 +169,12 @@ export const visualizationJob: Job<VisualizationResult> = {
   },
 };
 
-function checkNumDims(numDims: unknown, what: string): void {
-  if (numDims !== 2 && numDims !== 3) {
-    throw new BrainError("INVALID_PARAMS", `${what} ${JSON.stringify(numDims)} dimensions; visualizations have 2 or 3 (num_dims)`);
-  }
+function checkNumDims(numDims: unknown, manual: boolean): void {
+  if (numDims === 2 || numDims === 3) return;
+  throw new BrainError(
+    manual ? "INVALID_DATA" : "INVALID_PARAMS",
+    manual ? `The manual points have ${numDims} dimensions; visualizations have 2 or 3` : `num_dims must be 2 or 3; got ${JSON.stringify(numDims)}`,
+  );
 }
 
 /** Runs the method on the embeddings; every parameter is checked before the long work starts. */
