@@ -151,6 +151,42 @@ print(json.dumps({"points": r.points.tolist(), "method": r.config.method}))
     expect(py).toEqual({ points: [[1, 2, 3]], method: "manual" });
   });
 
+  it("lays out patches: one point per label with an embedding, as fiftyone-brain's patches run", async () => {
+    await runPython(`
+import json, numpy as np, fiftyone as fo
+rng = np.random.RandomState(8)
+ds = fo.Dataset(${JSON.stringify(DATASET + "_patches")}, overwrite=True)
+ds.persistent = True
+samples = []
+for i in range(12):
+    dets = [fo.Detection(label="a", bounding_box=[0.1, 0.1, 0.2, 0.2], emb=rng.randn(6) + (i % 2) * 5) for _ in range(i % 4)]
+    if i == 5:
+        dets.append(fo.Detection(label="b", bounding_box=[0.2, 0.2, 0.2, 0.2]))  # no embedding
+    samples.append(fo.Sample(filepath="/tmp/vizp_%d.png" % i, gt=fo.Detections(detections=dets)))
+ds.add_samples(samples)
+ds.add_sample_field("gt.detections.emb", fo.VectorField)  # the reference looks the attribute up in the schema
+print(json.dumps(len(ds)))
+`);
+    const ours = (await executeJob(request({ brain_key: "patches_pca", embeddings: "emb", patches_field: "gt", method: "pca" }, DATASET + "_patches"))) as VisualizationResult;
+    expect(ours).toMatchObject({ numPoints: 18, numMissing: 1 });
+    const py = await runPython<Record<string, { points: number[][]; sample_ids: string[]; label_ids: string[]; config: Record<string, unknown> }>>(`
+import json, fiftyone as fo, fiftyone.brain as fob
+ds = fo.load_dataset(${JSON.stringify(DATASET + "_patches")})
+fob.compute_visualization(ds, patches_field="gt", embeddings="emb", method="pca", brain_key="ref", verbose=False)
+out = {}
+for key in ["ref", "patches_pca"]:
+    r = ds.load_brain_results(key)
+    c = ds.get_brain_info(key).config.serialize()
+    out[key] = {"points": r.points.tolist(), "sample_ids": list(r.sample_ids), "label_ids": list(r.label_ids),
+                "config": {k: c[k] for k in ["patches_field", "embeddings_field", "num_dims", "method"]}}
+print(json.dumps(out))
+`);
+    expect(py.patches_pca.label_ids).toEqual(py.ref.label_ids);
+    expect(py.patches_pca.sample_ids).toEqual(py.ref.sample_ids);
+    expect(py.patches_pca.config).toEqual(py.ref.config);
+    py.patches_pca.points.forEach((p, i) => p.forEach((v, c) => expect(Math.abs(v)).toBeCloseTo(Math.abs(py.ref.points[i][c]), 3)));
+  });
+
   it("refuses bad input with a clear error and writes nothing", async () => {
     const before = await brainKeys();
     const bad: [Record<string, unknown>, RegExp][] = [

@@ -2,6 +2,7 @@ import { loadBrainConfig } from "../../config/brainConfig";
 import { BrainError } from "../../errors";
 import { EmbeddingsMatrix, readEmbeddings } from "../../fiftyone/embeddings";
 import { serializeNumpyAscii } from "../../fiftyone/numpy";
+import { readPatchEmbeddings } from "../../fiftyone/patchEmbeddings";
 import { assertNewBrainKey, registerBrainRun, RunConfig } from "../../fiftyone/runs";
 import { streamSamples } from "../../fiftyone/samples";
 import { KnnResult, knnSearch } from "../../index/exactKnn";
@@ -37,9 +38,9 @@ export interface VisualizationResult {
   brainKey: string;
   method: VisualizationMethod;
   numDims: number;
-  /** Samples that got a point. */
+  /** Samples (or patches, with patches_field) that got a point. */
   numPoints: number;
-  /** Samples of the view skipped because they have no embedding (or no manual point). */
+  /** Samples (patches: labels) of the view skipped because they have no embedding (or no manual point). */
   numMissing: number;
   numSamples: number;
   /** Bounding box of the points, per dimension. */
@@ -103,13 +104,15 @@ export const visualizationJob: Job<VisualizationResult> = {
         throw new BrainError("INVALID_PARAMS", `Unknown parameter '${name}' for method '${method}'`);
       }
     }
-    if (params.patches_field !== undefined && params.patches_field !== null) {
-      throw new BrainError("INVALID_PARAMS", "'patches_field' is not supported yet: visualizations are of samples");
+    const patchesField = optionalString(params, "patches_field") ?? null;
+    if (patchesField && method === "manual") {
+      throw new BrainError("INVALID_PARAMS", "Manual points for patches are not supported yet: give points of samples");
     }
     const methodParams = resolveMethodParams(method, params);
     const total = await requireSamples(ctx);
 
     let emb: EmbeddingsMatrix;
+    let labelIds: string[] | null = null;
     let embeddingsField: string | null = null;
     let points: Float32Array;
     let numDims: number;
@@ -124,12 +127,19 @@ export const visualizationJob: Job<VisualizationResult> = {
       numDims = params.num_dims === undefined || params.num_dims === null ? 2 : (params.num_dims as number);
       checkNumDims(numDims, false);
       embeddingsField = requiredString(params, "embeddings");
-      emb = await readEmbeddings(ctx.db, ctx.dataset, ctx.target, embeddingsField, {
-        signal: ctx.signal,
-        progress: (f, label) => ctx.progress(0.2 * f, label),
-      });
-      if (emb.ids.length === 0) {
-        throw new BrainError("INVALID_DATA", `Embeddings field '${embeddingsField}' has no value on any of the ${total} samples of the view`);
+      const readOptions = { signal: ctx.signal, progress: (f: number, label?: string) => ctx.progress(0.2 * f, label) };
+      if (patchesField) {
+        const patches = await readPatchEmbeddings(ctx.db, ctx.dataset, ctx.target, patchesField, embeddingsField, readOptions);
+        if (patches.labelIds.length === 0) {
+          throw new BrainError("INVALID_DATA", `No '${patchesField}' label of the view's ${total} samples has an embedding '${embeddingsField}'`);
+        }
+        emb = { ids: patches.sampleIds, vectors: patches.vectors, dim: patches.dim, numMissing: patches.numMissing };
+        labelIds = patches.labelIds;
+      } else {
+        emb = await readEmbeddings(ctx.db, ctx.dataset, ctx.target, embeddingsField, readOptions);
+        if (emb.ids.length === 0) {
+          throw new BrainError("INVALID_DATA", `Embeddings field '${embeddingsField}' has no value on any of the ${total} samples of the view`);
+        }
       }
       points = await reduce(ctx, method, emb, numDims, methodParams);
     }
@@ -143,7 +153,7 @@ export const visualizationJob: Job<VisualizationResult> = {
       similarity_index: null,
       model: null,
       model_kwargs: null,
-      patches_field: null,
+      patches_field: patchesField,
       num_dims: numDims,
       ...methodParams,
     };
@@ -159,7 +169,7 @@ export const visualizationJob: Job<VisualizationResult> = {
         reducer_blob: null,
         points: serializeNumpyAscii({ dtype: "<f4", shape: [emb.ids.length, numDims], data: points }),
         sample_ids: serializeNumpyAscii({ dtype: "<U", shape: [emb.ids.length], data: emb.ids }),
-        label_ids: null,
+        label_ids: labelIds ? serializeNumpyAscii({ dtype: "<U", shape: [labelIds.length], data: labelIds }) : null,
       },
     });
     ctx.progress(1, `${emb.ids.length} points`);
