@@ -3,8 +3,10 @@ import type { VisualizationResult } from "../src/runtime/jobs/visualization";
 import { callRuntime, trigger } from "./bridge";
 import { hooksInfo, useDatasetInfo } from "./datasetInfo";
 import { addDelegateInput, addNewBrainKeyInput, addTargetInput } from "./forms";
-import { chosenTarget, embeddingsFields, freeKey, hasSelection, hasView, newBrainKeyError } from "./validation";
-import { chosenMethod, METHOD_LABELS, METHOD_PARAMS, numberParamError, seedError, VISUALIZATION_METHODS, visualizationFormError, visualizationRuntimeParams } from "./visualizationParams";
+import { chosenTarget, embeddingsFields, freeKey, hasSelection, hasView, labelFieldsOfType, newBrainKeyError } from "./validation";
+import {
+  chosenMethod, METHOD_LABELS, METHOD_PARAMS, numberParamError, PATCH_LABEL_TYPES, seedError, VISUALIZATION_METHODS, visualizationFormError, visualizationRuntimeParams,
+} from "./visualizationParams";
 
 /**
  * Computes a 2-D or 3-D visualization of an embeddings field (UMAP, t-SNE, PCA) or stores
@@ -53,7 +55,27 @@ export class ComputeVisualization extends Operator {
     if (method === "manual") {
       fieldChoice("points_field", "Points field", "A field holding each sample's 2-D or 3-D point; samples without one are skipped");
     } else {
-      fieldChoice("embeddings", "Embeddings field", "One vector per sample; samples without one are skipped and counted");
+      const patchFields = labelFieldsOfType(info.fields, PATCH_LABEL_TYPES);
+      const usePatches = Boolean(ctx.params.use_patches) && patchFields.length > 0;
+      if (patchFields.length > 0) {
+        inputs.bool("use_patches", { label: "Patches", description: "One point per object (label) instead of per sample", default: false });
+      }
+      if (usePatches) {
+        const view = new types.Dropdown({ choices: [] });
+        for (const f of patchFields) view.addChoice(f, { label: f });
+        inputs.enum("patches_field", patchFields, { label: "Patches field", required: true, default: patchFields[0], view });
+        const error = visualizationFormError({ ...ctx.params, method });
+        inputs.str("patch_embeddings", {
+          label: "Embedding attribute",
+          description: "The attribute of each label that holds its embedding; labels without one are skipped and counted",
+          required: true,
+          default: "embedding",
+          invalid: error !== null && /attribute/.test(error),
+          errorMessage: error ?? undefined,
+        });
+      } else {
+        fieldChoice("embeddings", "Embeddings field", "One vector per sample; samples without one are skipped and counted");
+      }
       const dims = new types.RadioGroup({ choices: [], orientation: "horizontal" });
       dims.addChoice("2", { label: "2-D" });
       dims.addChoice("3", { label: "3-D" });
@@ -105,9 +127,10 @@ export class ComputeVisualization extends Operator {
     }
     const result = outcome.result;
     trigger("reload_dataset");
-    const skipped = result.numMissing ? `; ${result.numMissing} samples without embeddings skipped` : "";
+    const what = ctx.params.use_patches ? "patches" : "samples";
+    const skipped = result.numMissing ? `; ${result.numMissing} ${what} without embeddings skipped` : "";
     trigger("notify", {
-      message: `${METHOD_LABELS[result.method]} visualization '${brainKey}' of ${result.numPoints} samples in ${result.numDims}-D${skipped}. Open it in the Embeddings panel.`,
+      message: `${METHOD_LABELS[result.method]} visualization '${brainKey}' of ${result.numPoints} ${what} in ${result.numDims}-D${skipped}. Open it in the Embeddings panel.`,
       variant: result.numMissing ? "warning" : "success",
     });
     return { brain_key: brainKey, method: result.method, num_points: result.numPoints, num_missing: result.numMissing };

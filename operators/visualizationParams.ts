@@ -56,9 +56,16 @@ export function seedError(value: unknown): string | null {
   return Number.isInteger(value) && (value as number) >= 0 ? null : "The seed must be a non-negative whole number";
 }
 
+/** Label fields whose labels can be patches (one point per label). */
+export const PATCH_LABEL_TYPES = ["Detections", "Polylines", "Keypoints", "Classifications"];
+
 /** The first problem with the form's values, or null. */
 export function visualizationFormError(params: Record<string, unknown>, sampleCount?: number): string | null {
   const method = chosenMethod(params.method);
+  if (method !== "manual" && params.use_patches) {
+    const attr = params.patch_embeddings;
+    if (typeof attr !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(attr)) return "Give the name of the labels' embedding attribute (e.g. embedding)";
+  }
   for (const p of METHOD_PARAMS[method]) {
     const e = numberParamError(p, params[p.name]);
     if (e) return e;
@@ -83,7 +90,12 @@ export function visualizationRuntimeParams(params: Record<string, unknown>, brai
     out.points = params.points_field ?? fallbackField;
     return out;
   }
-  out.embeddings = params.embeddings ?? fallbackField;
+  if (params.use_patches && typeof params.patches_field === "string" && params.patches_field) {
+    out.patches_field = params.patches_field;
+    out.embeddings = params.patch_embeddings;
+  } else {
+    out.embeddings = params.embeddings ?? fallbackField;
+  }
   out.num_dims = params.num_dims === 3 ? 3 : 2;
   if (params.seed !== undefined && params.seed !== null && params.seed !== "") out.seed = Number(params.seed);
   for (const p of METHOD_PARAMS[method]) {

@@ -30,6 +30,8 @@ ds = fo.Dataset(${JSON.stringify(DATASET)}, overwrite=True)
 ds.persistent = True
 ds.add_samples(samples)
 ds.set_values("emb", [centres[i % 3] + rng.randn(16) for i in range(60)])
+ds.set_values("gt", [fo.Detections(detections=[fo.Detection(label="box", bounding_box=[0.1, 0.1, 0.5, 0.5], emb=rng.randn(4)) for _ in range(i % 3)]) for i in range(60)])
+ds.add_sample_field("gt.detections.emb", fo.VectorField)
 print(json.dumps(len(ds)))
 `);
   app = await startAppServer();
@@ -77,5 +79,29 @@ print(json.dumps({"runs": ds.list_brain_runs(type="visualization"), "n": len(r.p
     await page.getByText("60 points", { exact: true }).waitFor({ timeout: 60_000 });
     await page.waitForTimeout(1000); // the plot's first frame
     await shot("07c-builtin-embeddings-plot");
+  });
+
+  it("computes a PCA of patches from the form", async () => {
+    const { page, shot } = browser;
+    await openDataset(page, app.url, DATASET);
+    await openOperator(page, "Brain: compute visualization");
+    const modal = page.getByTestId("operators-prompt-modal");
+    await modal.locator("input[type=radio][value=pca]").check();
+    await modal.getByText("Patches", { exact: true }).click();
+    await modal.getByText("Embedding attribute", { exact: true }).waitFor();
+    await modal.getByText("Embeddings field", { exact: true }).waitFor({ state: "detached" });
+    const attribute = modal.locator("input[type=string]").first();
+    await attribute.fill("");
+    await modal.getByText(/embedding attribute \(e\.g\. embedding\)/).waitFor();
+    await attribute.fill("emb");
+    await shot("07d-visualization-patches-form");
+    await executeForm(page, 120_000);
+    const run = await runPython<{ n: number; labels: number; patches: string }>(`
+import json, fiftyone as fo
+ds = fo.load_dataset(${JSON.stringify(DATASET)})
+r = ds.load_brain_results("pca")
+print(json.dumps({"n": len(r.points), "labels": len(set(r.label_ids)), "patches": ds.get_brain_info("pca").config.patches_field}))
+`);
+    expect(run).toEqual({ n: 60, labels: 60, patches: "gt" });
   });
 });

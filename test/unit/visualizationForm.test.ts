@@ -10,6 +10,9 @@ describe("compute_visualization form", () => {
     });
     expect(visualizationRuntimeParams({ method: "pca", embeddings: "e", num_neighbors: 3 }, "p", "x")).toEqual({ brain_key: "p", method: "pca", embeddings: "e", num_dims: 2 });
     expect(visualizationRuntimeParams({ method: "manual", points_field: "xy", embeddings: "e" }, "m", "x")).toEqual({ brain_key: "m", method: "manual", points: "xy" });
+    expect(visualizationRuntimeParams({ method: "pca", embeddings: "e", use_patches: true, patches_field: "gt", patch_embeddings: "emb" }, "p", "x")).toEqual({
+      brain_key: "p", method: "pca", patches_field: "gt", embeddings: "emb", num_dims: 2,
+    });
   });
 
   it("says what is wrong before Execute", () => {
@@ -21,5 +24,7 @@ describe("compute_visualization form", () => {
     expect(visualizationFormError({ method: "umap" }, 10)).toMatch(/needs more than 15 samples/);
     expect(visualizationFormError({ method: "tsne", perplexity: 30 }, 30)).toMatch(/perplexity/);
     expect(visualizationFormError({ method: "umap", num_neighbors: 5, seed: 0 }, 100)).toBeNull();
+    expect(visualizationFormError({ method: "pca", use_patches: true, patch_embeddings: "" })).toMatch(/embedding attribute/);
+    expect(visualizationFormError({ method: "pca", use_patches: true, patch_embeddings: "emb" })).toBeNull();
   });
 });
