@@ -128,37 +128,58 @@ export function conditionalProbabilities(neighbors: KnnResult, perplexity: numbe
   return out;
 }
 
+/** P = (P_cond + P_condᵀ) / sum, built directly in CSR (row buckets, then each row sorted and merged). */
 function jointProbabilities(neighbors: KnnResult, perplexity: number): SparseP {
   const { k, indices } = neighbors;
   const n = indices.length / k;
   const cond = conditionalProbabilities(neighbors, perplexity);
-  // P + Pᵀ: entries (i, j) and (j, i) merged per row.
-  const rows: Map<number, number>[] = Array.from({ length: n }, () => new Map());
+  const rowStart = new Int32Array(n + 1);
+  for (let i = 0; i < n; i++) {
+    for (let t = 0; t < k; t++) {
+      rowStart[i + 1]++;
+      rowStart[indices[i * k + t] + 1]++;
+    }
+  }
+  for (let i = 0; i < n; i++) rowStart[i + 1] += rowStart[i];
+  const fill = rowStart.slice(0, n);
+  const rawCols = new Int32Array(rowStart[n]);
+  const rawVals = new Float64Array(rowStart[n]);
   for (let i = 0; i < n; i++) {
     for (let t = 0; t < k; t++) {
       const j = indices[i * k + t];
       const v = cond[i * k + t];
-      if (v === 0) continue;
-      rows[i].set(j, (rows[i].get(j) ?? 0) + v);
-      rows[j].set(i, (rows[j].get(i) ?? 0) + v);
+      rawCols[fill[i]] = j;
+      rawVals[fill[i]++] = v;
+      rawCols[fill[j]] = i;
+      rawVals[fill[j]++] = v;
     }
   }
   const offsets = new Int32Array(n + 1);
-  for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i] + rows[i].size;
-  const cols = new Int32Array(offsets[n]);
-  const vals = new Float64Array(offsets[n]);
+  const cols = new Int32Array(rowStart[n]);
+  const vals = new Float64Array(rowStart[n]);
+  let at = 0;
   let total = 0;
+  const order: number[] = [];
   for (let i = 0; i < n; i++) {
-    let at = offsets[i];
-    for (const [j, v] of [...rows[i]].sort((a, b) => a[0] - b[0])) {
-      cols[at] = j;
-      vals[at++] = v;
-      total += v;
+    order.length = 0;
+    for (let e = rowStart[i]; e < rowStart[i + 1]; e++) order.push(e);
+    order.sort((a, b) => rawCols[a] - rawCols[b]);
+    for (let m = 0; m < order.length; m++) {
+      const e = order[m];
+      if (rawVals[e] === 0) continue;
+      if (at > offsets[i] && cols[at - 1] === rawCols[e]) vals[at - 1] += rawVals[e];
+      else {
+        cols[at] = rawCols[e];
+        vals[at++] = rawVals[e];
+      }
+      total += rawVals[e];
     }
+    offsets[i + 1] = at;
   }
   total = Math.max(total, Number.EPSILON);
-  for (let t = 0; t < vals.length; t++) vals[t] /= total;
-  return { offsets, cols, vals };
+  const outVals = vals.slice(0, at);
+  for (let t = 0; t < at; t++) outVals[t] /= total;
+  return { offsets, cols: cols.slice(0, at), vals: outVals };
 }
 
 function gradient(P: SparseP, y: Float64Array, n: number, nd: number, exaggeration: number, tree: SpaceTree, theta: number, grad: Float64Array): void {
