@@ -8,6 +8,7 @@ import { ComputeExactDuplicates } from "./operators/computeExactDuplicates";
 import { ComputeLeakySplits } from "./operators/computeLeakySplits";
 import { ComputeNearDuplicates } from "./operators/computeNearDuplicates";
 import { ComputeHardness, ComputeMistakenness, ComputeUniqueness } from "./operators/computeScores";
+import { ComputeVisualization } from "./operators/computeVisualization";
 import { DeleteBrainRun, GetBrainInfo, LoadBrainView, RenameBrainRun } from "./operators/runManagement";
 import { ComputeSimilarity } from "./operators/computeSimilarity";
 import { SortBySimilarity } from "./operators/sortBySimilarity";
@@ -30,6 +31,7 @@ for (const operator of [
   ComputeSimilarity,
   SortBySimilarity,
   SortSelectionBySimilarity,
+  ComputeVisualization,
 ]) {
   registerOperator(operator, PLUGIN_NAME);
 }

@@ -7,6 +7,7 @@ import { BenchContext, datasetCreator } from "./context";
 import { benchExactDuplicates } from "./exactDuplicates.bench";
 import { benchSimilarity } from "./similarity.bench";
 import { formatTable, Row } from "./measure";
+import { benchVisualization } from "./visualization.bench";
 
 /**
  * Side-by-side benchmarks: this runtime and the Python reference (fiftyone-brain) on the
@@ -16,6 +17,10 @@ import { formatTable, Row } from "./measure";
 async function main(): Promise<void> {
   const repeatsArg = process.argv.indexOf("--repeats");
   const repeats = repeatsArg > 0 ? Number(process.argv[repeatsArg + 1]) : 3;
+  // --viz-sizes 10000,70000 (0 to skip); --only visualization runs only those rows
+  const vizArg = process.argv.indexOf("--viz-sizes");
+  const vizSizes = (vizArg > 0 ? process.argv[vizArg + 1] : "10000").split(",").map(Number).filter((s) => s > 0);
+  const only = process.argv.indexOf("--only") > 0 ? process.argv[process.argv.indexOf("--only") + 1] : null;
   const root = projectRoot();
   const python = findPython(root);
   const dbName = `brain_ts_bench_${process.pid}`;
@@ -35,6 +40,16 @@ async function main(): Promise<void> {
     rows.push(await benchExactDuplicates(ctx, 300, 96));
     rows.push(await benchExactDuplicates(ctx, 300, 1024));
     rows.push(...(await benchSimilarity(ctx)));
+    if (!only || only === "exact_duplicates") {
+      rows.push(await benchExactDuplicates(ctx, 300, 96));
+      rows.push(await benchExactDuplicates(ctx, 300, 1024));
+    }
+    if (!only || only === "visualization") {
+      for (const size of vizSizes) {
+        rows.push(await benchVisualization(ctx, "umap", size));
+        rows.push(await benchVisualization(ctx, "tsne", size));
+      }
+    }
   } finally {
     const client = await MongoClient.connect(held.location.uri);
     await client.db(dbName).dropDatabase();

@@ -144,3 +144,45 @@ export function encodeStoredFloat32(values: Float32Array): Buffer {
   const data = Buffer.from(values.buffer, values.byteOffset, values.byteLength);
   return deflateSync(Buffer.concat([prefix, Buffer.from(header, "latin1"), data]));
 }
+
+/** A C-order array to encode as .npy: float32/float64 numbers or fixed-width unicode strings. */
+export type NpyArray =
+  | { dtype: "<f4"; shape: number[]; data: Float32Array }
+  | { dtype: "<f8"; shape: number[]; data: Float64Array }
+  | { dtype: "<U"; shape: [number]; data: string[] };
+
+/** `np.save` bytes (format 1.0) of the array; strings become numpy's `<U{max length}` (UTF-32LE). */
+export function encodeNpy(array: NpyArray): Buffer {
+  const shape = array.shape.length === 1 ? `(${array.shape[0]},)` : `(${array.shape.join(", ")})`;
+  let body: Buffer;
+  let descr: string;
+  if (array.dtype === "<U") {
+    const width = Math.max(1, ...array.data.map((s) => [...s].length));
+    descr = `<U${width}`;
+    body = Buffer.alloc(array.data.length * width * 4);
+    array.data.forEach((s, i) => {
+      let at = i * width * 4;
+      for (const ch of s) {
+        body.writeUInt32LE(ch.codePointAt(0)!, at);
+        at += 4;
+      }
+    });
+  } else {
+    descr = array.dtype;
+    body = Buffer.from(array.data.buffer, array.data.byteOffset, array.data.byteLength);
+  }
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
+  const total = Math.ceil((10 + header.length + 1) / 64) * 64;
+  header = header.padEnd(total - 10 - 1, " ") + "\n";
+  const prefix = Buffer.alloc(10);
+  MAGIC.copy(prefix, 0);
+  prefix[6] = 1;
+  prefix[7] = 0;
+  prefix.writeUInt16LE(header.length, 8);
+  return Buffer.concat([prefix, Buffer.from(header, "latin1"), body]);
+}
+
+/** FiftyOne's ASCII form of an array (`serialize_numpy_array(..., ascii=True)`): base64 of zlib-compressed .npy bytes. */
+export function serializeNumpyAscii(array: NpyArray): string {
+  return deflateSync(encodeNpy(array)).toString("base64");
+}

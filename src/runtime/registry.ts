@@ -17,6 +17,7 @@ import { sampleFilepathsJob } from "./jobs/sampleMedia";
 import { clearDistanceFieldJob } from "./jobs/distanceField";
 import { hardnessJob, mistakennessJob, uniquenessJob } from "./jobs/scores";
 import { SIMILARITY_JOBS } from "./jobs/similarity";
+import { visualizationJob } from "./jobs/visualization";
 
 /** Every method the runtime serves, by the name operators and the CLI use. */
 const JOBS: Job[] = [
@@ -38,6 +39,7 @@ const JOBS: Job[] = [
   ...SIMILARITY_JOBS,
   sampleFilepathsJob,
   clearDistanceFieldJob,
+  visualizationJob,
 ];
 
 const byName = new Map(JOBS.map((j) => [j.name, j]));

@@ -1,0 +1,183 @@
+import { BrainError } from "../../errors";
+import { symmetricEigen } from "./eigen";
+import { seededRandom } from "./random";
+
+/**
+ * Exact principal component analysis: the top eigenvectors of the sample covariance
+ * (n − 1 denominator, as scikit-learn reports explained variance).
+ *
+ * The covariance is accumulated over blocks of rows (its size depends on the dimension,
+ * not on n). Up to 64 dimensions it is diagonalised whole by Jacobi rotations; above,
+ * the top components come from subspace iteration with Rayleigh–Ritz, run until every
+ * wanted Ritz pair's residual ‖Cv − λv‖ is below 1e-9·λ₁, i.e. to rounding, not a
+ * randomized approximation.
+ *
+ * Sign convention (deterministic): each component is flipped so that its coordinate of
+ * largest magnitude (the first one on a tie) is positive. This is the convention of
+ * scikit-learn ≥ 1.5 (`svd_flip(..., u_based_decision=False)`), so points equal the
+ * reference's when it runs on such a scikit-learn; older versions may differ by a sign
+ * per component.
+ */
+export interface PcaModel {
+  dim: number;
+  mean: Float64Array;
+  /** numComponents × dim, row-major, unit rows. */
+  components: Float64Array;
+  explainedVariance: Float64Array;
+  numComponents: number;
+}
+
+const DENSE_LIMIT = 64;
+
+export function fitPca(vectors: Float32Array, n: number, dim: number, numComponents: number, signal?: AbortSignal): PcaModel {
+  if (!Number.isInteger(numComponents) || numComponents < 1 || numComponents > dim) {
+    throw new BrainError("INVALID_PARAMS", `PCA to ${numComponents} dimensions needs embeddings of at least that many dimensions (these have ${dim})`);
+  }
+  if (n < 2) throw new BrainError("INVALID_DATA", `PCA needs at least 2 samples with embeddings; got ${n}`);
+  const mean = new Float64Array(dim);
+  for (let i = 0; i < n; i++) for (let c = 0; c < dim; c++) mean[c] += vectors[i * dim + c];
+  for (let c = 0; c < dim; c++) mean[c] /= n;
+  const cov = covariance(vectors, n, dim, mean, signal);
+  const { values, vectors: eig } =
+    dim <= DENSE_LIMIT ? denseTop(cov, dim, numComponents) : subspaceTop(cov, dim, numComponents, signal);
+  const components = new Float64Array(numComponents * dim);
+  for (let j = 0; j < numComponents; j++) {
+    let at = 0;
+    for (let c = 0; c < dim; c++) if (Math.abs(eig[j * dim + c]) > Math.abs(eig[j * dim + at])) at = c;
+    const sign = eig[j * dim + at] < 0 ? -1 : 1;
+    for (let c = 0; c < dim; c++) components[j * dim + c] = sign * eig[j * dim + c];
+  }
+  return { dim, mean, components, explainedVariance: values.slice(0, numComponents).map((v) => Math.max(0, v)), numComponents };
+}
+
+/** Coordinates of rows in the model's components: (x − mean)·component. */
+export function projectPca(model: PcaModel, vectors: Float32Array, n: number): Float32Array {
+  const { dim, mean, components, numComponents: k } = model;
+  const out = new Float32Array(n * k);
+  const centered = new Float64Array(dim);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < dim; c++) centered[c] = vectors[i * dim + c] - mean[c];
+    for (let j = 0; j < k; j++) {
+      let s = 0;
+      for (let c = 0; c < dim; c++) s += centered[c] * components[j * dim + c];
+      out[i * k + j] = s;
+    }
+  }
+  return out;
+}
+
+/** PCA points: n × numDims, float32. */
+export function pca(vectors: Float32Array, n: number, dim: number, numDims: number, signal?: AbortSignal): Float32Array {
+  return projectPca(fitPca(vectors, n, dim, numDims, signal), vectors, n);
+}
+
+/** Upper triangle accumulated four rows at a time (fewer passes over the d × d matrix), then mirrored. */
+function covariance(vectors: Float32Array, n: number, dim: number, mean: Float64Array, signal?: AbortSignal): Float64Array {
+  const cov = new Float64Array(dim * dim);
+  const r = [new Float64Array(dim), new Float64Array(dim), new Float64Array(dim), new Float64Array(dim)];
+  for (let i = 0; i < n; i += 4) {
+    if ((i & 1023) === 0) signal?.throwIfAborted();
+    const rows = Math.min(4, n - i);
+    for (let t = 0; t < 4; t++) {
+      if (t < rows) for (let c = 0; c < dim; c++) r[t][c] = vectors[(i + t) * dim + c] - mean[c];
+      else r[t].fill(0);
+    }
+    const [r0, r1, r2, r3] = r;
+    for (let a = 0; a < dim; a++) {
+      const x0 = r0[a], x1 = r1[a], x2 = r2[a], x3 = r3[a];
+      const row = a * dim;
+      for (let b = a; b < dim; b++) cov[row + b] += x0 * r0[b] + x1 * r1[b] + x2 * r2[b] + x3 * r3[b];
+    }
+  }
+  for (let a = 0; a < dim; a++) {
+    for (let b = a; b < dim; b++) {
+      const v = cov[a * dim + b] / (n - 1);
+      cov[a * dim + b] = v;
+      cov[b * dim + a] = v;
+    }
+  }
+  return cov;
+}
+
+/** Top k eigenpairs; vectors returned as k × dim rows. */
+function denseTop(cov: Float64Array, dim: number, k: number): { values: Float64Array; vectors: Float64Array } {
+  const { values, vectors } = symmetricEigen(cov, dim);
+  const rows = new Float64Array(k * dim);
+  for (let j = 0; j < k; j++) for (let c = 0; c < dim; c++) rows[j * dim + c] = vectors[c * dim + j];
+  return { values: values.slice(0, k), vectors: rows };
+}
+
+function subspaceTop(cov: Float64Array, dim: number, k: number, signal?: AbortSignal): { values: Float64Array; vectors: Float64Array } {
+  const m = Math.min(dim, Math.max(2 * k, k + 10));
+  const random = seededRandom(0);
+  // Q: m orthonormal columns, stored as m rows of length dim.
+  let q = new Float64Array(m * dim);
+  for (let t = 0; t < q.length; t++) q[t] = random() - 0.5;
+  orthonormalizeRows(q, m, dim, random);
+  const z = new Float64Array(m * dim);
+  for (let iter = 0; ; iter++) {
+    signal?.throwIfAborted();
+    // z_j = C q_j
+    for (let j = 0; j < m; j++) {
+      const qj = q.subarray(j * dim, (j + 1) * dim);
+      for (let a = 0; a < dim; a++) {
+        let s = 0;
+        const row = a * dim;
+        for (let b = 0; b < dim; b++) s += cov[row + b] * qj[b];
+        z[j * dim + a] = s;
+      }
+    }
+    const h = new Float64Array(m * m);
+    for (let i = 0; i < m; i++) for (let j = i; j < m; j++) {
+      let s = 0;
+      for (let c = 0; c < dim; c++) s += q[i * dim + c] * z[j * dim + c];
+      h[i * m + j] = s;
+      h[j * m + i] = s;
+    }
+    const { values, vectors: w } = symmetricEigen(h, m);
+    // Ritz vectors u_j = Σ_i w[i][j] q_i and their residuals C u_j − θ_j u_j = Σ_i w[i][j] z_i − θ_j u_j.
+    const ritz = new Float64Array(k * dim);
+    let worst = 0;
+    for (let j = 0; j < k; j++) {
+      let res = 0;
+      for (let c = 0; c < dim; c++) {
+        let u = 0;
+        let cu = 0;
+        for (let i = 0; i < m; i++) {
+          u += w[i * m + j] * q[i * dim + c];
+          cu += w[i * m + j] * z[i * dim + c];
+        }
+        ritz[j * dim + c] = u;
+        res += (cu - values[j] * u) ** 2;
+      }
+      worst = Math.max(worst, Math.sqrt(res));
+    }
+    if (values[0] <= 0 || worst <= 1e-9 * values[0] || iter >= 2000) return { values: values.slice(0, k), vectors: ritz };
+    q = Float64Array.from(z);
+    orthonormalizeRows(q, m, dim, random);
+  }
+}
+
+/** Modified Gram–Schmidt, twice; a row that vanishes (rank deficiency) is replaced by a random one. */
+function orthonormalizeRows(q: Float64Array, m: number, dim: number, random: () => number): void {
+  for (let j = 0; j < m; j++) {
+    const row = q.subarray(j * dim, (j + 1) * dim);
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const before = Math.sqrt(row.reduce((s, v) => s + v * v, 0));
+      for (let pass = 0; pass < 2; pass++) {
+        for (let i = 0; i < j; i++) {
+          const other = q.subarray(i * dim, (i + 1) * dim);
+          let dot = 0;
+          for (let c = 0; c < dim; c++) dot += row[c] * other[c];
+          for (let c = 0; c < dim; c++) row[c] -= dot * other[c];
+        }
+      }
+      const norm = Math.sqrt(row.reduce((s, v) => s + v * v, 0));
+      if (norm > 1e-10 * Math.max(before, 1e-300)) {
+        for (let c = 0; c < dim; c++) row[c] /= norm;
+        break;
+      }
+      for (let c = 0; c < dim; c++) row[c] = random() - 0.5;
+    }
+  }
+}

@@ -1,0 +1,295 @@
+import { loadBrainConfig } from "../../config/brainConfig";
+import { BrainError } from "../../errors";
+import { EmbeddingsMatrix, readEmbeddings } from "../../fiftyone/embeddings";
+import { serializeNumpyAscii } from "../../fiftyone/numpy";
+import { readPatchEmbeddings } from "../../fiftyone/patchEmbeddings";
+import { assertNewBrainKey, registerBrainRun, RunConfig } from "../../fiftyone/runs";
+import { streamSamples } from "../../fiftyone/samples";
+import { KnnResult, knnSearch } from "../../index/exactKnn";
+import { fitPca, pca, projectPca } from "../../methods/visualization/pca";
+import { checkTsneInput, TSNE_DEFAULTS, tsne, tsneNeighborCount } from "../../methods/visualization/tsne";
+import { checkUmapInput, umap } from "../../methods/visualization/umap";
+import { Job, JobContext, requireSamples } from "../job";
+import { optionalString, RawParams, requiredString } from "../params";
+
+/**
+ * compute_visualization (spec §9): UMAP, t-SNE, PCA or manual points from an embeddings
+ * field, stored as the reference stores it — its per-method config class and
+ * `VisualizationResults` with points and sample ids as base64 zlib .npy — so Python's
+ * load_brain_results and the App's built-in Embeddings panel read the run as their own.
+ * Defaults: the method from the brain config (`default_visualization_method`), each
+ * method's parameters from the reference's defaults overridden by the brain config's
+ * `visualization_methods.<method>` entry, overridden by the request.
+ * Everything is computed and checked before the run is stored; on error nothing is written.
+ */
+
+export const VISUALIZATION_CONFIG_CLS: Record<VisualizationMethod, string> = {
+  umap: "fiftyone.brain.visualization.UMAPVisualizationConfig",
+  tsne: "fiftyone.brain.visualization.TSNEVisualizationConfig",
+  pca: "fiftyone.brain.visualization.PCAVisualizationConfig",
+  manual: "fiftyone.brain.visualization.ManualVisualizationConfig",
+};
+export const VISUALIZATION_RESULTS_CLS = "fiftyone.brain.visualization.VisualizationResults";
+
+export type VisualizationMethod = "umap" | "tsne" | "pca" | "manual";
+const METHODS: VisualizationMethod[] = ["umap", "tsne", "pca", "manual"];
+
+export interface VisualizationResult {
+  brainKey: string;
+  method: VisualizationMethod;
+  numDims: number;
+  /** Samples (or patches, with patches_field) that got a point. */
+  numPoints: number;
+  /** Samples (patches: labels) of the view skipped because they have no embedding (or no manual point). */
+  numMissing: number;
+  numSamples: number;
+  /** Bounding box of the points, per dimension. */
+  min: number[];
+  max: number[];
+}
+
+/** The reference's per-method parameters and defaults (config attributes, in its order). */
+const METHOD_DEFAULTS: Record<VisualizationMethod, Record<string, unknown>> = {
+  umap: { num_neighbors: 15, metric: "euclidean", min_dist: 0.1, seed: null, verbose: true },
+  tsne: { pca_dims: 50, svd_solver: "randomized", metric: "euclidean", perplexity: 30.0, learning_rate: 200.0, max_iters: 1000, seed: null, verbose: true },
+  pca: { svd_solver: "randomized", seed: null },
+  manual: {},
+};
+
+export function resolveMethod(params: RawParams): VisualizationMethod {
+  const asked = optionalString(params, "method") ?? (params.points !== undefined && params.points !== null ? "manual" : loadBrainConfig().default_visualization_method ?? "umap");
+  // The brain config may expose fewer methods (FIFTYONE_BRAIN_VISUALIZATION_METHODS).
+  const available = METHODS.filter((m) => m in loadBrainConfig().visualization_methods);
+  if (!(available as string[]).includes(asked)) {
+    throw new BrainError("INVALID_PARAMS", `Unsupported method '${asked}'. The available methods are ${JSON.stringify(available)}`);
+  }
+  return asked as VisualizationMethod;
+}
+
+/** Reference defaults < brain config entry < request; unknown request keys are refused. */
+export function resolveMethodParams(method: VisualizationMethod, params: RawParams): Record<string, unknown> {
+  const defaults = METHOD_DEFAULTS[method];
+  const configured = { ...(loadBrainConfig().visualization_methods[method] ?? {}) };
+  delete configured.config_cls;
+  const out: Record<string, unknown> = { ...defaults };
+  for (const [name, value] of Object.entries(configured)) if (name in defaults) out[name] = value;
+  for (const name of Object.keys(defaults)) if (params[name] !== undefined) out[name] = params[name];
+  return out;
+}
+
+const GENERAL_PARAMS = new Set(["brain_key", "embeddings", "method", "num_dims", "points", "patches_field", "seed"]);
+
+function number(p: Record<string, unknown>, name: string, check: (v: number) => boolean, what: string): number {
+  const v = p[name];
+  if (typeof v !== "number" || !check(v)) throw new BrainError("INVALID_PARAMS", `'${name}' must be ${what}; got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function seedOf(p: Record<string, unknown>): number | null {
+  const v = p.seed;
+  if (v === null || v === undefined) return null;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw new BrainError("INVALID_PARAMS", `'seed' must be a non-negative integer; got ${JSON.stringify(v)}`);
+  return v;
+}
+
+export const visualizationJob: Job<VisualizationResult> = {
+  name: "compute_visualization",
+  description: "Compute a 2-D or 3-D visualization (UMAP, t-SNE, PCA or manual points) of an embeddings field",
+  async run(ctx, params) {
+    const brainKey = requiredString(params, "brain_key");
+    assertNewBrainKey(ctx.dataset, brainKey);
+    const method = resolveMethod(params);
+    for (const name of Object.keys(params)) {
+      if (!GENERAL_PARAMS.has(name) && !(name in METHOD_DEFAULTS[method])) {
+        throw new BrainError("INVALID_PARAMS", `Unknown parameter '${name}' for method '${method}'`);
+      }
+    }
+    const patchesField = optionalString(params, "patches_field") ?? null;
+    if (patchesField && method === "manual") {
+      throw new BrainError("INVALID_PARAMS", "Manual points for patches are not supported yet: give points of samples");
+    }
+    const methodParams = resolveMethodParams(method, params);
+    const total = await requireSamples(ctx);
+
+    let emb: EmbeddingsMatrix;
+    let labelIds: string[] | null = null;
+    let embeddingsField: string | null = null;
+    let points: Float32Array;
+    let numDims: number;
+    if (method === "manual") {
+      const read = await manualPoints(ctx, params);
+      emb = read;
+      embeddingsField = null;
+      points = read.vectors;
+      numDims = read.dim;
+      checkNumDims(numDims, true);
+    } else {
+      numDims = params.num_dims === undefined || params.num_dims === null ? 2 : (params.num_dims as number);
+      checkNumDims(numDims, false);
+      embeddingsField = requiredString(params, "embeddings");
+      const readOptions = { signal: ctx.signal, progress: (f: number, label?: string) => ctx.progress(0.2 * f, label) };
+      if (patchesField) {
+        const patches = await readPatchEmbeddings(ctx.db, ctx.dataset, ctx.target, patchesField, embeddingsField, readOptions);
+        if (patches.labelIds.length === 0) {
+          throw new BrainError("INVALID_DATA", `No '${patchesField}' label of the view's ${total} samples has an embedding '${embeddingsField}'`);
+        }
+        emb = { ids: patches.sampleIds, vectors: patches.vectors, dim: patches.dim, numMissing: patches.numMissing };
+        labelIds = patches.labelIds;
+      } else {
+        emb = await readEmbeddings(ctx.db, ctx.dataset, ctx.target, embeddingsField, readOptions);
+        if (emb.ids.length === 0) {
+          throw new BrainError("INVALID_DATA", `Embeddings field '${embeddingsField}' has no value on any of the ${total} samples of the view`);
+        }
+      }
+      points = await reduce(ctx, method, emb, numDims, methodParams);
+    }
+
+    const config: RunConfig = {
+      cls: VISUALIZATION_CONFIG_CLS[method],
+      type: "visualization",
+      method,
+      embeddings_field: embeddingsField,
+      points_field: null,
+      similarity_index: null,
+      model: null,
+      model_kwargs: null,
+      patches_field: patchesField,
+      num_dims: numDims,
+      ...methodParams,
+    };
+    ctx.signal.throwIfAborted();
+    ctx.progress(0.97, "Saving the run");
+    await registerBrainRun(ctx.db, ctx.dataset, {
+      key: brainKey,
+      version: ctx.fiftyoneVersion,
+      viewStages: ctx.target.viewStages ?? null,
+      config,
+      results: {
+        cls: VISUALIZATION_RESULTS_CLS,
+        reducer_blob: null,
+        points: serializeNumpyAscii({ dtype: "<f4", shape: [emb.ids.length, numDims], data: points }),
+        sample_ids: serializeNumpyAscii({ dtype: "<U", shape: [emb.ids.length], data: emb.ids }),
+        label_ids: labelIds ? serializeNumpyAscii({ dtype: "<U", shape: [labelIds.length], data: labelIds }) : null,
+      },
+    });
+    ctx.progress(1, `${emb.ids.length} points`);
+    const min = Array.from({ length: numDims }, (_, c) => points.reduce((m, _v, t) => (t % numDims === c ? Math.min(m, points[t]) : m), Infinity));
+    const max = Array.from({ length: numDims }, (_, c) => points.reduce((m, _v, t) => (t % numDims === c ? Math.max(m, points[t]) : m), -Infinity));
+    return { brainKey, method, numDims, numPoints: emb.ids.length, numMissing: emb.numMissing, numSamples: total, min, max };
+  },
+};
+
+function checkNumDims(numDims: unknown, manual: boolean): void {
+  if (numDims === 2 || numDims === 3) return;
+  throw new BrainError(
+    manual ? "INVALID_DATA" : "INVALID_PARAMS",
+    manual ? `The manual points have ${numDims} dimensions; visualizations have 2 or 3` : `num_dims must be 2 or 3; got ${JSON.stringify(numDims)}`,
+  );
+}
+
+/** Runs the method on the embeddings; every parameter is checked before the long work starts. */
+async function reduce(ctx: JobContext, method: VisualizationMethod, emb: EmbeddingsMatrix, numDims: number, p: Record<string, unknown>): Promise<Float32Array> {
+  const n = emb.ids.length;
+  const progress = (from: number, to: number) => (f: number) => ctx.progress(from + (to - from) * f, `Computing ${method.toUpperCase()}`);
+  if (emb.dim < numDims) {
+    throw new BrainError("INVALID_DATA", `The embeddings have ${emb.dim} dimensions, fewer than the ${numDims} of the visualization`);
+  }
+  const seed = seedOf(p);
+  if (method === "pca") {
+    if (n < 2) throw new BrainError("INVALID_DATA", `PCA needs at least 2 samples with embeddings; there is ${n}`);
+    ctx.progress(0.3, "Computing PCA");
+    return pca(emb.vectors, n, emb.dim, numDims, ctx.signal);
+  }
+  if (method === "umap") {
+    const numNeighbors = number(p, "num_neighbors", (v) => Number.isInteger(v) && v >= 2, "an integer ≥ 2");
+    const minDist = number(p, "min_dist", (v) => v >= 0, "a number ≥ 0");
+    const metric = p.metric;
+    if (metric !== "euclidean" && metric !== "cosine") throw new BrainError("INVALID_PARAMS", `UMAP metric must be 'euclidean' or 'cosine'; got ${JSON.stringify(metric)}`);
+    checkUmapInput(n, numNeighbors);
+    const neighbors = await nearestNeighbors(emb.vectors, n, emb.dim, numNeighbors - 1, metric, ctx, 0.2, 0.4);
+    return umap(emb.vectors, n, emb.dim, neighbors, { numDims, numNeighbors, minDist, seed, signal: ctx.signal, progress: progress(0.4, 0.95) });
+  }
+  // t-SNE
+  const perplexity = number(p, "perplexity", (v) => v > 0, "a positive number");
+  const learningRate = number(p, "learning_rate", (v) => v > 0, "a positive number");
+  const maxIters = number(p, "max_iters", (v) => Number.isInteger(v) && v >= 1, "a positive integer");
+  if (p.metric !== "euclidean") throw new BrainError("INVALID_PARAMS", `t-SNE metric must be 'euclidean'; got ${JSON.stringify(p.metric)}`);
+  const pcaDims = p.pca_dims === null ? null : number(p, "pca_dims", (v) => Number.isInteger(v) && v >= 1, "a positive integer or null");
+  checkTsneInput(n, perplexity);
+  let x = emb.vectors;
+  let dim = emb.dim;
+  // The reference always projects to pca_dims first and fails when the data has fewer
+  // dimensions or samples; here the projection happens only when it reduces something.
+  if (pcaDims !== null && pcaDims < dim && pcaDims >= numDims) {
+    ctx.progress(0.2, `Projecting to ${pcaDims} principal components`);
+    x = projectPca(fitPca(x, n, dim, pcaDims, ctx.signal), x, n);
+    dim = pcaDims;
+  }
+  const neighbors = await nearestNeighbors(x, n, dim, tsneNeighborCount(n, perplexity), "euclidean", ctx, 0.3, 0.4);
+  return tsne(x, n, dim, neighbors, {
+    numDims, perplexity, learningRate, maxIters,
+    earlyExaggeration: TSNE_DEFAULTS.earlyExaggeration,
+    signal: ctx.signal,
+    progress: progress(0.4, 0.95),
+  });
+}
+
+/** Exact k nearest other rows of every row (the shared multi-threaded kernel); cosine distances are 1 − cos. */
+function nearestNeighbors(vectors: Float32Array, n: number, dim: number, k: number, metric: "euclidean" | "cosine", ctx: JobContext, from: number, to: number): Promise<KnnResult> {
+  const selfIndex = new Int32Array(n);
+  for (let i = 0; i < n; i++) selfIndex[i] = i;
+  return knnSearch(vectors, vectors, dim, k, metric, {
+    selfIndex,
+    signal: ctx.signal,
+    progress: (f) => ctx.progress(from + (to - from) * f, `Finding the ${k} nearest neighbours of ${n} samples`),
+  });
+}
+
+/**
+ * Manual points: a field of the view holding 2-D or 3-D vectors (`points: "field"`), a list
+ * with one point per sample of the view in its order, or an object {sample id: point}.
+ * Samples without a point are skipped and counted.
+ */
+async function manualPoints(ctx: JobContext, params: RawParams): Promise<EmbeddingsMatrix> {
+  const supplied = params.points;
+  if (supplied === undefined || supplied === null) throw new BrainError("INVALID_PARAMS", "You must provide your own `points` when `method='manual'`");
+  if (typeof supplied === "string") {
+    const read = await readEmbeddings(ctx.db, ctx.dataset, ctx.target, supplied, { signal: ctx.signal, progress: (f, l) => ctx.progress(0.9 * f, l) });
+    if (read.ids.length === 0) throw new BrainError("INVALID_DATA", `Points field '${supplied}' has no value on any sample of the view`);
+    return read;
+  }
+  const viewIds: string[] = [];
+  for await (const batch of streamSamples<{ _id: { toHexString(): string } }>(ctx.db, ctx.dataset, ctx.target, { _id: 1 })) {
+    for (const doc of batch) viewIds.push(doc._id.toHexString());
+  }
+  let pairs: [string, unknown][];
+  if (Array.isArray(supplied)) {
+    if (supplied.length !== viewIds.length) {
+      throw new BrainError("INVALID_DATA", `The number of points (${supplied.length}) does not match the number of samples (${viewIds.length}) in the view`);
+    }
+    pairs = viewIds.map((id, i) => [id, supplied[i]]);
+  } else if (typeof supplied === "object") {
+    const byId = supplied as Record<string, unknown>;
+    const inView = new Set(viewIds);
+    const stray = Object.keys(byId).find((id) => !inView.has(id));
+    if (stray) throw new BrainError("INVALID_DATA", `Point given for '${stray}', which is not a sample of the view`);
+    pairs = viewIds.map((id) => [id, byId[id]]);
+  } else {
+    throw new BrainError("INVALID_PARAMS", "'points' must be a field name, a list of points or an object of points by sample id");
+  }
+  const ids: string[] = [];
+  const values: number[] = [];
+  let dim = -1;
+  for (const [id, point] of pairs) {
+    if (point === undefined || point === null) continue;
+    if (!Array.isArray(point) || !point.every((v) => typeof v === "number" && Number.isFinite(v))) {
+      throw new BrainError("INVALID_DATA", `The point of sample '${id}' is not a list of finite numbers`);
+    }
+    if (dim < 0) dim = point.length;
+    if (point.length !== dim) throw new BrainError("INVALID_DATA", `Points have different dimensions: sample '${id}' has ${point.length}, others ${dim}`);
+    ids.push(id);
+    values.push(...(point as number[]));
+  }
+  if (ids.length === 0) throw new BrainError("INVALID_DATA", "No sample of the view has a point");
+  return { ids, vectors: Float32Array.from(values), dim, numMissing: viewIds.length - ids.length };
+}

@@ -1,0 +1,107 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Browser, executeForm, launchBrowser, openDataset, openOperator } from "../support/browser";
+import { AppServer, startAppServer } from "../support/appServer";
+import { runPython } from "../support/fiftyone";
+
+jest.setTimeout(240_000);
+
+const DATASET = "brain_ts_browser_viz";
+const mediaDir = mkdtempSync(join(tmpdir(), "brain-ts-browser-viz-"));
+
+let app: AppServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  // 60 small images in 3 colour classes, with 16-d embeddings in 3 clusters.
+  await runPython(`
+import json, numpy as np, fiftyone as fo
+from PIL import Image
+rng = np.random.RandomState(2)
+centres = rng.randn(3, 16) * 8
+colours = [(220, 60, 60), (60, 200, 60), (60, 60, 220)]
+samples = []
+for i in range(60):
+    p = "%s/img%02d.png" % (${JSON.stringify(mediaDir)}, i)
+    Image.new("RGB", (32, 32), colours[i % 3]).save(p)
+    samples.append(fo.Sample(filepath=p, colour=["red", "green", "blue"][i % 3]))
+ds = fo.Dataset(${JSON.stringify(DATASET)}, overwrite=True)
+ds.persistent = True
+ds.add_samples(samples)
+ds.set_values("emb", [centres[i % 3] + rng.randn(16) for i in range(60)])
+ds.set_values("gt", [fo.Detections(detections=[fo.Detection(label="box", bounding_box=[0.1, 0.1, 0.5, 0.5], emb=rng.randn(4)) for _ in range(i % 3)]) for i in range(60)])
+ds.add_sample_field("gt.detections.emb", fo.VectorField)
+print(json.dumps(len(ds)))
+`);
+  app = await startAppServer();
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.stop();
+});
+
+describe("compute_visualization in the App", () => {
+  it("computes a UMAP from its form, and the App's built-in Embeddings panel plots it", async () => {
+    const { page, shot } = browser;
+    await openDataset(page, app.url, DATASET);
+    await openOperator(page, "Brain: compute visualization");
+    const modal = page.getByTestId("operators-prompt-modal");
+    await modal.getByText("Embeddings field").waitFor();
+    await modal.getByText("Neighbours", { exact: true }).waitFor();
+    // t-SNE shows its own options instead of UMAP's
+    await modal.locator("input[type=radio][value=tsne]").check();
+    await modal.getByText("Perplexity", { exact: true }).waitFor();
+    await modal.getByText("Neighbours", { exact: true }).waitFor({ state: "detached" });
+    await modal.locator("input[type=radio][value=umap]").check();
+    await modal.getByText("Neighbours", { exact: true }).waitFor();
+    await shot("07a-visualization-form");
+    await executeForm(page, 120_000);
+    const run = await runPython<{ runs: string[]; n: number; cls: string }>(`
+import json, fiftyone as fo
+ds = fo.load_dataset(${JSON.stringify(DATASET)})
+r = ds.load_brain_results("umap")
+print(json.dumps({"runs": ds.list_brain_runs(type="visualization"), "n": len(r.points), "cls": ds.get_brain_info("umap").config.cls}))
+`);
+    expect(run).toEqual({ runs: ["umap"], n: 60, cls: "fiftyone.brain.visualization.UMAPVisualizationConfig" });
+
+    await openDataset(page, app.url, DATASET);
+    await page.getByTestId("new-panel-btn").first().click();
+    await page.getByTestId("new-panel-option-Embeddings").click();
+    // The built-in panel lists our run as ready (it reads the runs collection) and plots it.
+    const entry = page.getByText("umap", { exact: true });
+    await entry.waitFor({ timeout: 60_000 });
+    await page.getByText("Ready", { exact: true }).waitFor({ timeout: 60_000 });
+    await shot("07b-builtin-embeddings-runs");
+    await entry.click();
+    await page.getByText("60 points", { exact: true }).waitFor({ timeout: 60_000 });
+    await page.waitForTimeout(1000); // the plot's first frame
+    await shot("07c-builtin-embeddings-plot");
+  });
+
+  it("computes a PCA of patches from the form", async () => {
+    const { page, shot } = browser;
+    await openDataset(page, app.url, DATASET);
+    await openOperator(page, "Brain: compute visualization");
+    const modal = page.getByTestId("operators-prompt-modal");
+    await modal.locator("input[type=radio][value=pca]").check();
+    await modal.getByText("Patches", { exact: true }).click();
+    await modal.getByText("Embedding attribute", { exact: true }).waitFor();
+    await modal.getByText("Embeddings field", { exact: true }).waitFor({ state: "detached" });
+    const attribute = modal.locator("input[type=string]").first();
+    await attribute.fill("");
+    await modal.getByText(/embedding attribute \(e\.g\. embedding\)/).waitFor();
+    await attribute.fill("emb");
+    await shot("07d-visualization-patches-form");
+    await executeForm(page, 120_000);
+    const run = await runPython<{ n: number; labels: number; patches: string }>(`
+import json, fiftyone as fo
+ds = fo.load_dataset(${JSON.stringify(DATASET)})
+r = ds.load_brain_results("pca")
+print(json.dumps({"n": len(r.points), "labels": len(set(r.label_ids)), "patches": ds.get_brain_info("pca").config.patches_field}))
+`);
+    expect(run).toEqual({ n: 60, labels: 60, patches: "gt" });
+  });
+});

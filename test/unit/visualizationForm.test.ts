@@ -1,0 +1,30 @@
+import { visualizationFormError, visualizationRuntimeParams } from "../../operators/visualizationParams";
+
+describe("compute_visualization form", () => {
+  it("sends only the chosen method's parameters, with the reference's defaults", () => {
+    expect(visualizationRuntimeParams({ method: "umap", embeddings: "emb", seed: 4, perplexity: 5 }, "viz", "other")).toEqual({
+      brain_key: "viz", method: "umap", embeddings: "emb", num_dims: 2, seed: 4, num_neighbors: 15, min_dist: 0.1, metric: "euclidean",
+    });
+    expect(visualizationRuntimeParams({ method: "tsne", num_dims: 3 }, "t", "emb")).toEqual({
+      brain_key: "t", method: "tsne", embeddings: "emb", num_dims: 3, perplexity: 30, learning_rate: 200, max_iters: 1000, pca_dims: 50,
+    });
+    expect(visualizationRuntimeParams({ method: "pca", embeddings: "e", num_neighbors: 3 }, "p", "x")).toEqual({ brain_key: "p", method: "pca", embeddings: "e", num_dims: 2 });
+    expect(visualizationRuntimeParams({ method: "manual", points_field: "xy", embeddings: "e" }, "m", "x")).toEqual({ brain_key: "m", method: "manual", points: "xy" });
+    expect(visualizationRuntimeParams({ method: "pca", embeddings: "e", use_patches: true, patches_field: "gt", patch_embeddings: "emb" }, "p", "x")).toEqual({
+      brain_key: "p", method: "pca", patches_field: "gt", embeddings: "emb", num_dims: 2,
+    });
+  });
+
+  it("says what is wrong before Execute", () => {
+    expect(visualizationFormError({ method: "umap", num_neighbors: 1 })).toBe("Neighbours must be at least 2");
+    expect(visualizationFormError({ method: "umap", num_neighbors: 2.5 })).toBe("Neighbours must be a whole number");
+    expect(visualizationFormError({ method: "tsne", perplexity: 0 })).toBe("Perplexity must be greater than 0");
+    expect(visualizationFormError({ method: "pca", num_dims: 4 })).toBe("num_dims must be 2 or 3");
+    expect(visualizationFormError({ method: "umap", seed: -1 })).toMatch(/seed/);
+    expect(visualizationFormError({ method: "umap" }, 10)).toMatch(/needs more than 15 samples/);
+    expect(visualizationFormError({ method: "tsne", perplexity: 30 }, 30)).toMatch(/perplexity/);
+    expect(visualizationFormError({ method: "umap", num_neighbors: 5, seed: 0 }, 100)).toBeNull();
+    expect(visualizationFormError({ method: "pca", use_patches: true, patch_embeddings: "" })).toMatch(/embedding attribute/);
+    expect(visualizationFormError({ method: "pca", use_patches: true, patch_embeddings: "emb" })).toBeNull();
+  });
+});
