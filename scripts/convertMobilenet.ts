@@ -620,6 +620,6 @@ if (require.main === module) {
   } else {
     const t0 = Date.now();
     const r = convertNsfwjsMobilenet(outDir);
-    console.log(`wrote ${r.modelPath} (${(statSync(r.modelPath).size / 1e6).toFixed(1)} MB, sha256 ${r.manifest.sha256.slice(0, 12)}…) in ${Date.now() - t0} ms`);
+    console.log(`wrote ${r.modelPath} (${(statSync(r.modelPath).size / 1e6).toFixed(1)} MB, sha256 ${(r.manifest.sha256 ?? "").slice(0, 12)}…) in ${Date.now() - t0} ms`);
   }
 }

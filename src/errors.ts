@@ -19,7 +19,8 @@ export type BrainErrorCode =
   | "DATABASE_UNREACHABLE"
   | "UNKNOWN_METHOD"
   | "CANCELLED"
-  | "INTERNAL";
+  | "INTERNAL"
+  | "MODEL_DOWNLOAD_FAILED";
 
 export class BrainError extends Error {
   constructor(
