@@ -13,7 +13,8 @@ import type { ModelManifest } from "../../src/embeddings/modelManifest";
  *   where only "red", "green" and "blue" have non-zero rows (the R, G and B axes).
  * So by design a prompt naming a colour is closest to images of that colour.
  */
-export const TOY_WORDS = ["red", "green", "blue", "a", "photo", "of"];
+// "green" before "red": with "r e" ranked first, "green" would split as g·re·e·n.
+export const TOY_WORDS = ["green", "red", "blue", "a", "photo", "of"];
 export const TOY_COLOURS: Record<string, [number, number, number]> = { red: [1, 0, 0], green: [0, 1, 0], blue: [0, 0, 1] };
 
 /** Byte characters in CLIP's vocabulary order: printable bytes first (ascending), then the others. */
