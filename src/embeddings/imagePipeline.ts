@@ -15,6 +15,12 @@ import { patchPixels } from "./patches";
  */
 export type InputSpec = ModelManifest["input"];
 
+/** sharp's message, made actionable where it says nothing (libvips reports truncated JPEGs as "Unknown error"). */
+function decodeMessage(err: unknown): string {
+  const message = (err as Error).message;
+  return message === "Unknown error" ? "the file is truncated or corrupt" : message;
+}
+
 /** Decodes and resizes one image to raw interleaved RGB (height × width × 3 bytes). */
 export async function decodeRgb(image: string | Buffer, spec: Pick<InputSpec, "width" | "height" | "resize">): Promise<Buffer> {
   const label = typeof image === "string" ? image : "(image buffer)";
@@ -32,7 +38,7 @@ export async function decodeRgb(image: string | Buffer, spec: Pick<InputSpec, "w
       .raw()
       .toBuffer({ resolveWithObject: true });
   } catch (err) {
-    throw new BrainError("MEDIA_UNREADABLE", `Cannot decode image ${label}: ${(err as Error).message}`);
+    throw new BrainError("MEDIA_UNREADABLE", `Cannot decode image ${label}: ${decodeMessage(err)}`);
   }
   const { data, info } = result;
   if (info.channels !== 3 || info.width !== spec.width || info.height !== spec.height) {
@@ -134,7 +140,7 @@ async function decodeFull(image: string | Buffer): Promise<{ data: Buffer; width
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
     return { data, width: info.width, height: info.height };
   } catch (err) {
-    throw new BrainError("MEDIA_UNREADABLE", `Cannot decode image ${label}: ${(err as Error).message}`);
+    throw new BrainError("MEDIA_UNREADABLE", `Cannot decode image ${label}: ${decodeMessage(err)}`);
   }
 }
 

@@ -149,3 +149,56 @@ export function writeToyClip(dir: string): ToyClip {
   writeFileSync(manifestPath, JSON.stringify(manifest, null, 2));
   return { dir, manifestPath, manifest, vocab, merges };
 }
+
+/**
+ * An image model whose output depends on every pixel: Flatten of a size×size RGB input,
+ * MatMul by fixed pseudo-random weights → dim. With `nanBelow`, Sqrt(mean colour − nanBelow)
+ * is appended instead, so images darker than that give NaN (for bad-output tests).
+ */
+export function toyProjectionModel(size = 16, dim = 8, nanBelow?: number): { bytes: Uint8Array; manifest: Omit<ModelManifest, "name" | "file"> } {
+  let seed = 12345;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+  const n = 3 * size * size;
+  const int = onnx.AttributeProto.AttributeType.INT;
+  const bytes =
+    nanBelow === undefined
+      ? encodeModel(
+          "toy_projection",
+          [
+            { opType: "Flatten", input: ["pixels"], output: ["flat"], attribute: [{ name: "axis", type: int, i: 1 }] },
+            { opType: "MatMul", input: ["flat", "W"], output: ["embedding"] },
+          ],
+          [{ name: "W", dims: [n, dim], dataType: FLOAT, floatData: Array.from({ length: n * dim }, rand) }],
+          [{ name: "pixels", elemType: FLOAT, dims: ["N", 3, size, size] }],
+          [{ name: "embedding", elemType: FLOAT, dims: ["N", dim] }],
+        )
+      : encodeModel(
+          "toy_nan",
+          [
+            { opType: "GlobalAveragePool", input: ["pixels"], output: ["pooled"] },
+            { opType: "Flatten", input: ["pooled"], output: ["flat"], attribute: [{ name: "axis", type: int, i: 1 }] },
+            { opType: "Sub", input: ["flat", "T"], output: ["shifted"] },
+            { opType: "Sqrt", input: ["shifted"], output: ["embedding"] },
+          ],
+          [{ name: "T", dims: [1], dataType: FLOAT, floatData: [nanBelow] }],
+          [{ name: "pixels", elemType: FLOAT, dims: ["N", 3, size, size] }],
+          [{ name: "embedding", elemType: FLOAT, dims: ["N", 3] }],
+        );
+  return {
+    bytes,
+    manifest: {
+      sha256: sha256(bytes),
+      input: { name: "pixels", layout: "NCHW", channels: "RGB", height: size, width: size, resize: "fill", scale: 1 / 255, mean: [0, 0, 0], std: [1, 1, 1] },
+      output: { name: "embedding", dim: nanBelow === undefined ? dim : 3 },
+    },
+  };
+}
+
+/** Writes `<name>.onnx` and its manifest `<name>.json` into dir; returns the ONNX path. */
+export function writeModel(dir: string, name: string, model: ReturnType<typeof toyProjectionModel>): string {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${name}.onnx`);
+  writeFileSync(path, model.bytes);
+  writeFileSync(join(dir, `${name}.json`), JSON.stringify({ name, file: `${name}.onnx`, ...model.manifest }));
+  return path;
+}
