@@ -577,6 +577,8 @@ export function convertNsfwjsMobilenet(outDir = defaultModelDir()): ConvertResul
       height: 224,
       width: 224,
       resize: "fill",
+      // Antialiased bilinear: the same pixels as PIL's BILINEAR resize (within rounding).
+      interpolation: "linear",
       scale: 1 / 255,
       mean: [0, 0, 0],
       std: [1, 1, 1],

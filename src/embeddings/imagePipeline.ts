@@ -22,7 +22,7 @@ function decodeMessage(err: unknown): string {
 }
 
 /** Decodes and resizes one image to raw interleaved RGB (height × width × 3 bytes). */
-export async function decodeRgb(image: string | Buffer, spec: Pick<InputSpec, "width" | "height" | "resize">): Promise<Buffer> {
+export async function decodeRgb(image: string | Buffer, spec: Pick<InputSpec, "width" | "height" | "resize" | "interpolation">): Promise<Buffer> {
   const label = typeof image === "string" ? image : "(image buffer)";
   let result: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
@@ -34,6 +34,7 @@ export async function decodeRgb(image: string | Buffer, spec: Pick<InputSpec, "w
         fit: spec.resize,
         position: "centre",
         background: { r: 0, g: 0, b: 0 },
+        kernel: spec.interpolation ?? "lanczos3",
       })
       .raw()
       .toBuffer({ resolveWithObject: true });
@@ -179,7 +180,7 @@ export async function prepareImage(job: ImageJob, spec: InputSpec): Promise<Prep
     }
     const rgb = await sharp(full.data, raw)
       .extract(box)
-      .resize(spec.width, spec.height, { fit: spec.resize, position: "centre", background: { r: 0, g: 0, b: 0 } })
+      .resize(spec.width, spec.height, { fit: spec.resize, position: "centre", background: { r: 0, g: 0, b: 0 }, kernel: spec.interpolation ?? "lanczos3" })
       .raw()
       .toBuffer();
     writeTensor(rgb, spec, data, slots.length);

@@ -8,6 +8,9 @@ import { BrainError } from "../errors";
  * resizing to `height`×`width` with `resize`):
  *   value = (pixel * scale - mean[c]) / std[c]
  */
+export const INTERPOLATIONS = ["nearest", "linear", "cubic", "mitchell", "lanczos2", "lanczos3"] as const;
+export type Interpolation = (typeof INTERPOLATIONS)[number];
+
 export interface ModelManifest {
   name: string;
   /**
@@ -25,6 +28,11 @@ export interface ModelManifest {
     width: number;
     /** "fill" stretches the whole image to height×width (no crop), as nsfwjs does. */
     resize: "fill" | "cover" | "contain";
+    /**
+     * Resampling kernel (sharp's names; default lanczos3). "linear" matches PIL's
+     * BILINEAR resize (antialiased), the usual Python preprocessing.
+     */
+    interpolation?: Interpolation;
     scale: number;
     mean: [number, number, number];
     std: [number, number, number];
@@ -85,6 +93,9 @@ export function validateManifest(value: unknown, where = "(manifest)"): ModelMan
     if (!Number.isInteger(i[k]) || i[k] <= 0) fail(where, `'input.${k}' must be a positive integer`);
   }
   if (!["fill", "cover", "contain"].includes(i.resize)) fail(where, "'input.resize' must be fill, cover or contain");
+  if (i.interpolation !== undefined && !INTERPOLATIONS.includes(i.interpolation)) {
+    fail(where, `'input.interpolation' must be one of ${INTERPOLATIONS.join(", ")}`);
+  }
   if (typeof i.scale !== "number" || !(i.scale > 0)) fail(where, "'input.scale' must be a positive number");
   for (const k of ["mean", "std"]) {
     const a = i[k];
