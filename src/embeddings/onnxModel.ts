@@ -16,6 +16,8 @@ export interface LoadOptions {
   verifySha256?: boolean;
   /** onnxruntime intra-op threads (default: onnxruntime's choice, all cores). */
   intraOpNumThreads?: number;
+  /** Let idle onnxruntime threads spin (onnxruntime's default; off here, see load()). */
+  spinning?: boolean;
 }
 
 export class OnnxEmbeddingModel implements EmbeddingModel {
@@ -61,6 +63,9 @@ export class OnnxEmbeddingModel implements EmbeddingModel {
       session = await ort.InferenceSession.create(bytes, {
         executionProviders: ["cpu"],
         graphOptimizationLevel: "all",
+        // Idle onnxruntime threads sleep instead of spinning, leaving the cores to the
+        // decode workers running beside inference (faster end to end on 2 shared cores).
+        ...((options.spinning ?? false) ? {} : { extra: { session: { intra_op: { allow_spinning: "0" } } } }),
         ...(options.intraOpNumThreads ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
       });
     } catch (err) {
