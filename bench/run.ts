@@ -6,6 +6,7 @@ import { findPython, holdFiftyOneDatabase, projectRoot } from "../src/fiftyone/l
 import { BenchContext, datasetCreator } from "./context";
 import { benchExactDuplicates } from "./exactDuplicates.bench";
 import { benchSimilarity } from "./similarity.bench";
+import { benchEmbeddings } from "./embeddings.bench";
 import { formatTable, Row } from "./measure";
 import { benchVisualization } from "./visualization.bench";
 
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
         rows.push(await benchVisualization(ctx, "tsne", size));
       }
     }
+    rows.push(await benchEmbeddings(ctx, 256));
   } finally {
     const client = await MongoClient.connect(held.location.uri);
     await client.db(dbName).dropDatabase();

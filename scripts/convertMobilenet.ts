@@ -577,6 +577,8 @@ export function convertNsfwjsMobilenet(outDir = defaultModelDir()): ConvertResul
       height: 224,
       width: 224,
       resize: "fill",
+      // Antialiased bilinear: the same pixels as PIL's BILINEAR resize (within rounding).
+      interpolation: "linear",
       scale: 1 / 255,
       mean: [0, 0, 0],
       std: [1, 1, 1],
@@ -620,6 +622,6 @@ if (require.main === module) {
   } else {
     const t0 = Date.now();
     const r = convertNsfwjsMobilenet(outDir);
-    console.log(`wrote ${r.modelPath} (${(statSync(r.modelPath).size / 1e6).toFixed(1)} MB, sha256 ${r.manifest.sha256.slice(0, 12)}…) in ${Date.now() - t0} ms`);
+    console.log(`wrote ${r.modelPath} (${(statSync(r.modelPath).size / 1e6).toFixed(1)} MB, sha256 ${(r.manifest.sha256 ?? "").slice(0, 12)}…) in ${Date.now() - t0} ms`);
   }
 }

@@ -21,6 +21,7 @@ export type BrainErrorCode =
   | "CANCELLED"
   | "INTERNAL"
   | "BACKEND_UNAVAILABLE";
+  | "MODEL_DOWNLOAD_FAILED";
 
 export class BrainError extends Error {
   constructor(

@@ -1,6 +1,7 @@
 import sharp from "sharp";
 import { BrainError } from "../errors";
 import type { ModelManifest } from "./modelManifest";
+import { patchPixels } from "./patches";
 
 /**
  * Image → model input, as a manifest's `input` section says: sharp decodes (JPEG, PNG,
@@ -14,8 +15,14 @@ import type { ModelManifest } from "./modelManifest";
  */
 export type InputSpec = ModelManifest["input"];
 
+/** sharp's message, made actionable where it says nothing (libvips reports truncated JPEGs as "Unknown error"). */
+function decodeMessage(err: unknown): string {
+  const message = (err as Error).message;
+  return message === "Unknown error" ? "the file is truncated or corrupt" : message;
+}
+
 /** Decodes and resizes one image to raw interleaved RGB (height × width × 3 bytes). */
-export async function decodeRgb(image: string | Buffer, spec: Pick<InputSpec, "width" | "height" | "resize">): Promise<Buffer> {
+export async function decodeRgb(image: string | Buffer, spec: Pick<InputSpec, "width" | "height" | "resize" | "interpolation">): Promise<Buffer> {
   const label = typeof image === "string" ? image : "(image buffer)";
   let result: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
@@ -27,11 +34,12 @@ export async function decodeRgb(image: string | Buffer, spec: Pick<InputSpec, "w
         fit: spec.resize,
         position: "centre",
         background: { r: 0, g: 0, b: 0 },
+        kernel: spec.interpolation ?? "lanczos3",
       })
       .raw()
       .toBuffer({ resolveWithObject: true });
   } catch (err) {
-    throw new BrainError("MEDIA_UNREADABLE", `Cannot decode image ${label}: ${(err as Error).message}`);
+    throw new BrainError("MEDIA_UNREADABLE", `Cannot decode image ${label}: ${decodeMessage(err)}`);
   }
   const { data, info } = result;
   if (info.channels !== 3 || info.width !== spec.width || info.height !== spec.height) {
@@ -101,4 +109,82 @@ export async function preprocessBatch(images: Array<string | Buffer>, spec: Inpu
   const data = new Float32Array(indices.length * size);
   indices.forEach((i, slot) => writeTensor((decoded[i] as PromiseFulfilledResult<Buffer>).value, spec, data, slot));
   return { data, indices, failures };
+}
+
+/** One image to prepare: the whole image, or one crop per label box (relative [x, y, w, h]; null = no box). */
+export interface ImageJob {
+  image: string | Buffer;
+  patches?: ReadonlyArray<readonly number[] | null>;
+  alpha?: number;
+  forceSquare?: boolean;
+}
+
+/** The tensors of one ImageJob: rows for the outputs that could be prepared, failures for the rest. */
+export interface PreparedImage {
+  /** rows × 3 × height × width floats. */
+  data: Float32Array;
+  /** Output slot (0 for a whole image, else the patch index) of each row, in order. */
+  slots: number[];
+  failures: Array<{ slot: number; error: string }>;
+}
+
+/** Decodes a whole image to raw RGB at its own size, EXIF-oriented. */
+async function decodeFull(image: string | Buffer): Promise<{ data: Buffer; width: number; height: number }> {
+  const label = typeof image === "string" ? image : "(image buffer)";
+  try {
+    const { data, info } = await sharp(image, { pages: 1, failOn: "error" })
+      .rotate()
+      .removeAlpha()
+      .toColourspace("srgb")
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
+    return { data, width: info.width, height: info.height };
+  } catch (err) {
+    throw new BrainError("MEDIA_UNREADABLE", `Cannot decode image ${label}: ${decodeMessage(err)}`);
+  }
+}
+
+/**
+ * Prepares one ImageJob. A whole image: decode + resize as the manifest says. Patches:
+ * the image is decoded once at full size, and each label's box (FiftyOne's rules, see
+ * patches.ts) is cropped and resized. An image that cannot be decoded fails every slot.
+ */
+export async function prepareImage(job: ImageJob, spec: InputSpec): Promise<PreparedImage> {
+  const size = 3 * spec.width * spec.height;
+  if (!job.patches) {
+    try {
+      const data = new Float32Array(size);
+      writeTensor(await decodeRgb(job.image, spec), spec, data, 0);
+      return { data, slots: [0], failures: [] };
+    } catch (err) {
+      return { data: new Float32Array(0), slots: [], failures: [{ slot: 0, error: (err as Error).message }] };
+    }
+  }
+  const slots: number[] = [];
+  const failures: PreparedImage["failures"] = [];
+  let full: Awaited<ReturnType<typeof decodeFull>>;
+  try {
+    full = await decodeFull(job.image);
+  } catch (err) {
+    return { data: new Float32Array(0), slots, failures: job.patches.map((_, slot) => ({ slot, error: (err as Error).message })) };
+  }
+  const boxes = job.patches.map((box) => (box ? patchPixels(box, full.width, full.height, { alpha: job.alpha, forceSquare: job.forceSquare }) : null));
+  const data = new Float32Array(boxes.filter((b) => b !== null).length * size);
+  const raw = { raw: { width: full.width, height: full.height, channels: 3 as const } };
+  for (let slot = 0; slot < boxes.length; slot++) {
+    const box = boxes[slot];
+    if (!box) {
+      failures.push({ slot, error: job.patches[slot] ? "the label's box is empty in this image" : "the label has no bounding box or points" });
+      continue;
+    }
+    const rgb = await sharp(full.data, raw)
+      .extract(box)
+      .resize(spec.width, spec.height, { fit: spec.resize, position: "centre", background: { r: 0, g: 0, b: 0 }, kernel: spec.interpolation ?? "lanczos3" })
+      .raw()
+      .toBuffer();
+    writeTensor(rgb, spec, data, slots.length);
+    slots.push(slot);
+  }
+  return { data, slots, failures };
 }

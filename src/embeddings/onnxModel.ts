@@ -3,6 +3,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { BrainError } from "../errors";
+import type { EmbeddingModel, ImageEmbeddings } from "./embeddingModel";
+import { preprocessBatch } from "./imagePipeline";
 import { type ModelManifest, validateManifest } from "./modelManifest";
 
 /**
@@ -14,9 +16,13 @@ export interface LoadOptions {
   verifySha256?: boolean;
   /** onnxruntime intra-op threads (default: onnxruntime's choice, all cores). */
   intraOpNumThreads?: number;
+  /** Let idle onnxruntime threads spin (onnxruntime's default; off here, see load()). */
+  spinning?: boolean;
 }
 
-export class OnnxEmbeddingModel {
+export class OnnxEmbeddingModel implements EmbeddingModel {
+  readonly supportsPrompts: boolean = false;
+
   private constructor(
     readonly manifest: ModelManifest,
     readonly modelPath: string,
@@ -46,7 +52,7 @@ export class OnnxEmbeddingModel {
       throw new BrainError("MODEL_NOT_FOUND", `Model file not found: ${modelPath} (model '${manifest.name}'; run \`npm run build\` to generate the default model)`);
     }
     const bytes = readFileSync(modelPath);
-    if (options.verifySha256 ?? true) {
+    if ((options.verifySha256 ?? true) && manifest.sha256) {
       const sha = createHash("sha256").update(bytes).digest("hex");
       if (sha !== manifest.sha256) {
         throw new BrainError("MODEL_INVALID", `Model file ${modelPath} has sha256 ${sha}, but its manifest '${manifest.name}' expects ${manifest.sha256}`);
@@ -57,6 +63,9 @@ export class OnnxEmbeddingModel {
       session = await ort.InferenceSession.create(bytes, {
         executionProviders: ["cpu"],
         graphOptimizationLevel: "all",
+        // Idle onnxruntime threads sleep instead of spinning, leaving the cores to the
+        // decode workers running beside inference (faster end to end on 2 shared cores).
+        ...((options.spinning ?? false) ? {} : { extra: { session: { intra_op: { allow_spinning: "0" } } } }),
         ...(options.intraOpNumThreads ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
       });
     } catch (err) {
@@ -69,6 +78,10 @@ export class OnnxEmbeddingModel {
       throw err;
     }
     return new OnnxEmbeddingModel(manifest, modelPath, session);
+  }
+
+  get name(): string {
+    return this.manifest.name;
   }
 
   get dim(): number {
@@ -108,9 +121,43 @@ export class OnnxEmbeddingModel {
     }
   }
 
+  async embedImages(images: ReadonlyArray<string | Buffer>, options: { skipFailures?: boolean } = {}): Promise<ImageEmbeddings> {
+    const skip = options.skipFailures ?? true;
+    const prepared = await preprocessBatch([...images], this.manifest.input, skip);
+    const failures = [...prepared.failures];
+    if (prepared.indices.length === 0) return { vectors: new Float32Array(0), indices: [], failures };
+    const out = await this.embed(prepared.data, prepared.indices.length);
+    return dropNonFinite(out, this.dim, prepared.indices, failures, skip, this.name);
+  }
+
   async close(): Promise<void> {
     await this.session.release();
   }
+}
+
+/**
+ * Removes rows holding NaN/±Inf from `vectors` (rows aligned with `indices`), reporting
+ * them as failures; with `skip` false the first such row is an error.
+ */
+export function dropNonFinite(
+  vectors: Float32Array,
+  dim: number,
+  indices: number[],
+  failures: ImageEmbeddings["failures"],
+  skip: boolean,
+  modelName: string,
+): ImageEmbeddings {
+  const bad = nonFiniteRows(vectors, dim);
+  if (bad.length === 0) return { vectors, indices, failures };
+  const error = `the model '${modelName}' returned NaN or infinite values`;
+  if (!skip) throw new BrainError("MODEL_INVALID", `Image ${indices[bad[0]]} of the batch: ${error}`);
+  const badSet = new Set(bad);
+  const keep = indices.map((_, r) => r).filter((r) => !badSet.has(r));
+  const out = new Float32Array(keep.length * dim);
+  keep.forEach((r, k) => out.set(vectors.subarray(r * dim, (r + 1) * dim), k * dim));
+  for (const r of bad) failures.push({ index: indices[r], error });
+  failures.sort((a, b) => a.index - b.index);
+  return { vectors: out, indices: keep.map((r) => indices[r]), failures };
 }
 
 function describe(shape: ReadonlyArray<number | string>): string {

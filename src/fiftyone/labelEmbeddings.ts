@@ -1,0 +1,188 @@
+import { AnyBulkWriteOperation, Binary, Db, Document, ObjectId } from "mongodb";
+import { BrainError } from "../errors";
+import { DatasetDoc, FieldDoc, findField, samplesCollection } from "./datasets";
+import { storedArray } from "./embeddings";
+import { fieldDoc } from "./fields";
+import { requireLabelField } from "./labels";
+import { countSamples, streamSamples, ViewTarget } from "./samples";
+
+/** Label types whose objects can be cut out as patches (spec §0.1). */
+export const PATCH_TYPES = ["Detection", "Detections", "Polyline", "Polylines"] as const;
+const LIST_KEY: Record<string, string> = { Detections: "detections", Polylines: "polylines" };
+
+export interface PatchField {
+  name: string;
+  type: string;
+  /** Path of the label documents: `gt.detections` for lists, `gt` for single labels. */
+  labelsPath: string;
+}
+
+/** Checks `name` is a Detection(s)/Polyline(s) field; `param` names the parameter in errors. */
+export function patchField(dataset: DatasetDoc, name: string, param: string): PatchField {
+  const type = requireLabelField(dataset, name, PATCH_TYPES, param);
+  return { name, type, labelsPath: LIST_KEY[type] ? `${name}.${LIST_KEY[type]}` : name };
+}
+
+/** The label documents of one sample's field value (none when the value is missing). */
+export function labelsOf(value: unknown, field: PatchField): Array<Record<string, unknown>> {
+  if (value === null || value === undefined || typeof value !== "object") return [];
+  const key = LIST_KEY[field.type];
+  if (!key) return [value as Record<string, unknown>];
+  const list = (value as Record<string, unknown>)[key];
+  return Array.isArray(list) ? (list.filter((l) => l && typeof l === "object") as Array<Record<string, unknown>>) : [];
+}
+
+export function labelId(label: Record<string, unknown>): string {
+  const id = label._id;
+  return id instanceof ObjectId ? id.toHexString() : String(id);
+}
+
+/** `emb` or `gt.detections.emb` → `emb` (FiftyOne accepts both for patch embeddings). */
+export function attributeName(field: PatchField, name: string): string {
+  const attr = name.startsWith(`${field.labelsPath}.`) ? name.slice(field.labelsPath.length + 1) : name;
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(attr)) {
+    throw new BrainError("INVALID_PARAMS", `Invalid label attribute '${name}' for the labels of '${field.name}': use letters, digits and _`);
+  }
+  return attr;
+}
+
+/** The schema entries of the label documents (where FiftyOne declares label attributes). */
+function labelSchema(dataset: DatasetDoc, field: PatchField): FieldDoc[] {
+  const top = findField(dataset, field.name);
+  if (!top) return [];
+  const key = LIST_KEY[field.type];
+  return key ? (top.fields.find((f) => f.name === key)?.fields ?? []) : top.fields;
+}
+
+export interface LabelEmbeddings {
+  /** Sample id of each row. */
+  ids: string[];
+  labelIds: string[];
+  vectors: Float32Array;
+  dim: number;
+  /** Labels without a value; skipped. */
+  numMissing: number;
+}
+
+/**
+ * Reads a vector attribute of the labels of a patches field, in sample then label order,
+ * skipping labels without a value. Growing buffer: the label count is not known up front.
+ */
+export async function readLabelEmbeddings(
+  db: Db,
+  dataset: DatasetDoc,
+  target: ViewTarget,
+  field: PatchField,
+  attribute: string,
+  signal?: AbortSignal,
+): Promise<LabelEmbeddings> {
+  const attr = attributeName(field, attribute);
+  const ids: string[] = [];
+  const labelIds: string[] = [];
+  let vectors = new Float32Array(1024);
+  let dim = -1;
+  let numMissing = 0;
+  let numLabels = 0;
+  type Doc = { _id: ObjectId; [k: string]: unknown };
+  for await (const batch of streamSamples<Doc>(db, dataset, target, { _id: 1, [field.name]: 1 }, 1000)) {
+    signal?.throwIfAborted();
+    for (const doc of batch) {
+      for (const label of labelsOf(doc[field.name], field)) {
+        numLabels++;
+        const where = `Label attribute '${field.labelsPath}.${attr}' of label '${labelId(label)}'`;
+        let arr: ReturnType<typeof storedArray>;
+        try {
+          arr = storedArray(label[attr]);
+        } catch (err) {
+          throw new BrainError("INVALID_DATA", `${where} ${(err as Error).message}`);
+        }
+        if (arr === null) {
+          numMissing++;
+          continue;
+        }
+        if (arr.shape.length !== 1 || arr.shape[0] === 0) throw new BrainError("INVALID_DATA", `${where} holds an array of shape (${arr.shape.join(", ")}), not a vector`);
+        if (dim < 0) dim = arr.shape[0];
+        else if (arr.shape[0] !== dim) throw new BrainError("INVALID_DATA", `Embeddings in '${field.labelsPath}.${attr}' have different dimensions: ${where} has ${arr.shape[0]}, earlier labels have ${dim}`);
+        if ((ids.length + 1) * dim > vectors.length) {
+          const grown = new Float32Array(Math.max(vectors.length * 2, (ids.length + 1) * dim));
+          grown.set(vectors);
+          vectors = grown;
+        }
+        for (let k = 0; k < dim; k++) {
+          const v = arr.data[k];
+          if (!Number.isFinite(v)) throw new BrainError("INVALID_DATA", `${where} contains ${v} (element ${k})`);
+          vectors[ids.length * dim + k] = v;
+        }
+        ids.push(doc._id.toHexString());
+        labelIds.push(labelId(label));
+      }
+    }
+  }
+  if (numLabels > 0 && ids.length === 0 && !labelSchema(dataset, field).some((f) => f.name === attr)) {
+    throw new BrainError("FIELD_NOT_FOUND", `No label of '${field.name}' has an attribute '${attr}'`);
+  }
+  return { ids, labelIds, vectors: vectors.slice(0, ids.length * Math.max(dim, 0)), dim: Math.max(dim, 0), numMissing };
+}
+
+/** Why a label attribute cannot be written as a new embeddings attribute, or null. */
+export async function newLabelAttributeError(db: Db, dataset: DatasetDoc, field: PatchField, attr: string): Promise<string | null> {
+  if (labelSchema(dataset, field).some((f) => f.name === attr)) return `The labels of '${field.name}' already have an attribute '${attr}'`;
+  const used = await samplesCollection(db, dataset).countDocuments({ [`${field.labelsPath}.${attr}`]: { $exists: true } }, { limit: 1 });
+  return used ? `Some labels of '${field.name}' already have a value for '${attr}'` : null;
+}
+
+/**
+ * Writes vectors onto labels (`<labelsPath>.<attr>`) and declares the attribute as a
+ * VectorField in the label schema, so Python reads numpy arrays back. Values stream in;
+ * on any error the attribute is removed from every label again.
+ */
+export async function writeLabelEmbeddings(
+  db: Db,
+  dataset: DatasetDoc,
+  field: PatchField,
+  attr: string,
+  values: AsyncIterable<[string, string, Binary]>,
+): Promise<number> {
+  const error = await newLabelAttributeError(db, dataset, field, attr);
+  if (error) throw new BrainError("FIELD_EXISTS", error);
+  const samples = samplesCollection(db, dataset);
+  const list = Boolean(LIST_KEY[field.type]);
+  const unset = list ? { [`${field.labelsPath}.$[].${attr}`]: "" } : { [`${field.labelsPath}.${attr}`]: "" };
+  let written = 0;
+  try {
+    let ops: AnyBulkWriteOperation<Document>[] = [];
+    for await (const [sampleId, label, value] of values) {
+      ops.push(
+        list
+          ? {
+              updateOne: {
+                filter: { _id: new ObjectId(sampleId) },
+                update: { $set: { [`${field.labelsPath}.$[l].${attr}`]: value } },
+                arrayFilters: [{ "l._id": new ObjectId(label) }],
+              },
+            }
+          : { updateOne: { filter: { _id: new ObjectId(sampleId) }, update: { $set: { [`${field.labelsPath}.${attr}`]: value } } } },
+      );
+      if (ops.length >= 1000) {
+        written += (await samples.bulkWrite(ops, { ordered: false })).modifiedCount;
+        ops = [];
+      }
+    }
+    if (ops.length) written += (await samples.bulkWrite(ops, { ordered: false })).modifiedCount;
+    const entry = fieldDoc(attr, "fiftyone.core.fields.VectorField");
+    // The label schema sits inside the top-level field's entry (and its list's entry).
+    const path = list ? "sample_fields.$[f].fields.$[g].fields" : "sample_fields.$[f].fields";
+    const filters: Document[] = list ? [{ "f.name": field.name }, { "g.name": LIST_KEY[field.type] }] : [{ "f.name": field.name }];
+    const update: Document = { $push: { [path]: entry }, $set: { last_modified_at: new Date() } };
+    await db.collection<Document>("datasets").updateOne({ _id: dataset._id }, update, { arrayFilters: filters });
+    labelSchema(dataset, field).push(entry);
+  } catch (err) {
+    const filter = { [`${field.labelsPath}.${attr}`]: { $exists: true } };
+    await samples.updateMany(filter, { $unset: unset }).catch(() => undefined);
+    throw err;
+  }
+  return written;
+}
+
+/** Number of samples in the view (re-exported for callers counting work). */
+export { countSamples };
