@@ -7,7 +7,7 @@ import { ComputeEmbeddings } from "./operators/computeEmbeddings";
 import { ComputeExactDuplicates } from "./operators/computeExactDuplicates";
 import { ComputeLeakySplits } from "./operators/computeLeakySplits";
 import { ComputeNearDuplicates } from "./operators/computeNearDuplicates";
-import { ComputeHardness, ComputeMistakenness, ComputeUniqueness } from "./operators/computeScores";
+import { ComputeHardness, ComputeMistakenness, ComputeRepresentativeness, ComputeUniqueness } from "./operators/computeScores";
 import { DeleteBrainRun, GetBrainInfo, LoadBrainView, RenameBrainRun } from "./operators/runManagement";
 import { DuplicatesPanel } from "./panels/duplicates/DuplicatesPanel";
 
@@ -23,6 +23,7 @@ for (const operator of [
   LoadBrainView,
   RenameBrainRun,
   DeleteBrainRun,
+  ComputeRepresentativeness,
 ]) {
   registerOperator(operator, PLUGIN_NAME);
 }

@@ -217,3 +217,58 @@ export class ComputeMistakenness extends ScoreOperator {
     };
   }
 }
+
+const REPRESENTATIVENESS_METHODS = ["cluster-center", "cluster-center-downweight"];
+
+export class ComputeRepresentativeness extends ScoreOperator {
+  protected readonly method = "compute_representativeness";
+  protected readonly scoreParam = "representativeness_field";
+  protected readonly defaultField = "representativeness";
+  protected readonly title = "Representativeness";
+
+  get config() {
+    return new OperatorConfig({
+      name: "compute_representativeness",
+      label: "Brain: compute representativeness",
+      description: "Rank samples by their distance to their k-means cluster's center, from the embeddings in a field",
+      dynamic: true,
+      icon: "hub",
+    });
+  }
+
+  protected addMethodInputs(inputs: types.Object, _ctx: ExecutionContext, info: DatasetInfo): boolean {
+    if (
+      !addFieldChoice(
+        inputs,
+        "embeddings",
+        "Embeddings field",
+        embeddingsFields(info.fields),
+        "This dataset has no embeddings field (a vector or array field)",
+        "Precomputed embeddings, one vector per sample (at least 20); samples without one are skipped",
+      )
+    ) {
+      return false;
+    }
+    const view = new types.Dropdown({ choices: [] });
+    view.addChoice("cluster-center", { label: "cluster-center", description: "Distance to the cluster's center, over the cluster's largest" });
+    view.addChoice("cluster-center-downweight", {
+      label: "cluster-center-downweight",
+      description: "The same, with points within 0.5 of a higher-ranked point scaled by 0.7",
+    });
+    inputs.enum("method", REPRESENTATIVENESS_METHODS, {
+      label: "Method",
+      description: "As fiftyone-brain: 0 = on its cluster's center, 1 = its cluster's farthest point",
+      default: "cluster-center",
+      required: true,
+      view,
+    });
+    return true;
+  }
+
+  protected methodParams(ctx: ExecutionContext, info: DatasetInfo) {
+    return {
+      embeddings: chosen(ctx, "embeddings", embeddingsFields(info.fields)),
+      method: chosen(ctx, "method", REPRESENTATIVENESS_METHODS),
+    };
+  }
+}

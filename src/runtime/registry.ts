@@ -13,7 +13,7 @@ import {
   renameBrainRunJob,
 } from "./jobs/runManagement";
 import { deleteSamplesJob, tagSamplesJob } from "./jobs/sampleActions";
-import { hardnessJob, mistakennessJob, uniquenessJob } from "./jobs/scores";
+import { hardnessJob, mistakennessJob, representativenessJob, uniquenessJob } from "./jobs/scores";
 
 /** Every method the runtime serves, by the name operators and the CLI use. */
 const JOBS: Job[] = [
@@ -32,6 +32,7 @@ const JOBS: Job[] = [
   getDuplicateGroupsJob,
   tagSamplesJob,
   deleteSamplesJob,
+  representativenessJob,
 ];
 
 const byName = new Map(JOBS.map((j) => [j.name, j]));
