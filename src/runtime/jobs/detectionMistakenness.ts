@@ -223,12 +223,14 @@ export async function runDetectionMistakenness(
               },
             }
           : null;
-      if (gtBranches.length || copies) {
+      if (copyMissing && rawGts === null) {
+        // as the reference: with copy_missing a sample without ground truth gets a Detections (with the copies)
+        set[labelField] = { _cls: "Detections", detections: copies ?? { $literal: [] } };
+      } else if (gtBranches.length || copies) {
         const marked = gtBranches.length
           ? { $map: { input: `$${labelField}.detections`, as: "d", in: { $mergeObjects: ["$$d", { $switch: { branches: gtBranches, default: {} } }] } } }
           : `$${labelField}.detections`;
-        if (rawGts === null) set[labelField] = { _cls: "Detections", detections: copies ?? [] };
-        else set[`${labelField}.detections`] = copies ? { $concatArrays: [marked, copies] } : marked;
+        set[`${labelField}.detections`] = copies ? { $concatArrays: [marked, copies] } : marked;
       }
       if (missingIds.length) {
         set[`${predField}.detections`] = {

@@ -182,8 +182,10 @@ export const representativenessJob: Job<ScoreResult> = {
     }
     const replace = await checkTarget(ctx, field, REPRESENTATIVENESS_CONFIG_CLS, { representativeness_field: field });
     const total = await requireSamples(ctx);
+    // float64 kept: k-means works in the raw space, where float32 rounding of large coordinates shows
     const emb = await readEmbeddings(ctx.db, ctx.dataset, ctx.target, embeddingsField, {
       signal: ctx.signal,
+      float64: true,
       progress: (f, label) => ctx.progress(0.3 * f, label),
     });
     if (emb.ids.length === 0) {
