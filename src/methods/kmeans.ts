@@ -1,3 +1,4 @@
+import { knnSearch } from "../index/exactKnn";
 import { RandomState } from "./mt19937";
 
 /**
@@ -16,6 +17,9 @@ import { RandomState } from "./mt19937";
  * Results agree with scikit-learn's to rounding wherever no distance ties within
  * rounding (then a label could differ, as between two BLAS builds).
  */
+
+/** n·k·dim above which the E-step runs on the k-NN kernel. */
+const KERNEL_MIN_WORK = 1 << 22;
 
 export interface KMeansOptions {
   seed?: number;
@@ -149,6 +153,51 @@ function assign(x: Float64Array, n: number, dim: number, centers: Float64Array, 
   }
 }
 
+/** Relative gap between the two nearest centers below which float32 is not trusted. */
+const RECHECK_GAP = 1e-3;
+
+/**
+ * E-step with the shared k-NN kernel (float32 GEMM) finding each row's two nearest
+ * centers; rows whose two candidates are within float32 rounding of each other are
+ * assigned again in float64 over all centers, so labels are those of the float64 rule.
+ */
+async function assignKnn(
+  x: Float64Array,
+  x32: Float32Array,
+  sq: Float64Array,
+  n: number,
+  dim: number,
+  centers: Float64Array,
+  k: number,
+  labels: Int32Array,
+  signal?: AbortSignal,
+): Promise<void> {
+  const c32 = Float32Array.from(centers);
+  let maxC = 0;
+  for (let c = 0; c < k; c++) {
+    let s = 0;
+    for (let j = 0; j < dim; j++) s += centers[c * dim + j] * centers[c * dim + j];
+    if (s > maxC) maxC = s;
+  }
+  const res = await knnSearch(c32, x32, dim, Math.min(2, k), "euclidean", { signal });
+  const kk = res.k;
+  const recheck: number[] = [];
+  for (let i = 0; i < n; i++) {
+    labels[i] = res.indices[i * kk];
+    if (kk < 2) continue;
+    const d1 = res.distances[i * kk];
+    const d2 = res.distances[i * kk + 1];
+    if (d2 * d2 - d1 * d1 <= RECHECK_GAP * (sq[i] + maxC)) recheck.push(i);
+  }
+  if (recheck.length) {
+    const sub = new Int32Array(recheck.length);
+    const xs = new Float64Array(recheck.length * dim);
+    recheck.forEach((i, r) => xs.set(x.subarray(i * dim, (i + 1) * dim), r * dim));
+    assign(xs, recheck.length, dim, centers, k, sub);
+    recheck.forEach((i, r) => (labels[i] = sub[r]));
+  }
+}
+
 /** M-step: new centers as the mean of their points; empty clusters take the farthest points. */
 function update(x: Float64Array, n: number, dim: number, old: Float64Array, k: number, labels: Int32Array, out: Float64Array): void {
   out.fill(0);
@@ -189,7 +238,13 @@ function update(x: Float64Array, n: number, dim: number, old: Float64Array, k: n
   }
 }
 
-export function kmeans(vectors: ArrayLike<number>, n: number, dim: number, k: number, options: KMeansOptions = {}): KMeansResult {
+export async function kmeans(
+  vectors: ArrayLike<number>,
+  n: number,
+  dim: number,
+  k: number,
+  options: KMeansOptions = {},
+): Promise<KMeansResult> {
   if (n < k) throw new Error(`n_samples=${n} should be >= n_clusters=${k}.`);
   const maxIter = options.maxIter ?? 300;
   // centered float64 copy, as scikit-learn subtracts the mean before clustering
@@ -208,19 +263,22 @@ export function kmeans(vectors: ArrayLike<number>, n: number, dim: number, k: nu
     sq[i] = s;
   }
   const tol = meanVariance(x, n, dim) * (options.tol ?? 1e-4);
+  // small problems stay in plain float64 loops; large ones use the GEMM kernel for the E-step
+  const x32 = n * k * dim >= KERNEL_MIN_WORK ? Float32Array.from(x) : null;
+  const labels = new Int32Array(n);
+  const step = (c: Float64Array) => (x32 ? assignKnn(x, x32, sq, n, dim, c, k, labels, options.signal) : assign(x, n, dim, c, k, labels));
   const rng = new RandomState(options.seed ?? 0);
   const seeds = kmeansPlusPlus(x, sq, n, dim, k, rng);
   let centers = new Float64Array(k * dim);
   seeds.forEach((s, c) => centers.set(x.subarray(s * dim, (s + 1) * dim), c * dim));
   let next = new Float64Array(k * dim);
-  const labels = new Int32Array(n);
   const previous = new Int32Array(n).fill(-1);
   let strict = false;
   let it = 0;
   for (; it < maxIter; it++) {
     options.signal?.throwIfAborted();
     options.progress?.(it / maxIter);
-    assign(x, n, dim, centers, k, labels);
+    await step(centers);
     update(x, n, dim, centers, k, labels, next);
     let shift = 0;
     for (let j = 0; j < k * dim; j++) {
@@ -237,7 +295,7 @@ export function kmeans(vectors: ArrayLike<number>, n: number, dim: number, k: nu
     if (shift <= tol) break;
     previous.set(labels);
   }
-  if (!strict) assign(x, n, dim, centers, k, labels);
+  if (!strict) await step(centers);
   for (let c = 0; c < k; c++) for (let j = 0; j < dim; j++) centers[c * dim + j] += mean[j];
   options.progress?.(1);
   return { centers, labels, iterations: Math.min(it + 1, maxIter) };

@@ -92,15 +92,15 @@ export function downweight(vectors: ArrayLike<number>, n: number, dim: number, s
   return out;
 }
 
-export function computeRepresentativeness(
+export async function computeRepresentativeness(
   vectors: ArrayLike<number>,
   n: number,
   dim: number,
   options: RepresentativenessOptions = {},
-): Float64Array {
+): Promise<Float64Array> {
   const method = options.method ?? "cluster-center";
   const k = options.clusters ?? REPRESENTATIVENESS_CLUSTERS;
-  const km = kmeans(vectors, n, dim, k, {
+  const km = await kmeans(vectors, n, dim, k, {
     seed: REPRESENTATIVENESS_SEED,
     signal: options.signal,
     progress: (f) => options.progress?.(0.9 * f),

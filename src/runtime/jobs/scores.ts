@@ -13,7 +13,7 @@ import {
   REPRESENTATIVENESS_METHODS,
   RepresentativenessMethod,
 } from "../../methods/representativeness";
-import { computeUniqueness } from "../../methods/uniqueness";
+import { computeUniquenessKnn } from "../../methods/uniqueness";
 import { Job, JobContext, requireSamples } from "../job";
 import { runDetectionMistakenness } from "./detectionMistakenness";
 import { optionalBoolean, optionalString, requiredString } from "../params";
@@ -126,7 +126,7 @@ export const uniquenessJob: Job<ScoreResult> = {
     if (emb.ids.length === 0) {
       throw new BrainError("INVALID_DATA", `Embeddings field '${embeddingsField}' has no value on any of the ${total} samples of the view`);
     }
-    const scores = computeUniqueness(emb.vectors, emb.ids.length, emb.dim, {
+    const scores = await computeUniquenessKnn(emb.vectors, emb.ids.length, emb.dim, {
       signal: ctx.signal,
       progress: (f) => ctx.progress(0.3 + 0.6 * f, "Computing uniqueness"),
     });
@@ -197,7 +197,7 @@ export const representativenessJob: Job<ScoreResult> = {
         `Representativeness clusters the embeddings into ${REPRESENTATIVENESS_CLUSTERS} groups: it needs at least ${REPRESENTATIVENESS_CLUSTERS} samples with a value in '${embeddingsField}', the view has ${emb.ids.length}`,
       );
     }
-    const scores = computeRepresentativeness(emb.vectors, emb.ids.length, emb.dim, {
+    const scores = await computeRepresentativeness(emb.vectors, emb.ids.length, emb.dim, {
       method,
       signal: ctx.signal,
       progress: (f) => ctx.progress(0.3 + 0.6 * f, "Clustering"),
