@@ -117,7 +117,7 @@ function spearman(a: number[], b: number[]): number {
 let ids: string[];
 beforeAll(async () => {
   ({ ids } = await runPython<{ ids: string[] }>(MAKE));
-});
+}, 300_000);
 afterAll(closeDatabases);
 
 describe("representativeness against fiftyone-brain", () => {
