@@ -69,22 +69,28 @@ const req = (dataset: string, method: string, params: Record<string, unknown>): 
 const run = (dataset: string, params: Record<string, unknown>) => executeJob(req(dataset, "compute_mistakenness", params));
 
 type Dump = Record<string, unknown>;
-/** Every sample field and object attribute the run can write, in dataset order, as Python reads them. */
-async function dump(dataset: string): Promise<Dump> {
+/**
+ * Every sample field and object attribute a run can write, per dataset, in dataset order,
+ * as Python reads them; `prelude` runs first (in the same Python process, to save start-ups).
+ */
+async function dumps(datasets: string[], prelude = ""): Promise<Dump[]> {
   return runPython(`
-import json, fiftyone as fo
-ds = fo.load_dataset(${JSON.stringify(dataset)})
-# object attributes read through FiftyOne's objects (the reference's re-save stores an empty list as a missing key)
-def attr(field, name):
-    return [None if l is None else [(d[name] if d.has_field(name) else None) for d in l.detections] for l in ds.values(field)]
-out = {f: ds.values(f) for f in ("mistakenness", "possible_missing", "possible_spurious") if ds.has_field(f)}
-for f, a in (("gt", "mistakenness"), ("gt", "mistakenness_loc"), ("gt", "possible_spurious"), ("gt", "possible_missing"), ("gt", "id"), ("pred", "possible_missing")):
-    out[f + ".detections." + a] = attr(f, a)
-out["types"] = {f: type(ds.get_field(f)).__name__ for f in ("mistakenness", "possible_missing", "possible_spurious") if ds.has_field(f)}
-out["runs"] = ds.list_brain_runs()
-out["evals"] = ds.list_evaluations()
-out["attrs"] = sorted({k for d in ds.values("gt.detections") + ds.values("pred.detections") for x in (d or []) for k in x.to_dict().keys()})
-print(json.dumps(out))
+import json, fiftyone as fo, fiftyone.brain as fob
+${prelude}
+def dump(name):
+    ds = fo.load_dataset(name)
+    # object attributes read through FiftyOne's objects (the reference's re-save stores an empty list as a missing key)
+    def attr(field, a):
+        return [None if l is None else [(d[a] if d.has_field(a) else None) for d in l.detections] for l in ds.values(field)]
+    out = {f: ds.values(f) for f in ("mistakenness", "possible_missing", "possible_spurious") if ds.has_field(f)}
+    for f, a in (("gt", "mistakenness"), ("gt", "mistakenness_loc"), ("gt", "possible_spurious"), ("gt", "possible_missing"), ("gt", "id"), ("pred", "possible_missing")):
+        out[f + ".detections." + a] = attr(f, a)
+    out["types"] = {f: type(ds.get_field(f)).__name__ for f in ("mistakenness", "possible_missing", "possible_spurious") if ds.has_field(f)}
+    out["runs"] = ds.list_brain_runs()
+    out["evals"] = ds.list_evaluations()
+    out["attrs"] = sorted({k for d in ds.values("gt.detections") + ds.values("pred.detections") for x in (d or []) for k in x.to_dict().keys()})
+    return out
+print(json.dumps([dump(n) for n in ${JSON.stringify(datasets)}]))
 `);
 }
 
@@ -111,7 +117,7 @@ describe("detection mistakenness against fiftyone-brain", () => {
   it("equals the reference within 1e-6: sample fields, object attributes, counts (confidence mode)", async () => {
     const r = (await run("brain_ts_detmist_ours", { pred_field: "pred", label_field: "gt" })) as Record<string, unknown>;
     expect(r).toMatchObject({ brainKey: "mistakenness", numSamples: 120, evalKey: "mistakenness_eval" });
-    const [ours, ref] = await Promise.all([dump("brain_ts_detmist_ours"), dump("brain_ts_detmist_ref")]);
+    const [ours, ref] = await dumps(["brain_ts_detmist_ours", "brain_ts_detmist_ref"]);
     for (const f of ["mistakenness", "possible_missing", "possible_spurious", "gt.detections.mistakenness", "gt.detections.mistakenness_loc", "gt.detections.possible_spurious", "pred.detections.possible_missing"]) {
       expectClose(ours[f], ref[f], f);
     }
@@ -132,31 +138,22 @@ describe("detection mistakenness against fiftyone-brain", () => {
 
   it("equals the reference with logits and copy_missing, again on a second run, and deleting undoes the copies", async () => {
     await run("brain_ts_detmist_ours_b", { pred_field: "pred", label_field: "gt", use_logits: true, copy_missing: true });
-    let [ours, ref] = await Promise.all([dump("brain_ts_detmist_ours_b"), dump("brain_ts_detmist_ref_b")]);
+    const pair = ["brain_ts_detmist_ours_b", "brain_ts_detmist_ref_b"];
+    let [ours, ref] = await dumps(pair);
     for (const f of ["mistakenness", "possible_missing", "possible_spurious", "gt.detections.mistakenness", "gt.detections.mistakenness_loc", "gt.detections.possible_missing", "gt.detections.id", "pred.detections.possible_missing"]) {
       expectClose(ours[f], ref[f], f);
     }
     // second run: the copies match their predictions, nothing is copied again
-    await runPython(`
-import fiftyone as fo, fiftyone.brain as fob
-fob.compute_mistakenness(fo.load_dataset("brain_ts_detmist_ref_b"), "pred", label_field="gt", use_logits=True, copy_missing=True)
-print(1)
-`);
     const again = (await run("brain_ts_detmist_ours_b", { pred_field: "pred", label_field: "gt", use_logits: true, copy_missing: true })) as Record<string, unknown>;
     expect(again.replaced).toBe(true);
-    [ours, ref] = await Promise.all([dump("brain_ts_detmist_ours_b"), dump("brain_ts_detmist_ref_b")]);
+    [ours, ref] = await dumps(pair, `fob.compute_mistakenness(fo.load_dataset("brain_ts_detmist_ref_b"), "pred", label_field="gt", use_logits=True, copy_missing=True)`);
     for (const f of ["mistakenness", "possible_missing", "possible_spurious", "gt.detections.mistakenness", "gt.detections.id", "pred.detections.possible_missing"]) {
       expectClose(ours[f], ref[f], f);
     }
     expect((ours as Record<string, number[]>).possible_missing[0]).toBe(0);
     // delete: ours through the runtime, the reference's through Python
     await executeJob(req("brain_ts_detmist_ours_b", "delete_brain_run", { brain_key: "mistakenness" }));
-    await runPython(`
-import fiftyone as fo
-fo.load_dataset("brain_ts_detmist_ref_b").delete_brain_run("mistakenness")
-print(1)
-`);
-    [ours, ref] = await Promise.all([dump("brain_ts_detmist_ours_b"), dump("brain_ts_detmist_ref_b")]);
+    [ours, ref] = await dumps(pair, `fo.load_dataset("brain_ts_detmist_ref_b").delete_brain_run("mistakenness")`);
     expect(ours.attrs).toEqual(ref.attrs);
     expect(ours.attrs).not.toContain("mistakenness");
     expect(ours["gt.detections.id"]).toEqual(ref["gt.detections.id"]);
@@ -199,7 +196,8 @@ print(json.dumps({"ours": cfg("brain_ts_detmist_ours"), "ref": cfg("brain_ts_det
       message: expect.stringContaining("'gt'"),
     });
     await expect(run(D, { pred_field: "empty_dets", label_field: "empty_dets", mistakenness_field: "m_bad", missing_field: "mm_bad", spurious_field: "ms_bad" })).rejects.toMatchObject({
-      code: "INVALID_PARAMS",
+      code: "INVALID_DATA",
+      message: "Fields 'empty_dets' and 'empty_dets' have no object on any of the 120 samples of the view",
     });
     await expect(
       run(D, { pred_field: "empty_dets", label_field: "gt", mistakenness_field: "m_bad", missing_field: "mm_bad", spurious_field: "ms_bad" }),
