@@ -9,6 +9,7 @@ import { ComputeLeakySplits } from "./operators/computeLeakySplits";
 import { ComputeNearDuplicates } from "./operators/computeNearDuplicates";
 import { ComputeHardness, ComputeMistakenness, ComputeUniqueness } from "./operators/computeScores";
 import { ComputeVisualization } from "./operators/computeVisualization";
+import { ComputeHardness, ComputeMistakenness, ComputeRepresentativeness, ComputeUniqueness } from "./operators/computeScores";
 import { DeleteBrainRun, GetBrainInfo, LoadBrainView, RenameBrainRun } from "./operators/runManagement";
 import { ComputeSimilarity } from "./operators/computeSimilarity";
 import { SortBySimilarity } from "./operators/sortBySimilarity";
@@ -32,6 +33,7 @@ for (const operator of [
   SortBySimilarity,
   SortSelectionBySimilarity,
   ComputeVisualization,
+  ComputeRepresentativeness,
 ]) {
   registerOperator(operator, PLUGIN_NAME);
 }

@@ -9,11 +9,13 @@ import { benchSimilarity } from "./similarity.bench";
 import { benchEmbeddings } from "./embeddings.bench";
 import { formatTable, Row } from "./measure";
 import { benchVisualization } from "./visualization.bench";
+import { benchScores, scoreBenchOptions } from "./scores.bench";
 
 /**
  * Side-by-side benchmarks: this runtime and the Python reference (fiftyone-brain) on the
  * same inputs, on this machine, in one run. Prints a Markdown table and writes it to
- * bench/RESULTS.md. Usage: npm run bench [-- --repeats N]
+ * bench/RESULTS.md. Usage: npm run bench [-- --repeats N] [--only exact|scores]
+ * [--scores-sizes 10000,50000,100000] [--scores-dim 512] [--det-images 10000]
  */
 async function main(): Promise<void> {
   const repeatsArg = process.argv.indexOf("--repeats");
@@ -52,6 +54,12 @@ async function main(): Promise<void> {
       }
     }
     rows.push(await benchEmbeddings(ctx, 256));
+    const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : null;
+    if (!only || only === "exact") {
+      rows.push(await benchExactDuplicates(ctx, 300, 96));
+      rows.push(await benchExactDuplicates(ctx, 300, 1024));
+    }
+    if (!only || only === "scores") rows.push(...(await benchScores(ctx, scoreBenchOptions(process.argv))));
   } finally {
     const client = await MongoClient.connect(held.location.uri);
     await client.db(dbName).dropDatabase();

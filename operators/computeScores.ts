@@ -170,6 +170,9 @@ export class ComputeHardness extends ScoreOperator {
   }
 }
 
+/** Prediction / ground-truth pairs must be of one type: classifications or detections. */
+const MISTAKENNESS_TYPES = [...CLASSIFICATION_TYPES, "Detections"];
+
 export class ComputeMistakenness extends ScoreOperator {
   protected readonly method = "compute_mistakenness";
   protected readonly scoreParam = "mistakenness_field";
@@ -180,21 +183,27 @@ export class ComputeMistakenness extends ScoreOperator {
     return new OperatorConfig({
       name: "compute_mistakenness",
       label: "Brain: compute mistakenness",
-      description: "Score how likely each ground-truth classification is a mistake, from a model's predictions",
+      description: "Score how likely each ground-truth label is a mistake, from a model's predictions (classifications or detections)",
       dynamic: true,
       icon: "report",
     });
   }
 
+  /** The chosen prediction field, its type, and the ground-truth fields of that type. */
+  private choices(ctx: ExecutionContext, info: DatasetInfo) {
+    const preds = labelFieldsOfType(info.fields, MISTAKENNESS_TYPES);
+    const pred = chosen(ctx, "pred_field", preds);
+    const predType = labelTypeOf(info.fields, pred);
+    const gts = labelFieldsOfType(info.fields, predType ? [predType] : MISTAKENNESS_TYPES).filter((f) => f !== pred);
+    return { preds, pred, predType, gts, detections: predType === "Detections" };
+  }
+
   protected addMethodInputs(inputs: types.Object, ctx: ExecutionContext, info: DatasetInfo): boolean {
-    const all = labelFieldsOfType(info.fields, CLASSIFICATION_TYPES);
-    if (!addFieldChoice(inputs, "pred_field", "Predictions field", all, "This dataset has no Classification or Classifications field")) {
+    const { preds, predType, gts, detections } = this.choices(ctx, info);
+    if (!addFieldChoice(inputs, "pred_field", "Predictions field", preds, "This dataset has no Classification, Classifications or Detections field")) {
       return false;
     }
-    const predType = labelTypeOf(info.fields, chosen(ctx, "pred_field", all));
-    // the ground truth must have the prediction's type
-    const gts = labelFieldsOfType(info.fields, predType ? [predType] : CLASSIFICATION_TYPES).filter((f) => f !== chosen(ctx, "pred_field", all));
-    if (!addFieldChoice(inputs, "label_field", "Ground truth field", gts, `No other ${predType ?? "classification"} field to use as ground truth`)) {
+    if (!addFieldChoice(inputs, "label_field", "Ground truth field", gts, `No other ${predType ?? "label"} field to use as ground truth`)) {
       return false;
     }
     inputs.bool("use_logits", {
@@ -202,18 +211,94 @@ export class ComputeMistakenness extends ScoreOperator {
       description: "Confidence from the entropy of the predicted logits instead of the prediction's confidence (required for Classifications)",
       default: predType === "Classifications",
     });
+    if (detections) {
+      const existing = [...info.fieldNames, ...info.brainRuns.map((r) => r.key)];
+      for (const [name, fallback, label, description] of [
+        ["missing_field", "possible_missing", "Missing count field", "Confident unmatched predictions (confidence > 0.95): objects possibly missing from the ground truth"],
+        ["spurious_field", "possible_spurious", "Spurious count field", "Unmatched ground-truth objects, possibly spurious"],
+      ] as const) {
+        const value = ctx.params[name] ?? freeKey(fallback, existing);
+        const error = newScoreFieldError(value, info.fieldNames, []);
+        inputs.str(name, { label, description, required: true, default: freeKey(fallback, existing), invalid: error !== null, errorMessage: error ?? undefined });
+      }
+      inputs.bool("copy_missing", {
+        label: "Copy missing objects into the ground truth",
+        description: "Append the possibly missing predictions to the ground-truth field (undone when the run is deleted)",
+        default: false,
+      });
+    }
     return true;
   }
 
   protected methodParams(ctx: ExecutionContext, info: DatasetInfo) {
-    const all = labelFieldsOfType(info.fields, CLASSIFICATION_TYPES);
-    const pred = chosen(ctx, "pred_field", all);
-    const predType = labelTypeOf(info.fields, pred);
-    const gts = labelFieldsOfType(info.fields, predType ? [predType] : CLASSIFICATION_TYPES).filter((f) => f !== pred);
+    const { pred, predType, gts, detections } = this.choices(ctx, info);
+    const existing = [...info.fieldNames, ...info.brainRuns.map((r) => r.key)];
     return {
       pred_field: pred,
       label_field: chosen(ctx, "label_field", gts),
       use_logits: Boolean(ctx.params.use_logits ?? predType === "Classifications"),
+      ...(detections
+        ? {
+            missing_field: (ctx.params.missing_field as string | undefined) ?? freeKey("possible_missing", existing),
+            spurious_field: (ctx.params.spurious_field as string | undefined) ?? freeKey("possible_spurious", existing),
+            copy_missing: Boolean(ctx.params.copy_missing),
+          }
+        : {}),
+    };
+  }
+}
+
+const REPRESENTATIVENESS_METHODS = ["cluster-center", "cluster-center-downweight"];
+
+export class ComputeRepresentativeness extends ScoreOperator {
+  protected readonly method = "compute_representativeness";
+  protected readonly scoreParam = "representativeness_field";
+  protected readonly defaultField = "representativeness";
+  protected readonly title = "Representativeness";
+
+  get config() {
+    return new OperatorConfig({
+      name: "compute_representativeness",
+      label: "Brain: compute representativeness",
+      description: "Rank samples by their distance to their k-means cluster's center, from the embeddings in a field",
+      dynamic: true,
+      icon: "hub",
+    });
+  }
+
+  protected addMethodInputs(inputs: types.Object, _ctx: ExecutionContext, info: DatasetInfo): boolean {
+    if (
+      !addFieldChoice(
+        inputs,
+        "embeddings",
+        "Embeddings field",
+        embeddingsFields(info.fields),
+        "This dataset has no embeddings field (a vector or array field)",
+        "Precomputed embeddings, one vector per sample (at least 20); samples without one are skipped",
+      )
+    ) {
+      return false;
+    }
+    const view = new types.Dropdown({ choices: [] });
+    view.addChoice("cluster-center", { label: "cluster-center", description: "Distance to the cluster's center, over the cluster's largest" });
+    view.addChoice("cluster-center-downweight", {
+      label: "cluster-center-downweight",
+      description: "The same, with points within 0.5 of a higher-ranked point scaled by 0.7",
+    });
+    inputs.enum("method", REPRESENTATIVENESS_METHODS, {
+      label: "Method",
+      description: "As fiftyone-brain: 0 = on its cluster's center, 1 = its cluster's farthest point",
+      default: "cluster-center",
+      required: true,
+      view,
+    });
+    return true;
+  }
+
+  protected methodParams(ctx: ExecutionContext, info: DatasetInfo) {
+    return {
+      embeddings: chosen(ctx, "embeddings", embeddingsFields(info.fields)),
+      method: chosen(ctx, "method", REPRESENTATIVENESS_METHODS),
     };
   }
 }

@@ -13,8 +13,8 @@ const NUMBER_SUBFIELDS = new Set(["fiftyone.core.fields.FloatField", "fiftyone.c
 export interface EmbeddingsMatrix {
   /** Ids of the samples that have an embedding, in the view's order. */
   ids: string[];
-  /** Row-major `ids.length × dim` matrix. */
-  vectors: Float32Array;
+  /** Row-major `ids.length × dim` matrix (float64 only when asked for and stored so). */
+  vectors: Float32Array | Float64Array;
   dim: number;
   /** Samples of the view without a value (None / missing); they are skipped, as the reference does. */
   numMissing: number;
@@ -24,6 +24,8 @@ export interface ReadOptions {
   signal?: AbortSignal;
   progress?: (fraction: number, label?: string) => void;
   batchSize?: number;
+  /** Keep float64 values as float64 (for methods whose results depend on raw magnitudes). */
+  float64?: boolean;
 }
 
 /** Checks the field exists at the top level and holds vectors; returns its schema entry. */
@@ -88,7 +90,7 @@ export async function readEmbeddings(
   embeddingsFieldDoc(dataset, field);
   const total = await countSamples(db, dataset, target);
   const ids: string[] = [];
-  let vectors = new Float32Array(0);
+  let vectors: Float32Array | Float64Array = new Float32Array(0);
   let dim = -1;
   let numMissing = 0;
   let seen = 0;
@@ -117,7 +119,8 @@ export async function readEmbeddings(
       if (dim < 0) {
         if (d === 0) throw new BrainError("INVALID_DATA", `Embeddings field '${field}' of sample '${id}' holds an empty vector`);
         dim = d;
-        vectors = new Float32Array(total * dim);
+        const wide = options.float64 === true && !(arr.data instanceof Float32Array);
+        vectors = wide ? new Float64Array(total * dim) : new Float32Array(total * dim);
       } else if (d !== dim) {
         throw new BrainError(
           "INVALID_DATA",

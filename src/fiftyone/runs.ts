@@ -219,8 +219,28 @@ export function fieldsOwnedByRun(config: RunConfig): string[] {
   return candidates.filter((f): f is string => typeof f === "string" && f.length > 0);
 }
 
+/**
+ * A detection mistakenness run also wrote object attributes (and, with copy_missing,
+ * copies of predictions in the ground truth): removed as the reference's cleanup does.
+ */
+async function removeDetectionMistakennessAttributes(db: Db, dataset: DatasetDoc, config: RunConfig): Promise<void> {
+  if (config.method !== "detection" || config.type !== "mistakenness") return;
+  const { pred_field: pred, label_field: gt, mistakenness_field: m, missing_field: missing, spurious_field: spurious } = config;
+  if (![pred, gt, m, missing, spurious].every((f) => typeof f === "string" && f)) return;
+  const samples = db.collection(dataset.sample_collection_name);
+  if (config.copy_missing) {
+    await samples.updateMany({ [`${gt}.detections.${missing}`]: { $exists: true } }, { $pull: { [`${gt}.detections`]: { [missing as string]: { $exists: true } } } } as Document);
+  }
+  await samples.updateMany(
+    { [`${gt}.detections.0`]: { $exists: true } },
+    { $unset: { [`${gt}.detections.$[].${m}`]: "", [`${gt}.detections.$[].${m}_loc`]: "", [`${gt}.detections.$[].${spurious}`]: "" } },
+  );
+  await samples.updateMany({ [`${pred}.detections.0`]: { $exists: true } }, { $unset: { [`${pred}.detections.$[].${missing}`]: "" } });
+}
+
 export async function deleteBrainRun(db: Db, dataset: DatasetDoc, key: string): Promise<{ deletedFields: string[] }> {
   const run = await getBrainRun(db, dataset, key);
+  await removeDetectionMistakennessAttributes(db, dataset, run.config);
   const deletedFields = fieldsOwnedByRun(run.config);
   for (const field of deletedFields) await deleteSampleField(db, dataset, field);
   await datasets(db).updateOne({ _id: dataset._id }, { $unset: { [`brain_methods.${key}`]: "" } });

@@ -26,6 +26,7 @@
  * Everything is computed in float64 whatever the input array; memory is O(n) beyond the
  * input (the 4 smallest distances per row), not the reference's n × n matrix.
  */
+import { knnSearch } from "../index/exactKnn";
 import { centeredRows } from "./vectors";
 
 export type Vectors = Float32Array | Float64Array;
@@ -108,13 +109,82 @@ export function nearestDistances(
 export function computeUniqueness(vectors: Vectors, n: number, dim: number, options: UniquenessOptions = {}): Float64Array {
   const reference = options.reference ?? true;
   const metric = options.metric ?? "cosine";
-  const out = new Float64Array(n);
-  if (n <= UNIQUENESS_K) return out.fill(1);
+  if (n <= UNIQUENESS_K) return new Float64Array(n).fill(1);
   const distance = metric === "euclidean" ? "euclidean" : reference && n > MAX_PRECOMPUTE_DISTS ? "chord" : "cosine";
   // reference: the K + 1 nearest others, first dropped; otherwise the K nearest others
   const m = reference ? UNIQUENESS_K + 1 : UNIQUENESS_K;
   const first = reference ? 1 : 0;
   const best = nearestDistances(vectors, n, dim, m, distance, options);
+  return scoresFromDistances(best, n, m, first);
+}
+
+/** Extra float32 candidates per row, re-ranked in float64, so rounding cannot drop a true neighbour. */
+const CANDIDATE_MARGIN = 4;
+
+/**
+ * nearestDistances with the candidate search done by the shared multi-threaded exact
+ * k-NN kernel (float32 GEMM): each row's m + 4 nearest candidates are found there, then
+ * their distances are recomputed in float64 exactly as nearestDistances does and the m
+ * smallest kept. Same values as nearestDistances; the O(n²·d) part runs at BLAS speed.
+ */
+export async function nearestDistancesKnn(
+  vectors: Vectors,
+  n: number,
+  dim: number,
+  m: number,
+  distance: "cosine" | "chord" | "euclidean",
+  options: Pick<UniquenessOptions, "progress" | "signal"> = {},
+): Promise<Float64Array> {
+  const { rows, sq } = centeredRows(vectors, n, dim, distance !== "euclidean");
+  const rows32 = Float32Array.from(rows);
+  const self = new Int32Array(n);
+  for (let i = 0; i < n; i++) self[i] = i;
+  const knn = await knnSearch(rows32, rows32, dim, m + CANDIDATE_MARGIN, distance === "euclidean" ? "euclidean" : "cosine", {
+    selfIndex: self,
+    signal: options.signal,
+    progress: (f) => options.progress?.(0.95 * f),
+  });
+  const best = new Float64Array(n * m).fill(Infinity);
+  const k = knn.k;
+  const cosine = distance === "cosine";
+  for (let i = 0; i < n; i++) {
+    const a = i * dim;
+    for (let c = 0; c < k; c++) {
+      const j = knn.indices[i * k + c];
+      if (j < 0) continue;
+      const b = j * dim;
+      let dot = 0;
+      for (let x = 0; x < dim; x++) dot += rows[a + x] * rows[b + x];
+      let d: number;
+      if (cosine) {
+        d = 1 - dot;
+        if (d < 0) d = 0;
+        else if (d > 2) d = 2;
+      } else {
+        d = sq[i] + sq[j] - 2 * dot;
+        d = d > 0 ? sqrt(d) : 0;
+      }
+      insert(best, m, i, d);
+    }
+  }
+  for (let x = 0; x < best.length; x++) if (best[x] === Infinity) best[x] = NaN;
+  options.progress?.(1);
+  return best;
+}
+
+/** computeUniqueness with the neighbour search on the shared k-NN kernel; same values. */
+export async function computeUniquenessKnn(vectors: Vectors, n: number, dim: number, options: UniquenessOptions = {}): Promise<Float64Array> {
+  const reference = options.reference ?? true;
+  const metric = options.metric ?? "cosine";
+  if (n <= UNIQUENESS_K) return new Float64Array(n).fill(1);
+  const distance = metric === "euclidean" ? "euclidean" : reference && n > MAX_PRECOMPUTE_DISTS ? "chord" : "cosine";
+  const m = reference ? UNIQUENESS_K + 1 : UNIQUENESS_K;
+  const best = await nearestDistancesKnn(vectors, n, dim, m, distance, options);
+  return scoresFromDistances(best, n, m, reference ? 1 : 0);
+}
+
+function scoresFromDistances(best: Float64Array, n: number, m: number, first: number): Float64Array {
+  const out = new Float64Array(n);
   const [w1, w2, w3] = UNIQUENESS_WEIGHTS;
   let max = -Infinity;
   for (let i = 0; i < n; i++) {

@@ -18,6 +18,7 @@ import { clearDistanceFieldJob } from "./jobs/distanceField";
 import { hardnessJob, mistakennessJob, uniquenessJob } from "./jobs/scores";
 import { SIMILARITY_JOBS } from "./jobs/similarity";
 import { visualizationJob } from "./jobs/visualization";
+import { hardnessJob, mistakennessJob, representativenessJob, uniquenessJob } from "./jobs/scores";
 
 /** Every method the runtime serves, by the name operators and the CLI use. */
 const JOBS: Job[] = [
@@ -40,6 +41,7 @@ const JOBS: Job[] = [
   sampleFilepathsJob,
   clearDistanceFieldJob,
   visualizationJob,
+  representativenessJob,
 ];
 
 const byName = new Map(JOBS.map((j) => [j.name, j]));

@@ -313,9 +313,10 @@ describe("bad input: clear errors naming the field and sample, nothing written",
     await expect(
       run("compute_mistakenness", { pred_field: "pred_multi", label_field: "gt_multi", mistakenness_field: "m_bad" }),
     ).rejects.toMatchObject({ code: "INVALID_DATA", message: expect.stringContaining("use_logits") });
-    await expect(run("compute_mistakenness", { pred_field: "dets", label_field: "dets", mistakenness_field: "m_bad" })).rejects.toMatchObject({
-      code: "INVALID_PARAMS",
-      message: expect.stringContaining("not supported yet"),
+    // detections against classifications: the two fields must be of one kind
+    await expect(run("compute_mistakenness", { pred_field: "dets", label_field: "gt", mistakenness_field: "m_bad" })).rejects.toMatchObject({
+      code: "INVALID_FIELD_TYPE",
+      message: expect.stringContaining("'gt'"),
     });
     await expect(run("compute_mistakenness", { pred_field: "pred", label_field: "gt", mistakenness_field: "ref_mistakenness", use_logits: true })).resolves.toMatchObject({
       replaced: true,

@@ -7,8 +7,15 @@ import { assertReplaceableRun, registerBrainRun, RunConfig } from "../../fiftyon
 import { streamSamples } from "../../fiftyone/samples";
 import { hardness } from "../../methods/hardness";
 import { classificationMistakenness } from "../../methods/mistakenness";
-import { computeUniqueness } from "../../methods/uniqueness";
+import {
+  computeRepresentativeness,
+  REPRESENTATIVENESS_CLUSTERS,
+  REPRESENTATIVENESS_METHODS,
+  RepresentativenessMethod,
+} from "../../methods/representativeness";
+import { computeUniquenessKnn } from "../../methods/uniqueness";
 import { Job, JobContext, requireSamples } from "../job";
+import { runDetectionMistakenness } from "./detectionMistakenness";
 import { optionalBoolean, optionalString, requiredString } from "../params";
 
 /**
@@ -25,6 +32,7 @@ import { optionalBoolean, optionalString, requiredString } from "../params";
  */
 
 export const UNIQUENESS_CONFIG_CLS = "fiftyone.brain.internal.core.uniqueness.UniquenessConfig";
+export const REPRESENTATIVENESS_CONFIG_CLS = "fiftyone.brain.internal.core.representativeness.RepresentativenessConfig";
 export const HARDNESS_CONFIG_CLS = "fiftyone.brain.internal.core.hardness.HardnessConfig";
 export const CLASSIFICATION_MISTAKENNESS_CONFIG_CLS =
   "fiftyone.brain.internal.core.mistakenness.ClassificationMistakennessConfig";
@@ -118,7 +126,7 @@ export const uniquenessJob: Job<ScoreResult> = {
     if (emb.ids.length === 0) {
       throw new BrainError("INVALID_DATA", `Embeddings field '${embeddingsField}' has no value on any of the ${total} samples of the view`);
     }
-    const scores = computeUniqueness(emb.vectors, emb.ids.length, emb.dim, {
+    const scores = await computeUniquenessKnn(emb.vectors, emb.ids.length, emb.dim, {
       signal: ctx.signal,
       progress: (f) => ctx.progress(0.3 + 0.6 * f, "Computing uniqueness"),
     });
@@ -132,6 +140,78 @@ export const uniquenessJob: Job<ScoreResult> = {
         type: "uniqueness",
         method: "neighbors",
         uniqueness_field: field,
+        roi_field: null,
+        embeddings_field: embeddingsField,
+        similarity_index: null,
+        model: null,
+        model_kwargs: null,
+      },
+      replace,
+    );
+    ctx.progress(1, "Done");
+    return summary(values, { brainKey: field, field, numMissing: emb.numMissing, numSamples: total, replaced: replace });
+  },
+};
+
+/**
+ * compute_representativeness from precomputed embeddings in a sample field (spec §2):
+ * the reference's k-means ranking (see src/methods/representativeness.ts, including the
+ * decision on its inverted scores). Fewer than 20 embeddings cannot form the reference's
+ * 20 clusters: refused with a message before anything is written.
+ */
+export const representativenessJob: Job<ScoreResult> = {
+  name: "compute_representativeness",
+  description: "Score how representative each sample is from the embeddings in a field (k-means cluster ranking)",
+  async run(ctx, params) {
+    const embeddingsField = requiredString(params, "embeddings");
+    const field = optionalString(params, "representativeness_field") ?? "representativeness";
+    const method = (optionalString(params, "method") ?? "cluster-center") as RepresentativenessMethod;
+    if (!REPRESENTATIVENESS_METHODS.includes(method)) {
+      throw new BrainError(
+        "INVALID_PARAMS",
+        `Method '${method}' not supported. Please use one of ['${REPRESENTATIVENESS_METHODS.join("', '")}']`,
+      );
+    }
+    for (const unsupported of ["roi_field", "similarity_index", "model"]) {
+      if (params[unsupported] !== undefined && params[unsupported] !== null) {
+        throw new BrainError("INVALID_PARAMS", `'${unsupported}' is not supported yet: give an embeddings field`);
+      }
+    }
+    if (field === embeddingsField) {
+      throw new BrainError("INVALID_PARAMS", "The representativeness field must differ from the embeddings field");
+    }
+    const replace = await checkTarget(ctx, field, REPRESENTATIVENESS_CONFIG_CLS, { representativeness_field: field });
+    const total = await requireSamples(ctx);
+    // float64 kept: k-means works in the raw space, where float32 rounding of large coordinates shows
+    const emb = await readEmbeddings(ctx.db, ctx.dataset, ctx.target, embeddingsField, {
+      signal: ctx.signal,
+      float64: true,
+      progress: (f, label) => ctx.progress(0.3 * f, label),
+    });
+    if (emb.ids.length === 0) {
+      throw new BrainError("INVALID_DATA", `Embeddings field '${embeddingsField}' has no value on any of the ${total} samples of the view`);
+    }
+    if (emb.ids.length < REPRESENTATIVENESS_CLUSTERS) {
+      throw new BrainError(
+        "INVALID_DATA",
+        `Representativeness clusters the embeddings into ${REPRESENTATIVENESS_CLUSTERS} groups: it needs at least ${REPRESENTATIVENESS_CLUSTERS} samples with a value in '${embeddingsField}', the view has ${emb.ids.length}`,
+      );
+    }
+    const scores = await computeRepresentativeness(emb.vectors, emb.ids.length, emb.dim, {
+      method,
+      signal: ctx.signal,
+      progress: (f) => ctx.progress(0.3 + 0.6 * f, "Clustering"),
+    });
+    const values = emb.ids.map((id, i): [string, number | null] => [id, scores[i]]);
+    await writeAndRegister(
+      ctx,
+      field,
+      values,
+      {
+        cls: REPRESENTATIVENESS_CONFIG_CLS,
+        type: "representativeness",
+        method,
+        representativeness_field: field,
         roi_field: null,
         embeddings_field: embeddingsField,
         similarity_index: null,
@@ -224,7 +304,24 @@ export const mistakennessJob: Job<ScoreResult> = {
     const useLogits = optionalBoolean(params, "use_logits", false);
     const predType = requireLabelField(ctx.dataset, predField, [...CLASSIFICATION_TYPES, ...OBJECT_TYPES], "pred_field");
     if (OBJECT_TYPES.includes(predType)) {
-      throw new BrainError("INVALID_PARAMS", `Mistakenness of ${predType} (object detection) is not supported yet; only Classification and Classifications`);
+      if (predType !== "Detections") {
+        throw new BrainError("INVALID_PARAMS", `Mistakenness of ${predType} is not supported yet; only Classification, Classifications and Detections`);
+      }
+      requireLabelField(ctx.dataset, labelField, ["Detections"], "label_field");
+      const total = await requireSamples(ctx);
+      return runDetectionMistakenness(
+        ctx,
+        {
+          predField,
+          labelField,
+          field,
+          missingField: optionalString(params, "missing_field") ?? "possible_missing",
+          spuriousField: optionalString(params, "spurious_field") ?? "possible_spurious",
+          useLogits,
+          copyMissing: optionalBoolean(params, "copy_missing", false),
+        },
+        total,
+      );
     }
     const gtType = requireLabelField(ctx.dataset, labelField, CLASSIFICATION_TYPES, "label_field");
     if (gtType !== predType) {

@@ -1,0 +1,295 @@
+import { AnyBulkWriteOperation, Document, Double, Int32, ObjectId } from "mongodb";
+import { BrainError } from "../../errors";
+import { findField, samplesCollection } from "../../fiftyone/datasets";
+import { storedArray } from "../../fiftyone/embeddings";
+import { FLOAT_FIELD, fieldDoc, FieldType } from "../../fiftyone/fields";
+import { assertReplaceableRun, registerBrainRun } from "../../fiftyone/runs";
+import { streamSamples } from "../../fiftyone/samples";
+import { DetObject, imageMistakenness, ImageMistakenness, MissingLogitsError } from "../../methods/detectionMistakenness";
+import { JobContext } from "../job";
+
+/**
+ * compute_mistakenness for Detections (spec §4.2): object attributes on the ground truth
+ * (`<field>`, `<field>_loc`, `<spurious>`) and predictions (`<missing>`), and three sample
+ * fields: the image's mistakenness (−1 when nothing matched) and the counts of possibly
+ * missing and spurious objects; with copy_missing, the missing predictions are copied into
+ * the ground truth. Registered as the reference's DetectionMistakennessConfig, so Python's
+ * delete_brain_run runs the reference's own cleanup.
+ *
+ * Two passes over the view: the first checks every input and computes (nothing written),
+ * the second computes again and writes sample by sample. An error therefore leaves the
+ * dataset untouched. Decision on a reference defect: the reference lets FiftyOne infer the
+ * sample field's type from the first value written, so when its first sample has no match
+ * (−1) the field becomes an IntField and every later score is truncated to an integer
+ * (0.9 → 0); here the field is always a FloatField.
+ */
+
+export const DETECTION_MISTAKENNESS_CONFIG_CLS = "fiftyone.brain.internal.core.mistakenness.DetectionMistakennessConfig";
+const INT_FIELD: FieldType = "fiftyone.core.fields.IntField";
+
+export interface DetectionMistakennessParams {
+  predField: string;
+  labelField: string;
+  field: string;
+  missingField: string;
+  spuriousField: string;
+  useLogits: boolean;
+  copyMissing: boolean;
+}
+
+export interface DetectionMistakennessResult {
+  brainKey: string;
+  field: string;
+  numScored: number;
+  numMissing: number;
+  numSamples: number;
+  min: number | null;
+  max: number | null;
+  replaced: boolean;
+  /** Predictions flagged possibly missing and ground truths flagged possibly spurious, over the view. */
+  possibleMissing: number;
+  possibleSpurious: number;
+  evalKey: string;
+}
+
+interface RawDet {
+  _id: ObjectId;
+  label?: string | null;
+  bounding_box?: unknown;
+  confidence?: number | null;
+  logits?: unknown;
+  iscrowd?: unknown;
+  attributes?: Record<string, { value?: unknown }> | null;
+  [k: string]: unknown;
+}
+
+type RawSample = { _id: ObjectId; [k: string]: unknown };
+
+function detectionsOf(doc: RawSample, field: string): RawDet[] | null {
+  const v = doc[field] as { detections?: RawDet[] | null } | null | undefined;
+  if (v === null || v === undefined) return null;
+  return v.detections ?? [];
+}
+
+/** Parses stored detections; errors name the detection, sample and field. */
+function parseDets(raw: RawDet[], sampleId: string, field: string, missingField: string, isPred: boolean, useLogits: boolean): DetObject[] {
+  return raw.map((d) => {
+    const id = d._id instanceof ObjectId ? d._id.toHexString() : String(d._id);
+    const where = `Detection '${id}' in sample '${sampleId}' field '${field}'`;
+    const box = d.bounding_box;
+    if (!Array.isArray(box) || box.length !== 4 || box.some((x) => typeof x !== "number" || !Number.isFinite(x))) {
+      throw new BrainError("INVALID_DATA", `${where} has no valid bounding box (expected [x, y, width, height])`);
+    }
+    const confidence = typeof d.confidence === "number" ? d.confidence : null;
+    if (isPred && confidence === null) throw new BrainError("INVALID_DATA", `${where} has no confidence`);
+    let logits: ArrayLike<number> | null = null;
+    if (isPred && useLogits) {
+      try {
+        logits = storedArray(d.logits)?.data ?? null;
+      } catch (err) {
+        throw new BrainError("INVALID_DATA", `${where} has logits that ${(err as Error).message}`);
+      }
+    }
+    const crowdAttr = d.iscrowd ?? d.attributes?.iscrowd?.value ?? false;
+    return {
+      id,
+      label: typeof d.label === "string" ? d.label : null,
+      box: box as number[],
+      confidence,
+      logits,
+      crowd: Boolean(crowdAttr),
+      hasMissing: d[missingField] !== undefined,
+    };
+  });
+}
+
+/** The reference's temporary evaluation key: `<field>_eval`, or `_eval2`, `_eval3`, ... if taken. */
+function evalKeyFor(ctx: JobContext, field: string): string {
+  const taken = Object.keys((ctx.dataset as { evaluations?: Record<string, unknown> | null }).evaluations ?? {});
+  const base = `${field}_eval`;
+  if (!taken.includes(base)) return base;
+  let i = 2;
+  while (taken.includes(base + i)) i++;
+  return base + i;
+}
+
+export async function runDetectionMistakenness(
+  ctx: JobContext,
+  p: DetectionMistakennessParams,
+  total: number,
+): Promise<DetectionMistakennessResult> {
+  const { predField, labelField, field, missingField, spuriousField, useLogits, copyMissing } = p;
+  const outputs = [field, missingField, spuriousField];
+  if (new Set(outputs).size !== 3) throw new BrainError("INVALID_PARAMS", "The mistakenness, missing and spurious fields must differ");
+  for (const f of outputs) {
+    if (f === predField || f === labelField) throw new BrainError("INVALID_PARAMS", `Output field '${f}' must differ from the label fields`);
+  }
+  const replace = await assertReplaceableRun(ctx.db, ctx.dataset, field, DETECTION_MISTAKENNESS_CONFIG_CLS, {
+    pred_field: predField,
+    label_field: labelField,
+    mistakenness_field: field,
+    missing_field: missingField,
+    spurious_field: spuriousField,
+    copy_missing: copyMissing,
+  });
+  const types: [string, FieldType][] = [[field, FLOAT_FIELD], [missingField, INT_FIELD], [spuriousField, INT_FIELD]];
+  for (const [name, ftype] of types) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new BrainError("INVALID_PARAMS", `Invalid field name '${name}': use letters, digits and _`);
+    const existing = findField(ctx.dataset, name);
+    if (existing && (!replace || existing.ftype !== ftype)) {
+      throw new BrainError("FIELD_EXISTS", `Field '${name}' already exists on dataset '${ctx.dataset.name}'; choose another field name`);
+    }
+  }
+
+  const projection = { _id: 1, [labelField]: 1, [predField]: 1 };
+  const score = (doc: RawSample) => {
+    const id = doc._id.toHexString();
+    const rawPreds = detectionsOf(doc, predField);
+    const rawGts = detectionsOf(doc, labelField);
+    const preds = parseDets(rawPreds ?? [], id, predField, missingField, true, useLogits);
+    const gts = parseDets(rawGts ?? [], id, labelField, missingField, false, false);
+    let result: ImageMistakenness;
+    try {
+      result = imageMistakenness(gts, preds, { useLogits, copyMissing });
+    } catch (err) {
+      // only matched predictions' logits are used (as the reference), so only they must have them
+      if (err instanceof MissingLogitsError) {
+        throw new BrainError("INVALID_DATA", `Detection '${err.predId}' in sample '${id}' field '${predField}' has no logits`);
+      }
+      throw err;
+    }
+    return { id, preds, gts, rawGts, result };
+  };
+
+  // pass 1: check everything, write nothing
+  let objects = 0;
+  let seen = 0;
+  for await (const batch of streamSamples<RawSample>(ctx.db, ctx.dataset, ctx.target, projection)) {
+    ctx.signal.throwIfAborted();
+    for (const doc of batch) {
+      const { preds, gts } = score(doc);
+      objects += preds.length + gts.length;
+    }
+    seen += batch.length;
+    ctx.progress((0.4 * seen) / total, `Checked ${seen}/${total} samples`);
+  }
+  if (objects === 0) {
+    throw new BrainError("INVALID_DATA", `Fields '${predField}' and '${labelField}' have no object on any of the ${total} samples of the view`);
+  }
+
+  // pass 2: compute and write
+  const evalKey = evalKeyFor(ctx, field);
+  const samples = samplesCollection(ctx.db, ctx.dataset);
+  const created = types.filter(([name]) => !findField(ctx.dataset, name));
+  let min: number | null = null;
+  let max: number | null = null;
+  let possibleMissing = 0;
+  let possibleSpurious = 0;
+  seen = 0;
+  const now = new Date();
+  for await (const batch of streamSamples<RawSample>(ctx.db, ctx.dataset, ctx.target, projection)) {
+    ctx.signal.throwIfAborted();
+    const ops: AnyBulkWriteOperation<Document>[] = [];
+    for (const doc of batch) {
+      const { result, rawGts } = score(doc);
+      possibleMissing += result.missing.length;
+      possibleSpurious += result.spurious.length;
+      const v = result.value;
+      if (!Number.isNaN(v)) {
+        if (min === null || v < min) min = v;
+        if (max === null || v > max) max = v;
+      }
+      const set: Document = {
+        [field]: new Double(v),
+        [missingField]: new Int32(result.missing.length),
+        [spuriousField]: new Int32(result.spurious.length),
+        last_modified_at: now,
+      };
+      const gtBranches = [
+        ...[...result.gtScores].map(([id, s]) => ({
+          case: { $eq: ["$$d._id", new ObjectId(id)] },
+          then: { [field]: new Double(s.mistakenness), [`${field}_loc`]: new Double(s.loc) },
+        })),
+        ...result.spurious.map((id) => ({ case: { $eq: ["$$d._id", new ObjectId(id)] }, then: { [spuriousField]: true } })),
+      ];
+      const missingIds = result.missing.map((id) => new ObjectId(id));
+      const copies =
+        result.copies.length > 0
+          ? {
+              $map: {
+                input: { $filter: { input: `$${predField}.detections`, as: "p", cond: { $in: ["$$p._id", result.copies.map((id) => new ObjectId(id))] } } },
+                as: "p",
+                in: { $mergeObjects: ["$$p", { [missingField]: true }] },
+              },
+            }
+          : null;
+      if (copyMissing && rawGts === null) {
+        // as the reference: with copy_missing a sample without ground truth gets a Detections (with the copies)
+        set[labelField] = { _cls: "Detections", detections: copies ?? { $literal: [] } };
+      } else if (gtBranches.length || copies) {
+        const marked = gtBranches.length
+          ? { $map: { input: `$${labelField}.detections`, as: "d", in: { $mergeObjects: ["$$d", { $switch: { branches: gtBranches, default: {} } }] } } }
+          : `$${labelField}.detections`;
+        set[`${labelField}.detections`] = copies ? { $concatArrays: [marked, copies] } : marked;
+      }
+      if (missingIds.length) {
+        set[`${predField}.detections`] = {
+          $map: {
+            input: `$${predField}.detections`,
+            as: "d",
+            in: { $cond: [{ $in: ["$$d._id", missingIds] }, { $mergeObjects: ["$$d", { [missingField]: true }] }, "$$d"] },
+          },
+        };
+      }
+      ops.push({ updateOne: { filter: { _id: doc._id }, update: [{ $set: set }] } });
+    }
+    if (ops.length) await samples.bulkWrite(ops, { ordered: true });
+    seen += batch.length;
+    ctx.progress(0.4 + (0.55 * seen) / total, `Scored ${seen}/${total} samples`);
+  }
+  if (created.length) {
+    await ctx.db.collection("datasets").updateOne(
+      { _id: ctx.dataset._id },
+      { $push: { sample_fields: { $each: created.map(([name, ftype]) => fieldDoc(name, ftype)) } }, $set: { last_modified_at: new Date() } } as Document,
+    );
+    for (const [name, ftype] of created) ctx.dataset.sample_fields.push(fieldDoc(name, ftype));
+  }
+  await registerBrainRun(
+    ctx.db,
+    ctx.dataset,
+    {
+      key: field,
+      version: ctx.fiftyoneVersion,
+      viewStages: ctx.target.viewStages ?? null,
+      config: {
+        cls: DETECTION_MISTAKENNESS_CONFIG_CLS,
+        type: "mistakenness",
+        method: "detection",
+        pred_field: predField,
+        label_field: labelField,
+        mistakenness_field: field,
+        missing_field: missingField,
+        spurious_field: spuriousField,
+        use_logits: useLogits,
+        copy_missing: copyMissing,
+        eval_key: evalKey,
+      },
+      results: null,
+    },
+    { replace },
+  );
+  ctx.progress(1, "Done");
+  return {
+    brainKey: field,
+    field,
+    numScored: total,
+    numMissing: 0,
+    numSamples: total,
+    min,
+    max,
+    replaced: replace,
+    possibleMissing,
+    possibleSpurious,
+    evalKey,
+  };
+}

@@ -1,0 +1,125 @@
+import { AppServer, startAppServer } from "../support/appServer";
+import { Browser, executeForm, launchBrowser, openDataset, openOperator } from "../support/browser";
+import { runPython } from "../support/fiftyone";
+
+jest.setTimeout(300_000);
+
+const DATASET = "brain_ts_browser_scores";
+
+let app: AppServer;
+let browser: Browser;
+
+/**
+ * 24 images with classification predictions (logits) and ground truth, and detections
+ * with missing and spurious objects; the score forms run in the real App and the grid
+ * must come back sorted by the new score, highest first.
+ */
+beforeAll(async () => {
+  await runPython(`
+import json, os, tempfile, numpy as np, fiftyone as fo
+from PIL import Image, ImageDraw
+d = tempfile.mkdtemp(prefix="brain-ts-browser-scores-")
+rng = np.random.RandomState(3)
+classes = ["cat", "dog", "bird"]
+samples = []
+for i in range(24):
+    p = os.path.join(d, "img%02d.png" % i)
+    im = Image.new("RGB", (64, 64), (10 * i % 256, 120, 240 - 9 * i))
+    ImageDraw.Draw(im).text((22, 25), str(i), fill=(255, 255, 255))
+    im.save(p)
+    logits = rng.randn(3) * (0.2 + 0.3 * (i % 8))
+    gt_boxes = [[rng.uniform(0, 0.6), rng.uniform(0, 0.6), 0.3, 0.3] for _ in range(1 + i % 3)]
+    preds = [fo.Detection(label="cat", confidence=float(rng.uniform(0.3, 0.9)), bounding_box=[b[0] + 0.02, b[1], 0.3, 0.3]) for b in gt_boxes[: 1 + i % 2]]
+    if i % 4 == 0:
+        preds.append(fo.Detection(label="dog", confidence=0.99, bounding_box=[0.7, 0.7, 0.2, 0.2]))
+    samples.append(fo.Sample(
+        filepath=p,
+        gt=fo.Classification(label=classes[i % 3]),
+        pred=fo.Classification(label=classes[int(np.argmax(logits))], confidence=float(np.exp(logits).max() / np.exp(logits).sum()), logits=logits),
+        gt_dets=fo.Detections(detections=[fo.Detection(label=["cat", "dog"][j % 2], bounding_box=b) for j, b in enumerate(gt_boxes)]),
+        pred_dets=fo.Detections(detections=preds),
+    ))
+ds = fo.Dataset(${JSON.stringify(DATASET)}, overwrite=True)
+ds.persistent = True
+ds.add_samples(samples)
+print(json.dumps(len(ds)))
+`);
+  app = await startAppServer();
+  browser = await launchBrowser();
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.stop();
+});
+
+/** The dataset's samples sorted by `field` descending (None last), as FiftyOne sorts them. */
+const sortedIds = (field: string) =>
+  runPython<{ ids: string[]; values: (number | null)[] }>(`
+import json, fiftyone as fo
+v = fo.load_dataset(${JSON.stringify(DATASET)}).sort_by(${JSON.stringify(field)}, reverse=True)
+print(json.dumps({"ids": v.values("id"), "values": v.values(${JSON.stringify(field)})}))
+`);
+
+/** The id of the sample shown in the first grid tile: open it and read the modal's sample id from the URL. */
+async function firstTileSampleId(): Promise<string> {
+  const { page } = browser;
+  await page.getByTestId("looker").first().click();
+  await page.waitForURL(/[?&]id=[0-9a-f]{24}/, { timeout: 30_000 });
+  const id = new URL(page.url()).searchParams.get("id") as string;
+  await page.keyboard.press("Escape");
+  await page.waitForURL((u) => !u.searchParams.has("id"), { timeout: 15_000 });
+  return id;
+}
+
+async function runScoreForm(label: string, fill: (modal: ReturnType<Browser["page"]["getByTestId"]>) => Promise<void>, shotName: string) {
+  const { page, shot } = browser;
+  await openDataset(page, app.url, DATASET);
+  await openOperator(page, label);
+  const modal = page.getByTestId("operators-prompt-modal");
+  await modal.locator("input[type=radio][value=DATASET]").check();
+  await fill(modal);
+  await shot(`${shotName}-form`);
+  await executeForm(page, 120_000);
+}
+
+describe("score forms in a real FiftyOne App sort the grid by the new score", () => {
+  it("hardness: the form runs, the view bar shows a SortBy on the new field, the first tile is the hardest sample", async () => {
+    const { page, shot } = browser;
+    await runScoreForm("Brain: compute hardness", async (modal) => {
+      await modal.locator("input[type=string]").first().fill("hard_ui");
+    }, "10-hardness");
+    await page.getByText("SortBy").first().waitFor({ timeout: 60_000 });
+    await page.getByTestId("looker").first().waitFor({ timeout: 60_000 });
+    await shot("11-hardness-sorted-grid");
+    const expected = await sortedIds("hard_ui");
+    expect(expected.values.filter((v) => v !== null)).toHaveLength(24);
+    await expect(firstTileSampleId()).resolves.toBe(expected.ids[0]);
+  });
+
+  it("detection mistakenness: predictions field offers Detections, detection options appear, grid sorted by the new score", async () => {
+    const { page, shot } = browser;
+    await runScoreForm("Brain: compute mistakenness", async (modal) => {
+      // choose the Detections predictions: the ground-truth choices follow its type
+      await modal.locator('[role="combobox"], [aria-haspopup="listbox"]').first().click();
+      await page.getByRole("option", { name: "pred_dets", exact: true }).click();
+      await modal.getByText("Missing count field").waitFor();
+      await modal.getByText("gt_dets", { exact: true }).first().waitFor();
+      // string inputs: missing count, spurious count, then the score field
+      await modal.locator("input[type=string]").last().fill("mist_ui");
+    }, "12-mistakenness");
+    await page.getByText("SortBy").first().waitFor({ timeout: 60_000 });
+    await page.getByTestId("looker").first().waitFor({ timeout: 60_000 });
+    await shot("13-mistakenness-sorted-grid");
+    const expected = await sortedIds("mist_ui");
+    const py = await runPython<{ runs: string[]; missing: number; spurious: number }>(`
+import json, fiftyone as fo
+ds = fo.load_dataset(${JSON.stringify(DATASET)})
+print(json.dumps({"runs": ds.list_brain_runs(), "missing": sum(ds.values("possible_missing")), "spurious": sum(ds.values("possible_spurious"))}))
+`);
+    expect(py.runs).toEqual(expect.arrayContaining(["hard_ui", "mist_ui"]));
+    expect(py.missing).toBe(6); // the confident extra "dog" on every 4th sample
+    expect(py.spurious).toBeGreaterThan(0);
+    await expect(firstTileSampleId()).resolves.toBe(expected.ids[0]);
+  });
+});
