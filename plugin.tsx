@@ -10,6 +10,8 @@ import { ComputeNearDuplicates } from "./operators/computeNearDuplicates";
 import { ComputeHardness, ComputeMistakenness, ComputeUniqueness } from "./operators/computeScores";
 import { DeleteBrainRun, GetBrainInfo, LoadBrainView, RenameBrainRun } from "./operators/runManagement";
 import { DuplicatesPanel } from "./panels/duplicates/DuplicatesPanel";
+import { LeaksPanel } from "./panels/leaks/LeaksPanel";
+import { FindUnique } from "./operators/findUnique";
 
 for (const operator of [
   ComputeEmbeddings,
@@ -23,6 +25,7 @@ for (const operator of [
   LoadBrainView,
   RenameBrainRun,
   DeleteBrainRun,
+  FindUnique,
 ]) {
   registerOperator(operator, PLUGIN_NAME);
 }
@@ -34,4 +37,13 @@ registerComponent({
   type: PluginComponentType.Panel,
   activator: () => true,
   panelOptions: { surfaces: "grid", priority: 200, helpMarkdown: "Groups of duplicate samples found by the Brain, with thumbnails." },
+});
+
+registerComponent({
+  name: "brain_ts_leaks",
+  label: "Leaks",
+  component: LeaksPanel,
+  type: PluginComponentType.Panel,
+  activator: () => true,
+  panelOptions: { surfaces: "grid", priority: 201, helpMarkdown: "Near duplicates across train/test splits found by the Brain, side by side." },
 });

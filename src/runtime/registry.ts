@@ -14,6 +14,8 @@ import {
 } from "./jobs/runManagement";
 import { deleteSamplesJob, tagSamplesJob } from "./jobs/sampleActions";
 import { hardnessJob, mistakennessJob, uniquenessJob } from "./jobs/scores";
+import { findUniqueJob } from "./jobs/findUnique";
+import { getLeakRunJob } from "./jobs/leakRuns";
 
 /** Every method the runtime serves, by the name operators and the CLI use. */
 const JOBS: Job[] = [
@@ -32,6 +34,8 @@ const JOBS: Job[] = [
   getDuplicateGroupsJob,
   tagSamplesJob,
   deleteSamplesJob,
+  findUniqueJob,
+  getLeakRunJob,
 ];
 
 const byName = new Map(JOBS.map((j) => [j.name, j]));

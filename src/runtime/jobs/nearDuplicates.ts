@@ -60,12 +60,7 @@ export const nearDuplicatesJob: Job<NearDuplicatesResult> = {
     const n = emb.ids.length;
     if (n === 0) throw new BrainError("EMPTY_VIEW", `No sample of the view has embeddings in '${field}'`);
     ctx.progress(0.3, `Finding neighbours of ${n} samples`);
-    // Neighbours up to twice the threshold are kept with the run, so the Duplicates panel
-    // can regroup at other thresholds without recomputing anything.
-    const graph = radiusGraph(emb.vectors, n, emb.dim, metric, Math.min(METRIC_MAX[metric], 2 * threshold), MAX_STORED_NEIGHBORS);
-    // Rows with many close neighbours make the capped graph exact only below some
-    // distance; the run's own result is then computed on an uncapped graph.
-    const exact = graph.radius >= threshold ? graph : radiusGraph(emb.vectors, n, emb.dim, metric, threshold);
+    const { graph, exact } = neighbourGraphs(emb.vectors, n, emb.dim, metric, threshold);
     const found = findDuplicates(exact, threshold);
     const id = (i: number) => emb.ids[i];
     const neighborsMap = Object.fromEntries(
@@ -100,6 +95,18 @@ export const nearDuplicatesJob: Job<NearDuplicatesResult> = {
   },
 };
 
+/**
+ * The graphs a run needs: `graph` holds neighbours up to twice the threshold and is kept
+ * with the run, so panels can regroup at other thresholds without recomputing anything;
+ * `exact` is complete up to the threshold, for the run's own result (rows with many
+ * close neighbours make the capped graph exact only below some distance).
+ */
+export function neighbourGraphs(vectors: ArrayLike<number>, n: number, dim: number, metric: Metric, threshold: number): { graph: NeighborGraph; exact: NeighborGraph } {
+  const graph = radiusGraph(vectors, n, dim, metric, Math.min(METRIC_MAX[metric], 2 * threshold), MAX_STORED_NEIGHBORS);
+  const exact = graph.radius >= threshold ? graph : radiusGraph(vectors, n, dim, metric, threshold);
+  return { graph, exact };
+}
+
 /** The neighbour graph as stored with a run (JSON in GridFS): only rows with neighbours. */
 export interface StoredGraph {
   ids: string[];
@@ -109,7 +116,7 @@ export interface StoredGraph {
   radius: number;
 }
 
-function storedGraph(graph: NeighborGraph, ids: string[]): StoredGraph {
+export function storedGraph(graph: NeighborGraph, ids: string[]): StoredGraph {
   const linked = new Uint8Array(graph.n);
   for (let i = 0; i < graph.n; i++) if (graph.offsets[i + 1] > graph.offsets[i]) linked[i] = 1;
   for (const j of graph.indices) linked[j] = 1;
