@@ -28,7 +28,7 @@ export const findUniqueJob: Job<FindUniqueResult> = {
   description: "Find a given number (or fraction) of mutually distant samples from an embeddings field",
   async run(ctx, params) {
     const field = requiredString(params, "embeddings");
-    const metric = resolveMetric(params);
+    const metric = resolveMetric(params, ctx.brainConfig);
     const hasCount = params.count !== undefined && params.count !== null;
     const hasFraction = params.fraction !== undefined && params.fraction !== null;
     if (hasCount === hasFraction) throw new BrainError("INVALID_PARAMS", "Give either 'count' (samples to keep) or 'fraction' (share of samples to drop as duplicates)");

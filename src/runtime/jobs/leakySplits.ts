@@ -51,7 +51,7 @@ export const leakySplitsJob: Job<LeakySplitsResult> = {
   async run(ctx, params) {
     const field = requiredString(params, "embeddings");
     const brainKey = optionalString(params, "brain_key") ?? null;
-    const metric = resolveMetric(params);
+    const metric = resolveMetric(params, ctx.brainConfig);
     const threshold = resolveThreshold(params, metric);
     if (brainKey) assertNewBrainKey(ctx.dataset, brainKey);
     const emb = await readEmbeddings(ctx.db, ctx.dataset, ctx.target, field, { signal: ctx.signal, progress: (f) => ctx.progress(0.3 * f, "Reading embeddings") });

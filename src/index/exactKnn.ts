@@ -1,0 +1,236 @@
+import { onnx } from "onnx-proto";
+import * as ort from "onnxruntime-node";
+import { BrainError } from "../errors";
+import type { SimilarityMetric } from "./similarityIndex";
+
+/**
+ * Exact (brute-force) k nearest neighbours over row-major Float32Array matrices.
+ *
+ * The work is one matrix product per block of queries followed by a partial sort, so it
+ * runs as a two-node ONNX graph (Gemm → TopK) in onnxruntime: its MLAS kernels are the
+ * same class of multi-threaded SIMD GEMM that numpy's BLAS uses, which plain JavaScript
+ * loops cannot approach. The graph is built here in memory; no model file is involved.
+ *
+ * Distances (smaller = more similar):
+ * - cosine: 1 − x̂·ŷ (rows normalised here; zero rows stay zero, i.e. distance 1 to all)
+ * - euclidean: ‖x − y‖
+ * - dotproduct: −x·y
+ */
+export interface KnnOptions {
+  /**
+   * For full-index queries (each query is a row of the base): `selfIndex[i]` is the base
+   * row of query i, which is left out of its own neighbours.
+   */
+  selfIndex?: Int32Array;
+  /** Rows of `base` to search; the others are ignored (the current view). Indices refer to `base`. */
+  restrict?: Int32Array;
+  /** Keep only neighbours at distance ≤ radius. */
+  radius?: number;
+  /** Cancels between blocks. */
+  signal?: AbortSignal;
+  /** Called after each block with the fraction of queries done. */
+  progress?: (fraction: number) => void;
+  /** Elements of the q×n distance block computed at once (bounds memory; default 16M). */
+  blockElements?: number;
+}
+
+export interface KnnResult {
+  /** Queries × k, row-major; base row indices, −1 where a query has fewer than k neighbours. */
+  indices: Int32Array;
+  /** Queries × k, ascending per row; Infinity where there is no neighbour. */
+  distances: Float32Array;
+  k: number;
+}
+
+const OPSET = 17;
+const IR_VERSION = 8;
+
+type GraphKind = "affine" | "euclidean";
+
+/**
+ * dist = relu?(alpha·Q·Bᵀ + colBias + rowBias), then TopK(smallest).
+ * cosine: alpha −1, colBias 1; dotproduct: alpha −1, colBias 0; euclidean (squared): alpha −2,
+ * colBias ‖b‖², rowBias ‖q‖², clamped at 0 against rounding.
+ */
+function buildGraph(kind: GraphKind, alpha: number): Uint8Array {
+  const floatT = (dims: string[]): onnx.ITypeProto => ({
+    tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims.map((d) => ({ dimParam: d })) } },
+  });
+  const int64T = (dims: string[]): onnx.ITypeProto => ({
+    tensorType: { elemType: onnx.TensorProto.DataType.INT64, shape: { dim: dims.map((d) => ({ dimParam: d })) } },
+  });
+  const A = onnx.AttributeProto.AttributeType;
+  const nodes: onnx.INodeProto[] = [
+    {
+      opType: "Gemm",
+      input: ["Q", "B", "C"],
+      output: ["G"],
+      attribute: [
+        { name: "alpha", type: A.FLOAT, f: alpha },
+        { name: "beta", type: A.FLOAT, f: 1 },
+        { name: "transB", type: A.INT, i: 1 },
+      ],
+    },
+    { opType: "Add", input: ["G", "R"], output: ["D0"] },
+  ];
+  let dist = "D0";
+  if (kind === "euclidean") {
+    nodes.push({ opType: "Relu", input: ["D0"], output: ["D1"] });
+    dist = "D1";
+  }
+  nodes.push({
+    opType: "TopK",
+    input: [dist, "K"],
+    output: ["values", "indices"],
+    attribute: [
+      { name: "largest", type: A.INT, i: 0 },
+      { name: "sorted", type: A.INT, i: 1 },
+      { name: "axis", type: A.INT, i: -1 },
+    ],
+  });
+  const model = onnx.ModelProto.create({
+    irVersion: IR_VERSION,
+    opsetImport: [{ domain: "", version: OPSET }],
+    producerName: "brain-ts exactKnn",
+    graph: {
+      name: `knn_${kind}`,
+      node: nodes,
+      input: [
+        { name: "Q", type: floatT(["q", "d"]) },
+        { name: "B", type: floatT(["n", "d"]) },
+        { name: "C", type: floatT(["one", "n"]) },
+        { name: "R", type: floatT(["q", "one"]) },
+        { name: "K", type: int64T(["k1"]) },
+      ],
+      output: [
+        { name: "values", type: floatT(["q", "k"]) },
+        { name: "indices", type: int64T(["q", "k"]) },
+      ],
+    },
+  });
+  return onnx.ModelProto.encode(model).finish();
+}
+
+const sessions = new Map<string, Promise<ort.InferenceSession>>();
+
+function session(kind: GraphKind, alpha: number): Promise<ort.InferenceSession> {
+  const key = `${kind}:${alpha}`;
+  let s = sessions.get(key);
+  if (!s) {
+    s = ort.InferenceSession.create(buildGraph(kind, alpha), { executionProviders: ["cpu"], graphOptimizationLevel: "all" });
+    sessions.set(key, s);
+  }
+  return s;
+}
+
+/** Copies rows, L2-normalised (zero rows stay zero). */
+export function normalizedRows(vectors: Float32Array, n: number, dim: number): Float32Array {
+  const out = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    const o = i * dim;
+    let s = 0;
+    for (let j = 0; j < dim; j++) s += vectors[o + j] * vectors[o + j];
+    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+    for (let j = 0; j < dim; j++) out[o + j] = vectors[o + j] * inv;
+  }
+  return out;
+}
+
+function squaredNorms(vectors: Float32Array, n: number, dim: number): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let j = 0, o = i * dim; j < dim; j++) s += vectors[o + j] * vectors[o + j];
+    out[i] = s;
+  }
+  return out;
+}
+
+function gatherRows(vectors: Float32Array, dim: number, rows: Int32Array): Float32Array {
+  const out = new Float32Array(rows.length * dim);
+  for (let i = 0; i < rows.length; i++) out.set(vectors.subarray(rows[i] * dim, rows[i] * dim + dim), i * dim);
+  return out;
+}
+
+/**
+ * The k nearest base rows of every query row. `base` is n×dim, `queries` q×dim (the same
+ * array as `base` for full-index queries, with `selfIndex`). k is capped at the number of
+ * searchable rows.
+ */
+export async function knnSearch(
+  base: Float32Array,
+  queries: Float32Array,
+  dim: number,
+  k: number,
+  metric: SimilarityMetric,
+  options: KnnOptions = {},
+): Promise<KnnResult> {
+  if (!Number.isInteger(dim) || dim <= 0) throw new BrainError("INVALID_PARAMS", `Vector dimension must be a positive integer, got ${dim}`);
+  if (base.length % dim !== 0 || queries.length % dim !== 0) {
+    throw new BrainError("INVALID_DATA", `Vectors do not have dimension ${dim} (base ${base.length} values, queries ${queries.length} values)`);
+  }
+  if (!Number.isInteger(k) || k <= 0) throw new BrainError("INVALID_PARAMS", `k must be a positive integer, got ${k}`);
+  const q = queries.length / dim;
+  const restrict = options.restrict;
+  let searched = restrict ? gatherRows(base, dim, restrict) : base;
+  const n = searched.length / dim;
+  const out: KnnResult = { indices: new Int32Array(q * k).fill(-1), distances: new Float32Array(q * k).fill(Infinity), k };
+  if (n === 0 || q === 0) return out;
+
+  let queryRows = queries;
+  if (metric === "cosine") {
+    searched = normalizedRows(searched, n, dim);
+    queryRows = queries === base && !restrict ? searched : normalizedRows(queries, q, dim);
+  }
+  const kind: GraphKind = metric === "euclidean" ? "euclidean" : "affine";
+  const alpha = metric === "euclidean" ? -2 : -1;
+  const colBias = metric === "euclidean" ? squaredNorms(searched, n, dim) : new Float32Array(n).fill(metric === "cosine" ? 1 : 0);
+  const rowNorms = metric === "euclidean" ? squaredNorms(queryRows, q, dim) : null;
+
+  // One extra candidate per query so its own row can be dropped.
+  const self = options.selfIndex;
+  const kSearch = Math.min(n, k + (self ? 1 : 0));
+  // Base row → searched position, to recognise a query's own row under `restrict`.
+  let positionOf: ((row: number) => number) | null = null;
+  if (self) {
+    if (restrict) {
+      const pos = new Map<number, number>();
+      restrict.forEach((r, i) => pos.set(r, i));
+      positionOf = (row) => pos.get(row) ?? -1;
+    } else positionOf = (row) => row;
+  }
+
+  const sess = await session(kind, alpha);
+  const B = new ort.Tensor("float32", searched, [n, dim]);
+  const C = new ort.Tensor("float32", colBias, [1, n]);
+  const K = new ort.Tensor("int64", BigInt64Array.from([BigInt(kSearch)]), [1]);
+  const blockRows = Math.max(1, Math.min(q, Math.floor((options.blockElements ?? 1 << 24) / n)));
+  const radius = options.radius ?? Infinity;
+
+  for (let start = 0; start < q; start += blockRows) {
+    if (options.signal?.aborted) throw new BrainError("CANCELLED", "The search was cancelled");
+    const rows = Math.min(blockRows, q - start);
+    const Q = new ort.Tensor("float32", queryRows.subarray(start * dim, (start + rows) * dim), [rows, dim]);
+    const R = new ort.Tensor("float32", rowNorms ? rowNorms.subarray(start, start + rows) : new Float32Array(rows), [rows, 1]);
+    const res = await sess.run({ Q, B, C, R, K });
+    const values = res.values.data as Float32Array;
+    const idx = res.indices.data as BigInt64Array;
+    for (let r = 0; r < rows; r++) {
+      const qi = start + r;
+      const own = positionOf ? positionOf(self![qi]) : -1;
+      let filled = 0;
+      for (let j = 0; j < kSearch && filled < k; j++) {
+        const pos = Number(idx[r * kSearch + j]);
+        if (pos === own) continue;
+        let d = values[r * kSearch + j];
+        if (metric === "euclidean") d = Math.sqrt(d);
+        if (d > radius) break;
+        out.indices[qi * k + filled] = restrict ? restrict[pos] : pos;
+        out.distances[qi * k + filled] = d;
+        filled++;
+      }
+    }
+    options.progress?.((start + rows) / q);
+  }
+  return out;
+}
