@@ -68,7 +68,10 @@ export const leakySplitsJob: Job<LeakySplitsResult> = {
     );
 
     ctx.progress(0.35, `Finding neighbours of ${n} samples`);
-    const { graph, exact } = neighbourGraphs(emb.vectors, n, emb.dim, metric, threshold);
+    const { graph, exact } = await neighbourGraphs(emb.vectors, n, emb.dim, metric, threshold, {
+      signal: ctx.signal,
+      progress: (f) => ctx.progress(0.35 + 0.6 * f, `Finding neighbours of ${n} samples`),
+    });
     const leakIds = findLeaks(findDuplicates(exact, threshold), splitOf).map((i) => emb.ids[i]);
     if (brainKey) {
       const stored = storedGraph(graph, emb.ids);

@@ -3,6 +3,7 @@ import { readEmbeddings } from "../../fiftyone/embeddings";
 import { GENERIC_CONFIG_CLS, GENERIC_RESULTS_CLS, assertNewBrainKey, registerBrainRun } from "../../fiftyone/runs";
 import { findDuplicates, NeighborGraph } from "../../methods/nearDuplicates";
 import { Metric, radiusGraph } from "../../methods/neighborGraph";
+import { knnRadiusGraph } from "../../index/radiusGraph";
 import { BrainConfig, loadBrainConfig } from "../../config/brainConfig";
 import { Job } from "../job";
 import { optionalString, RawParams, requiredString } from "../params";
@@ -60,7 +61,10 @@ export const nearDuplicatesJob: Job<NearDuplicatesResult> = {
     const n = emb.ids.length;
     if (n === 0) throw new BrainError("EMPTY_VIEW", `No sample of the view has embeddings in '${field}'`);
     ctx.progress(0.3, `Finding neighbours of ${n} samples`);
-    const { graph, exact } = neighbourGraphs(emb.vectors, n, emb.dim, metric, threshold);
+    const { graph, exact } = await neighbourGraphs(emb.vectors, n, emb.dim, metric, threshold, {
+      signal: ctx.signal,
+      progress: (f) => ctx.progress(0.3 + 0.6 * f, `Finding neighbours of ${n} samples`),
+    });
     const found = findDuplicates(exact, threshold);
     const id = (i: number) => emb.ids[i];
     const neighborsMap = Object.fromEntries(
@@ -101,8 +105,15 @@ export const nearDuplicatesJob: Job<NearDuplicatesResult> = {
  * `exact` is complete up to the threshold, for the run's own result (rows with many
  * close neighbours make the capped graph exact only below some distance).
  */
-export function neighbourGraphs(vectors: ArrayLike<number>, n: number, dim: number, metric: Metric, threshold: number): { graph: NeighborGraph; exact: NeighborGraph } {
-  const graph = radiusGraph(vectors, n, dim, metric, Math.min(METRIC_MAX[metric], 2 * threshold), MAX_STORED_NEIGHBORS);
+export async function neighbourGraphs(
+  vectors: ArrayLike<number>,
+  n: number,
+  dim: number,
+  metric: Metric,
+  threshold: number,
+  options: { signal?: AbortSignal; progress?: (fraction: number) => void } = {},
+): Promise<{ graph: NeighborGraph; exact: NeighborGraph }> {
+  const graph = await knnRadiusGraph(vectors, n, dim, metric, Math.min(METRIC_MAX[metric], 2 * threshold), MAX_STORED_NEIGHBORS, options);
   const exact = graph.radius >= threshold ? graph : radiusGraph(vectors, n, dim, metric, threshold);
   return { graph, exact };
 }
