@@ -5,6 +5,7 @@ import { MongoClient } from "mongodb";
 import { findPython, holdFiftyOneDatabase, projectRoot } from "../src/fiftyone/localDatabase";
 import { BenchContext, datasetCreator } from "./context";
 import { benchExactDuplicates } from "./exactDuplicates.bench";
+import { benchNearDuplicates, nearDuplicateSizes } from "./nearDuplicates.bench";
 import { formatTable, Row } from "./measure";
 
 /**
@@ -33,6 +34,8 @@ async function main(): Promise<void> {
   try {
     rows.push(await benchExactDuplicates(ctx, 300, 96));
     rows.push(await benchExactDuplicates(ctx, 300, 1024));
+    const near = nearDuplicateSizes();
+    for (const n of near.sizes) rows.push(await benchNearDuplicates(ctx, n, near.dim));
   } finally {
     const client = await MongoClient.connect(held.location.uri);
     await client.db(dbName).dropDatabase();
