@@ -145,6 +145,21 @@ def _describe_target(view):
     }
 
 
+def _saved_view_pipelines(dataset, names):
+    if not isinstance(names, (list, tuple)):
+        raise ValueError("'split_views' must list saved view names")
+    known = set(dataset.list_saved_views())
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(
+            "Dataset '%s' has no saved view %s"
+            % (dataset.name, ", ".join("'%s'" % n for n in unknown))
+        )
+    return {
+        n: json_util.dumps(dataset.load_saved_view(n)._pipeline()) for n in names
+    }
+
+
 def _brain_secrets(ctx):
     """The plugin's ``FIFTYONE_BRAIN_*`` secrets (fiftyone.yml), as brain config values.
 
@@ -225,9 +240,16 @@ class RunMethod(foo.Operator):
                 "Unknown target '%s'; use one of %s" % (target, ", ".join(TARGETS))
             )
 
+        params = dict(ctx.params.get("params") or {})
+        if params.get("split_views"):
+            # Only FiftyOne compiles view stages: saved-view splits travel as pipelines.
+            params["split_view_pipelines"] = _saved_view_pipelines(
+                ctx.dataset, params["split_views"]
+            )
+
         request = {
             "method": method,
-            "params": ctx.params.get("params") or {},
+            "params": params,
             "database": _database_location(),
             "dataset": ctx.dataset.name,
             "target": _describe_target(_target_view(ctx, target)),

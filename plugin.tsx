@@ -16,6 +16,8 @@ import { SortBySimilarity } from "./operators/sortBySimilarity";
 import { DuplicatesPanel } from "./panels/duplicates/DuplicatesPanel";
 import { SortSelectionBySimilarity } from "./operators/similarityGridAction";
 import { SimilarityPanel } from "./panels/similarity/SimilarityPanel";
+import { LeaksPanel } from "./panels/leaks/LeaksPanel";
+import { FindUnique } from "./operators/findUnique";
 
 for (const operator of [
   ComputeEmbeddings,
@@ -34,6 +36,7 @@ for (const operator of [
   SortSelectionBySimilarity,
   ComputeVisualization,
   ComputeRepresentativeness,
+  FindUnique,
 ]) {
   registerOperator(operator, PLUGIN_NAME);
 }
@@ -58,4 +61,10 @@ registerComponent({
     priority: 210,
     helpMarkdown: "Search a similarity index by the grid's selection, a text prompt or an image, and send the nearest samples to the grid in order.",
   },
+  name: "brain_ts_leaks",
+  label: "Leaks",
+  component: LeaksPanel,
+  type: PluginComponentType.Panel,
+  activator: () => true,
+  panelOptions: { surfaces: "grid", priority: 201, helpMarkdown: "Near duplicates across train/test splits found by the Brain, side by side." },
 });

@@ -7,6 +7,7 @@ import { BenchContext, datasetCreator } from "./context";
 import { benchExactDuplicates } from "./exactDuplicates.bench";
 import { benchSimilarity } from "./similarity.bench";
 import { benchEmbeddings } from "./embeddings.bench";
+import { benchNearDuplicates, nearDuplicateSizes } from "./nearDuplicates.bench";
 import { formatTable, Row } from "./measure";
 import { benchVisualization } from "./visualization.bench";
 import { benchScores, scoreBenchOptions } from "./scores.bench";
@@ -60,6 +61,8 @@ async function main(): Promise<void> {
       rows.push(await benchExactDuplicates(ctx, 300, 1024));
     }
     if (!only || only === "scores") rows.push(...(await benchScores(ctx, scoreBenchOptions(process.argv))));
+    const near = nearDuplicateSizes();
+    for (const n of near.sizes) rows.push(await benchNearDuplicates(ctx, n, near.dim));
   } finally {
     const client = await MongoClient.connect(held.location.uri);
     await client.db(dbName).dropDatabase();

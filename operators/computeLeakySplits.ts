@@ -2,11 +2,16 @@ import { ExecutionContext, Operator, OperatorConfig, types } from "@fiftyone/ope
 import type { LeakySplitsResult } from "../src/runtime/jobs/leakySplits";
 import { callRuntime, trigger } from "./bridge";
 import { hooksInfo, useDatasetInfo } from "./datasetInfo";
-import { addDelegateInput, addTargetInput } from "./forms";
-import { chosenTarget, embeddingsFields, hasSelection, hasView, thresholdError } from "./validation";
+import { addDelegateInput, addNewBrainKeyInput, addTargetInput } from "./forms";
+import {
+  chosenTarget, embeddingsFields, freeKey, hasSelection, hasView, newBrainKeyError, splitFieldError, splitFields, splitNames,
+  splitNamesError, thresholdError, thresholdWarning,
+} from "./validation";
 import { selectStage } from "./views";
 
 export const LEAK_TAG = "leak";
+const SPLIT_BY = ["tags", "field", "views"] as const;
+type SplitBy = (typeof SPLIT_BY)[number];
 
 /** Finds near duplicates across splits (train/test leaks), which the official plugin cannot. */
 export class ComputeLeakySplits extends Operator {
@@ -14,7 +19,7 @@ export class ComputeLeakySplits extends Operator {
     return new OperatorConfig({
       name: "compute_leaky_splits",
       label: "Brain: find leaks between splits",
-      description: "Near duplicates that cross train/test splits given by tags",
+      description: "Near duplicates that cross train/test splits given by tags, a field or saved views",
       dynamic: true,
       icon: "call_split",
     });
@@ -32,60 +37,119 @@ export class ComputeLeakySplits extends Operator {
       inputs.str("no_embeddings", { label: "This dataset has no embeddings field. Compute embeddings first.", view: new types.Warning(), invalid: true });
       return new types.Property(inputs);
     }
+    const keys = info.brainRuns.map((r) => r.key);
     addTargetInput(inputs, hasSelection(ctx), hasView(ctx));
     const fields = new types.Dropdown({ choices: [] });
     for (const f of vectorFields) fields.addChoice(f, { label: f });
     inputs.enum("embeddings", vectorFields, { label: "Embeddings field", required: true, default: vectorFields[0], view: fields });
-    const tags = splitTags(ctx.params.split_tags);
-    const tagsError = tags.length >= 2 && new Set(tags).size === tags.length ? null : "Give at least two different tags, separated by commas";
-    inputs.str("split_tags", {
-      label: "Split tags",
-      description: "Sample tags that define the splits, e.g. train, test",
-      default: "train, test",
-      required: true,
-      invalid: tagsError !== null,
-      errorMessage: tagsError ?? undefined,
-    });
-    const error = thresholdError(ctx.params.threshold ?? 0.2, "cosine");
-    inputs.float("threshold", { label: "Threshold (cosine distance)", default: 0.2, required: true, invalid: error !== null, errorMessage: error ?? undefined });
+
+    const by = new types.RadioGroup({ choices: [], orientation: "horizontal" });
+    by.addChoice("tags", { label: "Sample tags" });
+    by.addChoice("field", { label: "A field's values" });
+    by.addChoice("views", { label: "Saved views" });
+    inputs.enum("split_by", [...SPLIT_BY], { label: "Splits given by", default: "tags", view: by });
+    const splitBy = chosenSplitBy(ctx.params);
+    if (splitBy === "field") {
+      const candidates = splitFields(info.fields);
+      const choices = new types.Dropdown({ choices: [] });
+      for (const f of info.fields.map((x) => x.name).sort()) choices.addChoice(f, { label: f });
+      const value = ctx.params.split_field ?? candidates[0];
+      const error = splitFieldError(info.fields, value);
+      inputs.enum("split_field", info.fields.map((f) => f.name), {
+        label: "Split field",
+        description: "One split per distinct value (strings, integers, booleans or lists of them)",
+        default: candidates[0],
+        required: true,
+        view: choices,
+        invalid: error !== null,
+        errorMessage: error ?? undefined,
+      });
+    } else {
+      const name = splitBy === "tags" ? "split_tags" : "split_views";
+      const what = splitBy === "tags" ? "tags" : "saved views";
+      const fallback = splitBy === "tags" ? "train, test" : "";
+      const error = splitNamesError(splitNames(ctx.params[name] ?? fallback), what);
+      inputs.str(name, {
+        label: splitBy === "tags" ? "Split tags" : "Saved views",
+        description: splitBy === "tags" ? "Sample tags that define the splits, e.g. train, test" : "Names of saved views that define the splits, separated by commas",
+        default: fallback,
+        required: true,
+        invalid: error !== null,
+        errorMessage: error ?? undefined,
+      });
+    }
+    const metrics = new types.RadioGroup({ choices: [], orientation: "horizontal" });
+    metrics.addChoice("cosine", { label: "Cosine" });
+    metrics.addChoice("euclidean", { label: "Euclidean" });
+    inputs.enum("metric", ["cosine", "euclidean"], { label: "Distance", default: "cosine", view: metrics });
+    const metric = (ctx.params.metric as string | undefined) ?? "cosine";
+    const threshold = ctx.params.threshold ?? 0.2;
+    const error = thresholdError(threshold, metric);
+    inputs.float("threshold", { label: "Threshold", default: 0.2, required: true, invalid: error !== null, errorMessage: error ?? undefined });
+    const warning = thresholdWarning(threshold, metric);
+    if (warning) inputs.str("threshold_warning", { label: warning, view: new types.Warning() });
+    addNewBrainKeyInput(inputs, "brain_key", ctx.params.brain_key, keys, freeKey("leaks", keys));
     const after = new types.RadioGroup({ choices: [] });
     after.addChoice("show", { label: "Show the leaks in the grid" });
     after.addChoice("tag", { label: `Tag leaks '${LEAK_TAG}'` });
-    inputs.enum("after_run", ["show", "tag"], { label: "Then", default: "show", view: after });
+    after.addChoice("none", { label: "Only record the run (browse it in the Leaks panel)" });
+    inputs.enum("after_run", ["show", "tag", "none"], { label: "Then", default: "show", view: after });
     addDelegateInput(inputs);
     return new types.Property(inputs);
   }
 
   async execute(ctx: ExecutionContext) {
     const info = hooksInfo(ctx.hooks);
+    const keys = info.brainRuns.map((r) => r.key);
+    const brainKey = (ctx.params.brain_key as string | undefined) ?? freeKey("leaks", keys);
+    const metric = (ctx.params.metric as string | undefined) ?? "cosine";
+    const threshold = ctx.params.threshold ?? 0.2;
+    const splitBy = chosenSplitBy(ctx.params);
+    const splits: Record<string, unknown> = {};
+    let invalid = newBrainKeyError(brainKey, keys) ?? thresholdError(threshold, metric);
+    if (splitBy === "field") {
+      const field = ctx.params.split_field ?? splitFields(info.fields)[0];
+      invalid ??= splitFieldError(info.fields, field);
+      splits.split_field = field;
+    } else if (splitBy === "views") {
+      splits.split_views = splitNames(ctx.params.split_views);
+      invalid ??= splitNamesError(splits.split_views as string[], "saved views");
+    } else {
+      splits.split_tags = splitNames(ctx.params.split_tags ?? "train, test");
+      invalid ??= splitNamesError(splits.split_tags as string[], "tags");
+    }
+    if (invalid) throw new Error(invalid);
     const outcome = await callRuntime<LeakySplitsResult>({
       method: "compute_leaky_splits",
-      params: {
-        embeddings: ctx.params.embeddings ?? embeddingsFields(info.fields)[0],
-        split_tags: splitTags(ctx.params.split_tags ?? "train, test"),
-        threshold: ctx.params.threshold ?? 0.2,
-        metric: "cosine",
-      },
+      params: { embeddings: ctx.params.embeddings ?? embeddingsFields(info.fields)[0], brain_key: brainKey, threshold, metric, ...splits },
       target: chosenTarget(ctx.params, hasSelection(ctx), hasView(ctx)),
       delegate: Boolean(ctx.params.delegate),
     });
-    if (outcome.delegated) return { delegated: true };
+    if (outcome.delegated) {
+      trigger("notify", { message: `Leaky splits queued as '${brainKey}': run \`fiftyone delegated launch\``, variant: "info" });
+      return { delegated: true, brain_key: brainKey };
+    }
     const r = outcome.result;
+    trigger("reload_dataset");
+    const after = ctx.params.after_run ?? "show";
     if (r.leakIds.length) {
-      if ((ctx.params.after_run ?? "show") === "tag") {
+      if (after === "tag") {
         await callRuntime({ method: "tag_samples", params: { sample_ids: r.leakIds, tag: LEAK_TAG } });
         trigger("reload_samples");
-      } else {
+      } else if (after === "show") {
         trigger("set_view", { view: [selectStage(r.leakIds, true)] });
       }
     }
     const sizes = r.splits.map((s, i) => `${s} ${r.splitSizes[i]}`).join(", ");
-    trigger("notify", { message: `${r.leakIds.length} samples leak between splits (${sizes})`, variant: r.leakIds.length ? "warning" : "success" });
-    return { num_leaks: r.leakIds.length };
+    const warnings = r.warnings.length ? `. ${r.warnings.join(". ")}` : "";
+    trigger("notify", {
+      message: `${r.leakIds.length} samples leak between splits (${sizes})${warnings}`,
+      variant: r.leakIds.length || r.warnings.length ? "warning" : "success",
+    });
+    return { brain_key: brainKey, num_leaks: r.leakIds.length };
   }
 }
 
-export function splitTags(value: unknown): string[] {
-  if (Array.isArray(value)) return value.map(String);
-  return String(value ?? "").split(",").map((t) => t.trim()).filter(Boolean);
+function chosenSplitBy(params: Record<string, unknown>): SplitBy {
+  return SPLIT_BY.includes(params.split_by as SplitBy) ? (params.split_by as SplitBy) : "tags";
 }

@@ -4,7 +4,7 @@ import { callRuntime, trigger } from "./bridge";
 import { hooksInfo, useDatasetInfo } from "./datasetInfo";
 import { addAfterRunInput, applyAfterRun } from "./duplicateResults";
 import { addDelegateInput, addNewBrainKeyInput, addTargetInput } from "./forms";
-import { chosenTarget, embeddingsFields, freeKey, hasSelection, hasView, newBrainKeyError, thresholdError } from "./validation";
+import { chosenTarget, embeddingsFields, freeKey, hasSelection, hasView, newBrainKeyError, thresholdError, thresholdWarning } from "./validation";
 
 /** Finds near duplicates from an embeddings field, with the reference's threshold semantics. */
 export class ComputeNearDuplicates extends Operator {
@@ -53,6 +53,8 @@ export class ComputeNearDuplicates extends Operator {
       invalid: error !== null,
       errorMessage: error ?? undefined,
     });
+    const warning = thresholdWarning(threshold, (ctx.params.metric as string | undefined) ?? "cosine");
+    if (warning) inputs.str("threshold_warning", { label: warning, view: new types.Warning() });
     addNewBrainKeyInput(inputs, "brain_key", ctx.params.brain_key, keys, freeKey("near_duplicates", keys));
     addAfterRunInput(inputs);
     addDelegateInput(inputs);

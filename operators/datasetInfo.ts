@@ -30,7 +30,7 @@ export function datasetInfo(dataset: fos.Dataset | null, fields: readonly fos.Sa
       method: (m.config?.method as string | undefined) ?? null,
     })),
     fieldNames: topLevel.map((f) => f.name),
-    fields: topLevel.map((f) => ({ name: f.name, ftype: f.ftype, embeddedDocType: f.embeddedDocType ?? null })),
+    fields: topLevel.map((f) => ({ name: f.name, ftype: f.ftype, embeddedDocType: f.embeddedDocType ?? null, subfield: f.subfield ?? null })),
   };
 }
 

@@ -1,5 +1,6 @@
 import { validateBrainKey } from "../src/errors";
 import type { Target } from "./bridge";
+import { splitFieldTypeError } from "../src/fiftyone/splitFieldTypes";
 
 /**
  * The checks behind the operators' forms, pure so they are unit-tested: the form says
@@ -77,6 +78,7 @@ export interface FieldRef {
   name: string;
   ftype: string;
   embeddedDocType?: string | null;
+  subfield?: string | null;
 }
 
 const EMBEDDED_DOC = "fiftyone.core.fields.EmbeddedDocumentField";
@@ -114,5 +116,61 @@ export function newScoreFieldError(name: unknown, fieldNames: readonly string[],
   }
   if (fieldNames.includes(name as string)) return `Field '${name}' already exists`;
   if (runKeys.includes(name as string)) return `A brain run with key '${name}' already exists`;
+  return null;
+}
+
+/**
+ * A threshold that is valid but probably not meant: cosine distances above 1 are between
+ * samples less alike than unrelated ones, so most samples would count as duplicates.
+ */
+export function thresholdWarning(value: unknown, metric: string): string | null {
+  const t = typeof value === "number" ? value : Number(value);
+  if (thresholdError(t, metric) !== null) return null;
+  if (metric === "cosine" && t > 1) return `A cosine threshold of ${t} groups samples less alike than unrelated ones: most samples will be duplicates (0.1–0.25 usually works)`;
+  return null;
+}
+
+/** Split names (tags or saved views) typed as a comma-separated list. */
+export function splitNames(value: unknown): string[] {
+  if (Array.isArray(value)) return value.map(String).map((t) => t.trim()).filter(Boolean);
+  return String(value ?? "").split(",").map((t) => t.trim()).filter(Boolean);
+}
+
+/** At least two different names, each of which exists when the known ones are given. */
+export function splitNamesError(names: readonly string[], what: "tags" | "saved views", known?: readonly string[]): string | null {
+  if (names.length < 2) return `Give at least two ${what}, separated by commas`;
+  const repeated = names.filter((n, i) => names.indexOf(n) !== i);
+  if (repeated.length) return `${repeated.map((r) => `'${r}'`).join(", ")} is given more than once: splits must differ`;
+  if (known) {
+    const unknown = names.filter((n) => !known.includes(n));
+    if (unknown.length) {
+      const list = unknown.map((u) => `'${u}'`).join(", ");
+      return what === "tags" ? `No sample is tagged ${list}: that split would be empty` : `This dataset has no saved view ${list}`;
+    }
+  }
+  return null;
+}
+
+/** Fields whose values can define splits (strings, integers, booleans or lists of them). */
+export function splitFields(fields: readonly FieldRef[]): string[] {
+  return fields.filter((f) => f.name !== "tags" && splitFieldTypeError(f.name, f.ftype, f.subfield) === null).map((f) => f.name).sort();
+}
+
+export function splitFieldError(fields: readonly FieldRef[], name: unknown): string | null {
+  if (typeof name !== "string" || !name) return "Choose the field whose values define the splits";
+  const f = fields.find((x) => x.name === name);
+  if (!f) return `This dataset has no field '${name}'`;
+  return splitFieldTypeError(f.name, f.ftype, f.subfield);
+}
+
+/** find_unique: a whole number of samples to keep, or a share of samples to drop. */
+export function uniqueTargetError(mode: unknown, value: unknown, numSamples?: number): string | null {
+  const v = typeof value === "number" ? value : Number(value);
+  if (mode === "fraction") {
+    if (!Number.isFinite(v) || v < 0 || v >= 1) return "The fraction of samples to drop must be in [0, 1)";
+    return null;
+  }
+  if (!Number.isInteger(v) || v < 1) return "The number of unique samples must be a whole number ≥ 1";
+  if (numSamples !== undefined && v >= numSamples) return `The view has ${numSamples} samples: asking for ${v} keeps every sample`;
   return null;
 }

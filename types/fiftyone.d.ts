@@ -172,6 +172,7 @@ declare module "@fiftyone/state" {
     path: string;
     ftype: string;
     embeddedDocType?: string | null;
+    subfield?: string | null;
   }
   export interface Dataset {
     id: string;

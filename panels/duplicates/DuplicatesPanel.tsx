@@ -6,7 +6,7 @@ import type { DuplicateGroupsResult } from "../../src/runtime/jobs/runManagement
 import { PLUGIN_NAME, queryRuntime, trigger } from "../../operators/bridge";
 import { DUPLICATE_TAG } from "../../operators/duplicateResults";
 import { selectStage } from "../../operators/views";
-import { duplicateIds, duplicateRuns, groupIds, mediaUrl, regroup } from "./model";
+import { duplicateIds, duplicateRuns, GroupOrder, groupIds, mediaUrl, regroup, sortGroups } from "./model";
 import { styles } from "./styles";
 
 type GroupsState = DuplicateGroupsResult;
@@ -27,6 +27,7 @@ export function DuplicatesPanel() {
   const [version, setVersion] = React.useState(0);
   const [pendingDelete, setPendingDelete] = React.useState<string[] | null>(null);
   const [threshold, setThreshold] = React.useState<number | null>(null);
+  const [order, setOrder] = React.useState<GroupOrder>("size");
   const activeKey = brainKey && runs.includes(brainKey) ? brainKey : runs[0] ?? null;
 
   React.useEffect(() => {
@@ -73,6 +74,18 @@ export function DuplicatesPanel() {
       return `Deleted ${deleted} samples`;
     });
 
+  const current = state?.brainKey === activeKey ? state : null;
+  // Near-duplicate runs regroup live from their stored neighbour graph. (Hooks stay above
+  // the early return below: React needs the same hooks on every render.)
+  const groups = React.useMemo(() => {
+    if (!current) return [];
+    const base =
+      current.graph && current.filepaths && threshold !== null && threshold !== current.threshold
+        ? regroup(current.graph, current.filepaths, threshold)
+        : current.groups;
+    return sortGroups(base, order);
+  }, [current, threshold, order]);
+
   if (runs.length === 0) {
     return (
       <div style={styles.panel} data-cy="brain-ts-duplicates-panel">
@@ -84,15 +97,6 @@ export function DuplicatesPanel() {
     );
   }
 
-  const current = state?.brainKey === activeKey ? state : null;
-  // Near-duplicate runs regroup live from their stored neighbour graph.
-  const groups = React.useMemo(() => {
-    if (!current) return [];
-    if (current.graph && current.filepaths && threshold !== null && threshold !== current.threshold) {
-      return regroup(current.graph, current.filepaths, threshold);
-    }
-    return current.groups;
-  }, [current, threshold]);
   const allDuplicates = duplicateIds(groups);
   return (
     <div style={styles.panel} data-cy="brain-ts-duplicates-panel">
@@ -103,6 +107,13 @@ export function DuplicatesPanel() {
             {runs.map((k) => (
               <option key={k} value={k}>{k}</option>
             ))}
+          </select>
+        </label>
+        <label>
+          Sort{" "}
+          <select value={order} onChange={(e) => setOrder(e.target.value as GroupOrder)} data-cy="brain-ts-group-order">
+            <option value="size">largest groups first</option>
+            <option value="distance">closest duplicates first</option>
           </select>
         </label>
         <span style={styles.muted} data-cy="brain-ts-group-count">
@@ -164,8 +175,9 @@ export function DuplicatesPanel() {
             <div style={styles.groupHeader}>
               <span>Group {i + 1} · {g.duplicates.length + 1} samples</span>
               <span onClick={(e) => e.stopPropagation()} style={styles.groupActions}>
-                <button style={styles.smallButton} onClick={() => tag(g.duplicates.map((d) => d.id))}>Tag duplicates</button>
-                <button style={styles.smallButton} onClick={() => setPendingDelete(g.duplicates.map((d) => d.id))}>Delete duplicates…</button>
+                <button style={styles.smallButton} onClick={() => showInGrid(groupIds(g))}>Open in grid</button>
+                <button style={styles.smallButton} onClick={() => tag(g.duplicates.map((d) => d.id))}>Keep first, tag the rest</button>
+                <button style={styles.smallButton} onClick={() => setPendingDelete(g.duplicates.map((d) => d.id))}>Keep first, delete the rest…</button>
               </span>
             </div>
             <div style={styles.thumbs}>

@@ -51,3 +51,14 @@ export function regroup(graph: StoredGraph, filepaths: Record<string, string>, t
     .filter((g) => g.duplicates.length > 0)
     .sort((a, b) => b.duplicates.length - a.duplicates.length);
 }
+
+export type GroupOrder = "size" | "distance";
+
+/**
+ * Groups largest first, or closest first (by the group's nearest duplicate; exact
+ * duplicates are at distance 0). Stable, so ties keep the run's order.
+ */
+export function sortGroups(groups: readonly DuplicateGroupView[], order: GroupOrder): DuplicateGroupView[] {
+  const nearest = (g: DuplicateGroupView) => Math.min(...g.duplicates.map((d) => d.distance ?? 0));
+  return [...groups].sort(order === "size" ? (a, b) => b.duplicates.length - a.duplicates.length : (a, b) => nearest(a) - nearest(b));
+}

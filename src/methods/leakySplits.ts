@@ -35,15 +35,8 @@ export function assignSplits(n: number, members: readonly (readonly number[])[])
 }
 
 /** Leak ids in the reference's order: each group's kept item, then its duplicates from other splits. */
-export function findLeaks(duplicates: NearDuplicates, splitOf: Int32Array): number[] {
-  const leaks: number[] = [];
-  for (const [kept, group] of duplicates.neighborsMap) {
-    const split = splitOf[kept];
-    if (split < 0) continue;
-    const crossing = group.filter((e) => splitOf[e.index] >= 0 && splitOf[e.index] !== split).map((e) => e.index);
-    if (crossing.length) leaks.push(kept, ...crossing);
-  }
-  return leaks;
+export function findLeaks(duplicates: NearDuplicates, splitOf: ArrayLike<number>): number[] {
+  return leakGroups(duplicates, splitOf).flatMap((g) => [g.kept, ...g.leaks.map((e) => e.index)]);
 }
 
 /** The items that leak with one item, as the reference's leaks_for_sample lists them. */
@@ -56,4 +49,22 @@ export function leaksForItem(duplicates: NearDuplicates, splitOf: Int32Array, it
     return [item, ...others, kept];
   }
   return [item];
+}
+
+/** One leak group: a kept item and its near duplicates from other splits, nearest first. */
+export interface LeakGroup {
+  kept: number;
+  leaks: { index: number; dist: number }[];
+}
+
+/** The leaks as groups (same items and order as findLeaks), for browsing pairs across splits. */
+export function leakGroups(duplicates: NearDuplicates, splitOf: ArrayLike<number>): LeakGroup[] {
+  const groups: LeakGroup[] = [];
+  for (const [kept, group] of duplicates.neighborsMap) {
+    const split = splitOf[kept];
+    if (split < 0) continue;
+    const leaks = group.filter((e) => splitOf[e.index] >= 0 && splitOf[e.index] !== split);
+    if (leaks.length) groups.push({ kept, leaks });
+  }
+  return groups;
 }

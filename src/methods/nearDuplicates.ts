@@ -103,24 +103,37 @@ export function findDuplicates(graph: NeighborGraph, thresh: number): NearDuplic
   return { thresh, unique, duplicates, neighborsMap };
 }
 
+/** Kept items (1) of the greedy scan at a threshold. */
+export type GreedyScan = (thresh: number) => Uint8Array;
+
 /**
  * The reference's threshold search for `count` kept items (find_unique / fraction mode):
  * bisection from `initThresh`, stopping at the exact count or when the bracket is below
- * 1e-6 without change. Returns the last kept set and threshold tried.
+ * 1e-6 without change. Returns the last kept set and threshold tried. Works on a graph
+ * (complete up to its radius) or on any greedy scan, e.g. one over the vectors.
  */
-export function findUnique(graph: NeighborGraph, count: number, initThresh = 1): { thresh: number | null; unique: number[]; duplicates: number[] } {
-  const all = Array.from({ length: graph.n }, (_, i) => i);
+export function findUnique(
+  source: NeighborGraph | { n: number; scan: GreedyScan },
+  count: number,
+  initThresh = 1,
+): { thresh: number | null; unique: number[]; duplicates: number[] } {
+  const n = source.n;
+  const scan: GreedyScan =
+    "scan" in source
+      ? source.scan
+      : (t) => {
+          if (t > source.radius) throw new RangeError(`Finding ${count} unique items needs neighbours beyond the radius ${source.radius}`);
+          return keptAt(source, t);
+        };
+  const all = Array.from({ length: n }, (_, i) => i);
   if (count <= 0) return { thresh: null, unique: [], duplicates: all };
-  if (count >= graph.n) return { thresh: null, unique: all, duplicates: [] };
+  if (count >= n) return { thresh: null, unique: all, duplicates: [] };
   let thresh = initThresh;
   let lo = 0;
   let hi: number | null = null;
   let previous = -1;
   for (;;) {
-    if (thresh > graph.radius) {
-      throw new RangeError(`Finding ${count} unique items needs neighbours beyond the radius ${graph.radius}`);
-    }
-    const kept = keptAt(graph, thresh);
+    const kept = scan(thresh);
     const k = kept.reduce((s, v) => s + v, 0);
     if (k === count || (k === previous && hi !== null && hi - lo < 1e-6)) {
       return { thresh, unique: all.filter((i) => kept[i]), duplicates: all.filter((i) => !kept[i]) };

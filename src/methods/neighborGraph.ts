@@ -55,3 +55,38 @@ export function radiusGraph(
   }
   return graphFromRows(result, exactRadius);
 }
+
+/**
+ * The greedy scan of near duplicates computed straight from the vectors, for the
+ * threshold search of find_unique, whose thresholds can reach any distance: only the
+ * rows of kept items are computed (each against the later items), so a scan costs
+ * kept × n distances and memory is the centered copy of the vectors.
+ */
+export function vectorScan(vectors: ArrayLike<number>, n: number, dim: number, metric: Metric): (thresh: number) => Uint8Array {
+  if (vectors.length !== n * dim) throw new RangeError(`Expected ${n}×${dim} values, got ${vectors.length}`);
+  const { rows } = centeredRows(vectors, n, dim, metric === "cosine");
+  return (thresh) => {
+    const kept = new Uint8Array(n).fill(1);
+    for (let i = 0; i < n; i++) {
+      if (!kept[i]) continue;
+      const a = i * dim;
+      for (let j = i + 1; j < n; j++) {
+        if (!kept[j]) continue; // already dropped: no need to compare
+        const b = j * dim;
+        if (metric === "cosine") {
+          let dot = 0;
+          for (let k = 0; k < dim; k++) dot += rows[a + k] * rows[b + k];
+          if (Math.min(2, Math.max(0, 1 - dot)) <= thresh) kept[j] = 0;
+        } else {
+          let s = 0;
+          for (let k = 0; k < dim; k++) {
+            const t = rows[a + k] - rows[b + k];
+            s += t * t;
+          }
+          if (Math.sqrt(s) <= thresh) kept[j] = 0;
+        }
+      }
+    }
+    return kept;
+  };
+}

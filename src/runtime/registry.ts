@@ -19,6 +19,8 @@ import { hardnessJob, mistakennessJob, uniquenessJob } from "./jobs/scores";
 import { SIMILARITY_JOBS } from "./jobs/similarity";
 import { visualizationJob } from "./jobs/visualization";
 import { hardnessJob, mistakennessJob, representativenessJob, uniquenessJob } from "./jobs/scores";
+import { findUniqueJob } from "./jobs/findUnique";
+import { getLeakRunJob } from "./jobs/leakRuns";
 
 /** Every method the runtime serves, by the name operators and the CLI use. */
 const JOBS: Job[] = [
@@ -42,6 +44,8 @@ const JOBS: Job[] = [
   clearDistanceFieldJob,
   visualizationJob,
   representativenessJob,
+  findUniqueJob,
+  getLeakRunJob,
 ];
 
 const byName = new Map(JOBS.map((j) => [j.name, j]));

@@ -1,14 +1,17 @@
 import { BrainError } from "../../errors";
-import { samplesCollection } from "../../fiftyone/datasets";
 import { readEmbeddings } from "../../fiftyone/embeddings";
+import { GENERIC_CONFIG_CLS, GENERIC_RESULTS_CLS, assertNewBrainKey, registerBrainRun } from "../../fiftyone/runs";
+import { resolveSplits, SplitBy, StageDict } from "../../fiftyone/splits";
 import { assignSplits, findLeaks } from "../../methods/leakySplits";
 import { findDuplicates } from "../../methods/nearDuplicates";
-import { Metric, radiusGraph } from "../../methods/neighborGraph";
+import { Metric } from "../../methods/neighborGraph";
 import { Job } from "../job";
 import { optionalString, requiredString } from "../params";
-import { resolveMetric, resolveThreshold } from "./nearDuplicates";
+import { neighbourGraphs, resolveMetric, resolveThreshold, StoredGraph, storedGraph } from "./nearDuplicates";
 
 export interface LeakySplitsResult {
+  brainKey: string | null;
+  splitBy: SplitBy;
   splits: string[];
   splitSizes: number[];
   threshold: number;
@@ -18,75 +21,83 @@ export interface LeakySplitsResult {
   leakIds: string[];
   /** Pairs of splits sharing samples (later splits win, as in the reference). */
   overlaps: { a: string; b: string; count: number }[];
+  /** Things the user should know that did not stop the run (overlapping splits). */
+  warnings: string[];
+}
+
+/** What a leaky-splits run stores besides the leaks, for the Leaks panel. */
+export interface StoredLeaks {
+  thresh: number;
+  leak_ids: string[];
+  splits: string[];
+  /** Each split as App view stages. */
+  split_stages: StageDict[][];
+  /** The neighbour graph (as near-duplicate runs store it) and the split of each of its samples (-1: none). */
+  graph: StoredGraph;
+  split_of: number[];
 }
 
 /**
  * compute_leaky_splits from an embeddings field, with splits given as sample tags
- * (`split_tags`) or by the values of a field (`split_field`, sorted, as the reference
- * does). Leaks are the reference's: each near-duplicate group's kept sample with its
- * duplicates from other splits.
+ * (`split_tags`), by the values of a field (`split_field`, sorted, as the reference
+ * does) or as saved views (`split_views`). Leaks are the reference's: each
+ * near-duplicate group's kept sample with its duplicates from other splits. With a
+ * `brain_key` the run is stored with its neighbour graph, so the Leaks panel regroups
+ * at other thresholds without recomputing.
  */
 export const leakySplitsJob: Job<LeakySplitsResult> = {
   name: "compute_leaky_splits",
   description: "Find near duplicates that cross train/test splits",
   async run(ctx, params) {
     const field = requiredString(params, "embeddings");
+    const brainKey = optionalString(params, "brain_key") ?? null;
     const metric = resolveMetric(params, ctx.brainConfig);
     const threshold = resolveThreshold(params, metric);
-    const splitField = optionalString(params, "split_field");
-    const tags = params.split_tags;
-    if ((splitField === undefined) === (tags === undefined)) {
-      throw new BrainError("INVALID_PARAMS", "Give the splits either as 'split_tags' (a list of tags) or as 'split_field'");
-    }
-    const emb = await readEmbeddings(ctx.db, ctx.dataset, ctx.target, field, { signal: ctx.signal });
+    if (brainKey) assertNewBrainKey(ctx.dataset, brainKey);
+    const emb = await readEmbeddings(ctx.db, ctx.dataset, ctx.target, field, { signal: ctx.signal, progress: (f) => ctx.progress(0.3 * f, "Reading embeddings") });
     const n = emb.ids.length;
     if (n === 0) throw new BrainError("EMPTY_VIEW", `No sample of the view has embeddings in '${field}'`);
     const index = new Map(emb.ids.map((id, i) => [id, i]));
-
-    // Membership of each split, in split order, as indices into the embeddings.
-    let names: string[];
-    let members: number[][];
-    if (tags !== undefined) {
-      if (!Array.isArray(tags) || tags.length < 2 || tags.some((t) => typeof t !== "string" || !t)) {
-        throw new BrainError("INVALID_PARAMS", "'split_tags' must list at least two tags");
-      }
-      names = tags as string[];
-      members = names.map(() => []);
-      const docs = samplesCollection(ctx.db, ctx.dataset).find({ tags: { $in: names } }, { projection: { tags: 1 } });
-      for await (const doc of docs) {
-        const i = index.get(doc._id.toHexString());
-        if (i === undefined) continue;
-        names.forEach((t, s) => (doc.tags as string[]).includes(t) && members[s].push(i));
-      }
-    } else {
-      const values = new Map<string, number[]>();
-      const docs = samplesCollection(ctx.db, ctx.dataset).find({}, { projection: { [splitField!]: 1 } });
-      for await (const doc of docs) {
-        const i = index.get(doc._id.toHexString());
-        const value = doc[splitField!];
-        if (i === undefined || value === null || value === undefined) continue;
-        const list = Array.isArray(value) ? value : [value];
-        for (const v of list) {
-          if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") {
-            throw new BrainError("INVALID_PARAMS", `Split field '${splitField}' holds ${typeof v} values; use a string, number or list field`);
-          }
-          const key = String(v);
-          values.set(key, [...(values.get(key) ?? []), i]);
-        }
-      }
-      names = [...values.keys()].sort();
-      if (names.length < 2) throw new BrainError("INVALID_PARAMS", `Split field '${splitField}' has ${names.length} distinct value(s); at least two splits are needed`);
-      members = names.map((v) => values.get(v)!);
-    }
+    const splits = await resolveSplits(ctx.db, ctx.dataset, params, index);
+    const { names, members } = splits;
     const empty = names.filter((_, s) => members[s].length === 0);
     if (empty.length) throw new BrainError("INVALID_PARAMS", `Split(s) ${empty.map((e) => `'${e}'`).join(", ")} have no samples with embeddings`);
     const { splitOf, overlaps } = assignSplits(n, members);
+    const warnings = overlaps.map(
+      (o) => `The '${names[o.a]}' and '${names[o.b]}' splits share ${o.count} samples; they count as '${names[o.b]}'`,
+    );
 
-    ctx.progress(0.5, `Finding neighbours of ${n} samples`);
-    const found = findDuplicates(radiusGraph(emb.vectors, n, emb.dim, metric, threshold), threshold);
-    const leakIds = findLeaks(found, splitOf).map((i) => emb.ids[i]);
+    ctx.progress(0.35, `Finding neighbours of ${n} samples`);
+    const { graph, exact } = await neighbourGraphs(emb.vectors, n, emb.dim, metric, threshold, {
+      signal: ctx.signal,
+      progress: (f) => ctx.progress(0.35 + 0.6 * f, `Finding neighbours of ${n} samples`),
+    });
+    const leakIds = findLeaks(findDuplicates(exact, threshold), splitOf).map((i) => emb.ids[i]);
+    if (brainKey) {
+      const stored = storedGraph(graph, emb.ids);
+      const results: StoredLeaks = {
+        thresh: threshold,
+        leak_ids: leakIds,
+        splits: names,
+        split_stages: splits.stages,
+        graph: stored,
+        split_of: stored.ids.map((id) => splitOf[index.get(id)!]),
+      };
+      await registerBrainRun(ctx.db, ctx.dataset, {
+        key: brainKey,
+        version: ctx.fiftyoneVersion,
+        viewStages: ctx.target.viewStages ?? null,
+        config: {
+          cls: GENERIC_CONFIG_CLS, type: "brain", method: "leaky_splits", runtime: "brain-ts",
+          embeddings_field: field, metric, threshold, split_by: splits.by, splits: names,
+        },
+        results: { cls: GENERIC_RESULTS_CLS, ...results },
+      });
+    }
     ctx.progress(1, `${leakIds.length} leaking samples`);
     return {
+      brainKey,
+      splitBy: splits.by,
       splits: names,
       splitSizes: members.map((m) => m.length),
       threshold,
@@ -95,6 +106,7 @@ export const leakySplitsJob: Job<LeakySplitsResult> = {
       numMissing: emb.numMissing,
       leakIds,
       overlaps: overlaps.map((o) => ({ a: names[o.a], b: names[o.b], count: o.count })),
+      warnings,
     };
   },
 };

@@ -3,6 +3,7 @@ import { readEmbeddings } from "../../fiftyone/embeddings";
 import { GENERIC_CONFIG_CLS, GENERIC_RESULTS_CLS, assertNewBrainKey, registerBrainRun } from "../../fiftyone/runs";
 import { findDuplicates, NeighborGraph } from "../../methods/nearDuplicates";
 import { Metric, radiusGraph } from "../../methods/neighborGraph";
+import { knnRadiusGraph } from "../../index/radiusGraph";
 import { BrainConfig, loadBrainConfig } from "../../config/brainConfig";
 import { Job } from "../job";
 import { optionalString, RawParams, requiredString } from "../params";
@@ -60,12 +61,10 @@ export const nearDuplicatesJob: Job<NearDuplicatesResult> = {
     const n = emb.ids.length;
     if (n === 0) throw new BrainError("EMPTY_VIEW", `No sample of the view has embeddings in '${field}'`);
     ctx.progress(0.3, `Finding neighbours of ${n} samples`);
-    // Neighbours up to twice the threshold are kept with the run, so the Duplicates panel
-    // can regroup at other thresholds without recomputing anything.
-    const graph = radiusGraph(emb.vectors, n, emb.dim, metric, Math.min(METRIC_MAX[metric], 2 * threshold), MAX_STORED_NEIGHBORS);
-    // Rows with many close neighbours make the capped graph exact only below some
-    // distance; the run's own result is then computed on an uncapped graph.
-    const exact = graph.radius >= threshold ? graph : radiusGraph(emb.vectors, n, emb.dim, metric, threshold);
+    const { graph, exact } = await neighbourGraphs(emb.vectors, n, emb.dim, metric, threshold, {
+      signal: ctx.signal,
+      progress: (f) => ctx.progress(0.3 + 0.6 * f, `Finding neighbours of ${n} samples`),
+    });
     const found = findDuplicates(exact, threshold);
     const id = (i: number) => emb.ids[i];
     const neighborsMap = Object.fromEntries(
@@ -100,6 +99,25 @@ export const nearDuplicatesJob: Job<NearDuplicatesResult> = {
   },
 };
 
+/**
+ * The graphs a run needs: `graph` holds neighbours up to twice the threshold and is kept
+ * with the run, so panels can regroup at other thresholds without recomputing anything;
+ * `exact` is complete up to the threshold, for the run's own result (rows with many
+ * close neighbours make the capped graph exact only below some distance).
+ */
+export async function neighbourGraphs(
+  vectors: ArrayLike<number>,
+  n: number,
+  dim: number,
+  metric: Metric,
+  threshold: number,
+  options: { signal?: AbortSignal; progress?: (fraction: number) => void } = {},
+): Promise<{ graph: NeighborGraph; exact: NeighborGraph }> {
+  const graph = await knnRadiusGraph(vectors, n, dim, metric, Math.min(METRIC_MAX[metric], 2 * threshold), MAX_STORED_NEIGHBORS, options);
+  const exact = graph.radius >= threshold ? graph : radiusGraph(vectors, n, dim, metric, threshold);
+  return { graph, exact };
+}
+
 /** The neighbour graph as stored with a run (JSON in GridFS): only rows with neighbours. */
 export interface StoredGraph {
   ids: string[];
@@ -109,7 +127,7 @@ export interface StoredGraph {
   radius: number;
 }
 
-function storedGraph(graph: NeighborGraph, ids: string[]): StoredGraph {
+export function storedGraph(graph: NeighborGraph, ids: string[]): StoredGraph {
   const linked = new Uint8Array(graph.n);
   for (let i = 0; i < graph.n; i++) if (graph.offsets[i + 1] > graph.offsets[i]) linked[i] = 1;
   for (const j of graph.indices) linked[j] = 1;
