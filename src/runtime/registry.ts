@@ -14,6 +14,7 @@ import {
 } from "./jobs/runManagement";
 import { deleteSamplesJob, tagSamplesJob } from "./jobs/sampleActions";
 import { hardnessJob, mistakennessJob, uniquenessJob } from "./jobs/scores";
+import { getVisualizationJob, getVisualizationPointJob, listVisualizationRunsJob } from "./jobs/visualizationQuery";
 
 /** Every method the runtime serves, by the name operators and the CLI use. */
 const JOBS: Job[] = [
@@ -32,6 +33,9 @@ const JOBS: Job[] = [
   getDuplicateGroupsJob,
   tagSamplesJob,
   deleteSamplesJob,
+  listVisualizationRunsJob,
+  getVisualizationJob,
+  getVisualizationPointJob,
 ];
 
 const byName = new Map(JOBS.map((j) => [j.name, j]));
