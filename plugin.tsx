@@ -10,6 +10,7 @@ import { ComputeNearDuplicates } from "./operators/computeNearDuplicates";
 import { ComputeHardness, ComputeMistakenness, ComputeUniqueness } from "./operators/computeScores";
 import { DeleteBrainRun, GetBrainInfo, LoadBrainView, RenameBrainRun } from "./operators/runManagement";
 import { DuplicatesPanel } from "./panels/duplicates/DuplicatesPanel";
+import { EmbeddingsPanel } from "./panels/embeddings/EmbeddingsPanel";
 
 for (const operator of [
   ComputeEmbeddings,
@@ -34,4 +35,13 @@ registerComponent({
   type: PluginComponentType.Panel,
   activator: () => true,
   panelOptions: { surfaces: "grid", priority: 200, helpMarkdown: "Groups of duplicate samples found by the Brain, with thumbnails." },
+});
+
+registerComponent({
+  name: "brain_ts_embeddings",
+  label: "Brain embeddings",
+  component: EmbeddingsPanel,
+  type: PluginComponentType.Panel,
+  activator: () => true,
+  panelOptions: { surfaces: "grid", priority: 210, helpMarkdown: "Points of a visualization run: lasso, box or click to show samples in the grid; colour by any field." },
 });

@@ -14,12 +14,14 @@ export type ColorValues =
 /** A value as the plot sees it: lists give their first element (as FiftyOne's own panel does). */
 export type ColorValue = string | number | boolean | null;
 
-export function colorValues(values: readonly ColorValue[], maxCategories = MAX_CATEGORIES): ColorValues {
+/** `float`: the field holds floats, so its values are continuous even when they look like integers. */
+export function colorValues(values: readonly ColorValue[], options: { float?: boolean; maxCategories?: number } = {}): ColorValues {
+  const maxCategories = options.maxCategories ?? MAX_CATEGORIES;
   const present = values.filter((v): v is string | number | boolean => v !== null);
   const numeric = present.length > 0 && present.every((v) => typeof v === "number");
   const distinct = new Map<string, number>();
   for (const v of present) distinct.set(String(v), (distinct.get(String(v)) ?? 0) + 1);
-  const integers = numeric && present.every((v) => Number.isInteger(v));
+  const integers = numeric && !options.float && present.every((v) => Number.isInteger(v));
   if (numeric && (!integers || distinct.size > maxCategories)) {
     const out = new Float32Array(values.length);
     let min = Infinity;

@@ -44,6 +44,7 @@ const SCALAR_FTYPES = new Set(
   ["StringField", "BooleanField", "IntField", "FloatField"].map((t) => `fiftyone.core.fields.${t}`),
 );
 const LIST_FTYPE = "fiftyone.core.fields.ListField";
+const FLOAT_FTYPE = "fiftyone.core.fields.FloatField";
 const EMBEDDED_FTYPE = "fiftyone.core.fields.EmbeddedDocumentField";
 /** The list inside each label container class that holds its labels. */
 const LABEL_LISTS: Record<string, string> = {
@@ -249,11 +250,23 @@ async function readColors(
     }
   }
   const ids = run.labelIds ?? run.sampleIds;
-  const encoded = colorValues(kept.map((i) => values.get(ids[i]) ?? null));
+  const field = patches ? fieldAt(patches.labelFields, leaf) : fieldAt(dataset.sample_fields, colorBy);
+  const float = field?.ftype === FLOAT_FTYPE || (field?.ftype === LIST_FTYPE && field.subfield === FLOAT_FTYPE);
+  const encoded = colorValues(kept.map((i) => values.get(ids[i]) ?? null), { float });
   if (encoded.kind === "categorical") {
     return { kind: "categorical", categories: encoded.categories, counts: encoded.counts, missingCode: MISSING_CODE, codes: base64(encoded.codes) };
   }
   return { kind: "continuous", min: encoded.min, max: encoded.max, values: base64(encoded.values) };
+}
+
+function fieldAt(fields: readonly FieldDoc[], path: string): FieldDoc | undefined {
+  let level: readonly FieldDoc[] = fields;
+  let found: FieldDoc | undefined;
+  for (const name of path.split(".")) {
+    found = level.find((x) => x.name === name);
+    level = found?.fields ?? [];
+  }
+  return found;
 }
 
 /** The stored path of a schema path (a field's `db_field` may differ from its name). */
