@@ -113,6 +113,10 @@ export function EmbeddingsPanel() {
   }, [activeKey, colorBy, dataset?.name, viewKey]);
 
   const visible = React.useMemo(() => (plot ? visibleIndices(plot, hidden) : null), [plot, hidden]);
+  const selection = React.useMemo(
+    () => (plot ? selected.map((id) => plot.indexById.get(id)).filter((i): i is number => i !== undefined) : []),
+    [plot, selected],
+  );
 
   const clearSelection = React.useCallback(() => {
     setSelected([]);
@@ -136,11 +140,14 @@ export function EmbeddingsPanel() {
     [plot, visible, patchesView],
   );
 
-  // Samples (or patches) selected in the grid light up in the plot.
+  // Samples (or patches) selected in the grid light up in the plot; when the grid's
+  // selection is cleared, the plot shows its own selection again.
   React.useEffect(() => {
     const sp = scatterRef.current;
-    if (!sp || !plot || gridSelection.size === 0) return;
-    sp.select(indicesOfGridSelection(plot, gridSelection, patchesView), { preventEvent: true });
+    if (!sp || !plot) return;
+    if (gridSelection.size > 0) sp.select(indicesOfGridSelection(plot, gridSelection, patchesView), { preventEvent: true });
+    else if (selection.length) sp.select(selection, { preventEvent: true });
+    else sp.deselect({ preventEvent: true });
   }, [gridSelection, plot, patchesView]);
 
   const onHover = React.useCallback(
@@ -236,6 +243,7 @@ export function EmbeddingsPanel() {
               pointSize={pointSize}
               mode={mode}
               visible={visible}
+              selection={selection}
               onSelect={onSelect}
               onDeselect={clearSelection}
               onHover={onHover}
@@ -257,7 +265,7 @@ export function EmbeddingsPanel() {
                 <div style={styles.thumbPlaceholder} />
               )}
               <div style={styles.caption}>
-                {hover.preview?.label ?? colorText(plot, hover.index) ?? plot.ids[hover.index].slice(-8)}
+                {hover.preview?.label ?? colorText(plot, hover.index) ?? hover.preview?.filepath.split("/").pop() ?? ""}
                 {plot.colorBy && hover.preview?.label && colorText(plot, hover.index) !== hover.preview.label ? ` · ${colorText(plot, hover.index)}` : ""}
               </div>
             </div>

@@ -9,6 +9,8 @@ export interface ScatterProps {
   plot: Plot;
   pointSize: number;
   mode: SelectMode;
+  /** Selected points, re-applied when the points are drawn again (e.g. new colours). */
+  selection: number[];
   /** Points to show (hidden legend classes removed); null shows all. */
   visible: number[] | null;
   onSelect(indices: number[]): void;
@@ -24,6 +26,11 @@ export interface ScatterProps {
  * or w (continuous, [0, 1]) value of each point. Pan/zoom with the mouse; lasso or box
  * select by mode (or with Shift held in pan mode); click selects one point.
  */
+/** Shows all points (they lie in [-0.95, 0.95]) whatever the canvas's shape. */
+function fit(sp: Scatterplot): void {
+  sp.zoomToArea({ x: -1.1, y: -1.1, width: 2.2, height: 2.2 }, { transition: false });
+}
+
 export function Scatter(props: ScatterProps) {
   const container = React.useRef<HTMLDivElement>(null);
   const canvas = React.useRef<HTMLCanvasElement>(null);
@@ -42,7 +49,7 @@ export function Scatter(props: ScatterProps) {
       pointSize: props.pointSize,
       pointSizeSelected: 2,
       pointOutlineWidth: 2,
-      opacityInactiveMax: 0.35,
+      opacityInactiveMax: 0.5,
       backgroundColor: [0, 0, 0, 0],
       lassoColor: [1, 0.43, 0.02, 1],
       pointColorActive: [1, 1, 1, 1],
@@ -59,7 +66,10 @@ export function Scatter(props: ScatterProps) {
     sp.subscribe("pointOut", () => handlers.current.onHover(null, null));
     const resize = new ResizeObserver(([entry]) => {
       const { width: w, height: h } = entry.contentRect;
-      if (w > 0 && h > 0) sp.set({ width: w, height: h });
+      if (w > 0 && h > 0) {
+        sp.set({ width: w, height: h });
+        fit(sp);
+      }
     });
     resize.observe(el);
     handlers.current.onReady(sp);
@@ -98,7 +108,10 @@ export function Scatter(props: ScatterProps) {
       .draw({ x: plot.x, y: plot.y, z, w }, { zDataType: "categorical", wDataType: "continuous" })
       .then(() => {
         drawn.current = n;
-        if (props.visible) sp.filter(props.visible, { preventEvent: true });
+        fit(sp);
+        if (handlers.current.visible) sp.filter(handlers.current.visible, { preventEvent: true });
+        if (handlers.current.selection.length) sp.select(handlers.current.selection, { preventEvent: true });
+        else sp.deselect({ preventEvent: true });
         requestAnimationFrame(() => handlers.current.onDrawn(performance.now() - t0));
       });
   }, [props.plot]);

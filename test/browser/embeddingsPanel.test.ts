@@ -112,7 +112,7 @@ function gridSampleIds(page: Page): Promise<string[]> {
 }
 
 async function waitForGridCount(page: Page, n: number): Promise<void> {
-  await page.getByTestId("entry-counts").filter({ hasText: new RegExp(`^${n} of 60 samples|^${n} samples`) }).waitFor({ timeout: 30_000 });
+  await page.getByTestId("entry-counts").filter({ hasText: new RegExp(`^${n} of 60 samples?$|^${n} samples?$`) }).waitFor({ timeout: 30_000 });
 }
 
 describe("the Embeddings panel in a real FiftyOne App", () => {
