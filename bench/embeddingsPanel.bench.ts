@@ -11,6 +11,20 @@ import { BenchContext } from "./context";
  * selection). Python's fiftyone-brain has no panel of its own to compare with; the App's
  * built-in panel is plotly-based and is not driven here.
  */
+/** The panel's window probe (panels/embeddings/EmbeddingsPanel.tsx), as far as the bench reads it. */
+interface Probe {
+  scatterplot: {
+    getScreenPosition(i: number): [number, number] | undefined;
+    subscribe(event: string, handler: () => void): void;
+    zoomToOrigin(options: { transition: boolean }): void;
+  } | null;
+  plot: { count: number } | null;
+  firstDrawMs: number | null;
+  drawMs: number | null;
+  selectedIds: string[];
+}
+type W = { __brainTsEmbeddings?: Probe };
+
 export interface PanelFigures {
   points: number;
   /** Panel opened → points drawn (includes the runtime query and transfer). */
@@ -51,10 +65,10 @@ fob.compute_visualization(ds, points=centers[c] + rng.randn(n, 2), method="manua
     const t0 = Date.now();
     await page.getByTestId("new-panel-btn").first().click();
     await page.getByTestId("new-panel-option-brain_ts_embeddings").click();
-    await page.waitForFunction(() => window.__brainTsEmbeddings?.firstDrawMs != null, null, { timeout: 300_000 });
+    await page.waitForFunction(() => (window as unknown as W).__brainTsEmbeddings?.firstDrawMs != null, null, { timeout: 300_000 });
     const openToDrawMs = Date.now() - t0;
     const probe = await page.evaluate(() => {
-      const p = window.__brainTsEmbeddings!;
+      const p = (window as unknown as W).__brainTsEmbeddings!;
       return { firstDrawMs: p.firstDrawMs!, drawMs: p.drawMs!, points: p.plot!.count };
     });
     const payloadMb = (probe.points * (8 + 12)) / 0.75 / 1e6; // base64 of Float32 x, y + 12-byte ids
@@ -80,7 +94,7 @@ async function panFrames(page: Page): Promise<{ panFrameMedianMs: number; panFra
   await page.evaluate(() => {
     const w = window as unknown as { __panFrames: number[] };
     w.__panFrames = [];
-    window.__brainTsEmbeddings!.scatterplot!.subscribe("drawing", () => w.__panFrames.push(performance.now()));
+    (window as unknown as W).__brainTsEmbeddings!.scatterplot!.subscribe("drawing", () => w.__panFrames.push(performance.now()));
   });
   const cx = box.x + box.width / 2;
   const cy = box.y + box.height / 2;
@@ -103,12 +117,12 @@ async function panFrames(page: Page): Promise<{ panFrameMedianMs: number; panFra
 
 /** Box-selects the points of one class (a cluster) and times until the grid shows them. */
 async function lassoOneCluster(page: Page, total: number): Promise<{ lassoSelected: number; lassoToGridMs: number }> {
-  await page.evaluate(() => window.__brainTsEmbeddings!.scatterplot!.zoomToOrigin({ transition: false }));
+  await page.evaluate(() => (window as unknown as W).__brainTsEmbeddings!.scatterplot!.zoomToOrigin({ transition: false }));
   await page.waitForTimeout(300);
   const box = await canvasBox(page);
   // An 80-pixel box around point 0, inside its cluster.
   const rect = await page.evaluate(() => {
-    const [x, y] = window.__brainTsEmbeddings!.scatterplot!.getScreenPosition(0)!;
+    const [x, y] = (window as unknown as W).__brainTsEmbeddings!.scatterplot!.getScreenPosition(0)!;
     return { x, y };
   });
   await page.getByTestId("brain-ts-embeddings-mode-box").click();
@@ -118,8 +132,8 @@ async function lassoOneCluster(page: Page, total: number): Promise<{ lassoSelect
   await page.mouse.move(box.x + rect.x + 40, box.y + rect.y + 40, { steps: 4 });
   const t0 = Date.now();
   await page.mouse.up();
-  await page.waitForFunction(() => window.__brainTsEmbeddings!.selectedIds.length > 0, null, { timeout: 60_000 });
-  const selected = await page.evaluate(() => window.__brainTsEmbeddings!.selectedIds.length);
+  await page.waitForFunction(() => (window as unknown as W).__brainTsEmbeddings!.selectedIds.length > 0, null, { timeout: 60_000 });
+  const selected = await page.evaluate(() => (window as unknown as W).__brainTsEmbeddings!.selectedIds.length);
   const pattern = new RegExp(`^${selected.toLocaleString("en-US").replace(/,/g, ",?")} of ${total.toLocaleString("en-US").replace(/,/g, ",?")} samples`);
   await page.getByTestId("entry-counts").filter({ hasText: pattern }).waitFor({ timeout: 120_000 });
   return { lassoSelected: selected, lassoToGridMs: Date.now() - t0 };

@@ -47,6 +47,8 @@ export function Scatter(props: ScatterProps) {
       width: Math.max(1, width),
       height: Math.max(1, height),
       pointSize: props.pointSize,
+      // The size slider decides, not the zoom level.
+      pointScaleMode: "constant",
       pointSizeSelected: 2,
       pointOutlineWidth: 2,
       opacityInactiveMax: 0.5,
@@ -67,8 +69,8 @@ export function Scatter(props: ScatterProps) {
     const resize = new ResizeObserver(([entry]) => {
       const { width: w, height: h } = entry.contentRect;
       if (w > 0 && h > 0) {
-        sp.set({ width: w, height: h });
-        fit(sp);
+        // The new aspect ratio applies on the next frame, when set() resolves.
+        void sp.set({ width: w, height: h }).then(() => fit(sp));
       }
     });
     resize.observe(el);
