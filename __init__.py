@@ -21,10 +21,11 @@ import fiftyone.constants as foc
 import fiftyone.core.odm.database as food
 import fiftyone.core.view as fov
 import fiftyone.operators as foo
+import fiftyone.server.view as fosv
 
 PLUGIN_DIR = os.path.dirname(os.path.abspath(__file__))
 SERVICE_MAIN = os.path.join(PLUGIN_DIR, "lib", "src", "service", "main.js")
-TARGETS = ("DATASET", "CURRENT_VIEW", "SELECTED_SAMPLES")
+TARGETS = ("DATASET", "CURRENT_VIEW", "SELECTED_SAMPLES", "VIEW_WITHOUT_SELECTION")
 
 
 class BrainRuntimeError(Exception):
@@ -128,6 +129,16 @@ def _target_view(ctx, target):
         if not ctx.selected:
             raise ValueError("No samples are selected")
         return ctx.view.select(ctx.selected)
+    if target == "VIEW_WITHOUT_SELECTION":
+        # The current view and sidebar filters without the grid's extended selection, which
+        # a panel that sets that selection (the Embeddings lasso) must not narrow itself by
+        if ctx.request_params.get("view_name", None) is not None:
+            return ctx.dataset.load_saved_view(ctx.request_params["view_name"])
+        return fosv.get_view(
+            ctx.dataset,
+            stages=ctx.request_params.get("view", None),
+            filters=ctx.request_params.get("filters", None),
+        )
     return ctx.view
 
 
@@ -142,6 +153,9 @@ def _describe_target(view):
     return {
         "pipeline": json_util.dumps(view._pipeline()),
         "view_stages": view_stages,
+        # A patches view's pipeline runs on its own collection of patches
+        "collection": view._dataset._sample_collection_name,
+        "is_patches": bool(getattr(view, "_is_patches", False)),
     }
 
 

@@ -18,6 +18,7 @@ import { SortSelectionBySimilarity } from "./operators/similarityGridAction";
 import { SimilarityPanel } from "./panels/similarity/SimilarityPanel";
 import { LeaksPanel } from "./panels/leaks/LeaksPanel";
 import { FindUnique } from "./operators/findUnique";
+import { EmbeddingsPanel } from "./panels/embeddings/EmbeddingsPanel";
 
 for (const operator of [
   ComputeEmbeddings,
@@ -67,4 +68,10 @@ registerComponent({
   type: PluginComponentType.Panel,
   activator: () => true,
   panelOptions: { surfaces: "grid", priority: 201, helpMarkdown: "Near duplicates across train/test splits found by the Brain, side by side." },
+  name: "brain_ts_embeddings",
+  label: "Brain embeddings",
+  component: EmbeddingsPanel,
+  type: PluginComponentType.Panel,
+  activator: () => true,
+  panelOptions: { surfaces: "grid", priority: 210, helpMarkdown: "Points of a visualization run: lasso, box or click to show samples in the grid; colour by any field." },
 });

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { MongoClient } from "mongodb";
 import { findPython, holdFiftyOneDatabase, projectRoot } from "../src/fiftyone/localDatabase";
 import { BenchContext, datasetCreator } from "./context";
+import { benchEmbeddingsPanel, formatPanelFigures } from "./embeddingsPanel.bench";
 import { benchExactDuplicates } from "./exactDuplicates.bench";
 import { benchSimilarity } from "./similarity.bench";
 import { benchEmbeddings } from "./embeddings.bench";
@@ -17,6 +18,8 @@ import { benchScores, scoreBenchOptions } from "./scores.bench";
  * same inputs, on this machine, in one run. Prints a Markdown table and writes it to
  * bench/RESULTS.md. Usage: npm run bench [-- --repeats N] [--only exact|scores]
  * [--scores-sizes 10000,50000,100000] [--scores-dim 512] [--det-images 10000]
+ * bench/RESULTS.md. Usage: npm run bench [-- --repeats N]; the Embeddings panel's figures
+ * (printed, not written): npm run bench -- --embeddings-panel [N]
  */
 async function main(): Promise<void> {
   const repeatsArg = process.argv.indexOf("--repeats");
@@ -40,6 +43,20 @@ async function main(): Promise<void> {
   mkdirSync(workDir, { recursive: true });
   const ctx: BenchContext = { database: held.location, env, python, workDir, repeats, createDataset: datasetCreator(python, env) };
   const rows: Row[] = [];
+  // --embeddings-panel [N]: only the Embeddings panel in Chromium with N points (default 100000).
+  const panelArg = process.argv.indexOf("--embeddings-panel");
+  if (panelArg > 0) {
+    const n = Number(process.argv[panelArg + 1]) || 100_000;
+    try {
+      console.log(formatPanelFigures(await benchEmbeddingsPanel(ctx, n)));
+    } finally {
+      const client = await MongoClient.connect(held.location.uri);
+      await client.db(dbName).dropDatabase();
+      await client.close();
+      await held.release();
+    }
+    return;
+  }
   try {
     rows.push(await benchExactDuplicates(ctx, 300, 96));
     rows.push(await benchExactDuplicates(ctx, 300, 1024));

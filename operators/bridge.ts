@@ -4,7 +4,8 @@ import { executeOperator, OperatorResult } from "@fiftyone/operators";
 export const PLUGIN_NAME = "@brain-ts/brain";
 export const BRIDGE_URI = `${PLUGIN_NAME}/run_method`;
 
-export type Target = "DATASET" | "CURRENT_VIEW" | "SELECTED_SAMPLES";
+/** VIEW_WITHOUT_SELECTION: the current view and filters, ignoring the grid's extended selection. */
+export type Target = "DATASET" | "CURRENT_VIEW" | "SELECTED_SAMPLES" | "VIEW_WITHOUT_SELECTION";
 
 export interface RuntimeCall {
   method: string;

@@ -186,3 +186,36 @@ export function encodeNpy(array: NpyArray): Buffer {
 export function serializeNumpyAscii(array: NpyArray): string {
   return deflateSync(encodeNpy(array)).toString("base64");
 }
+
+/**
+ * Decodes a stored numpy array of fixed-width unicode strings (`<U24`, `>U8`, ...), such
+ * as the sample and label ids of visualization results. numpy stores each character as
+ * a 4-byte code point, padded with zeros to the width.
+ */
+export function parseNpyStrings(raw: Buffer): string[] {
+  if (raw.length < 10 || !raw.subarray(0, 6).equals(MAGIC)) throw new NumpyFormatError("not a .npy array (bad magic)");
+  const major = raw[6];
+  const headerLen = major === 1 ? raw.readUInt16LE(8) : raw.readUInt32LE(8);
+  const offset = major === 1 ? 10 : 12;
+  const header = raw.subarray(offset, offset + headerLen).toString(major === 3 ? "utf8" : "latin1");
+  const descr = /'descr':\s*'([<>|=]?)U(\d+)'/.exec(header);
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (!descr || shapeText === undefined) throw new NumpyFormatError(`not a .npy array of strings (${JSON.stringify(header.trim())})`);
+  const width = Number(descr[2]);
+  const le = descr[1] !== ">";
+  const size = shapeText.split(",").filter((s) => s.trim()).reduce((a, s) => a * Number(s), 1);
+  const body = raw.subarray(offset + headerLen);
+  if (body.length < size * width * 4) throw new NumpyFormatError(`truncated .npy data (${body.length} bytes for ${size} × U${width})`);
+  const out = new Array<string>(size);
+  for (let i = 0; i < size; i++) {
+    let s = "";
+    for (let c = 0; c < width; c++) {
+      const at = (i * width + c) * 4;
+      const code = le ? body.readUInt32LE(at) : body.readUInt32BE(at);
+      if (code === 0) break;
+      s += String.fromCodePoint(code);
+    }
+    out[i] = s;
+  }
+  return out;
+}

@@ -13,6 +13,10 @@ export interface ViewTarget {
   sampleIds?: string[];
   /** FiftyOne's serialized view stages (JSON strings), stored with brain runs; null = whole dataset. */
   viewStages?: string[] | null;
+  /** The collection the pipeline runs on when it is not the dataset's (a patches view's `patches.*`). */
+  collection?: string;
+  /** The view is a patches view: its documents are patches, with `_sample_id`. */
+  isPatches?: boolean;
 }
 
 export function toObjectIds(ids: readonly string[]): ObjectId[] {

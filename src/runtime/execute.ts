@@ -19,6 +19,8 @@ export interface JobRequest {
     pipeline?: string | Document[];
     sample_ids?: string[];
     view_stages?: string[] | null;
+    collection?: string;
+    is_patches?: boolean;
   };
   fiftyone_version?: string;
   /**
@@ -59,7 +61,16 @@ function parseTarget(raw: JobRequest["target"]): ViewTarget {
   const pipeline =
     typeof raw.pipeline === "string" ? (EJSON.parse(raw.pipeline, { relaxed: false }) as Document[]) : raw.pipeline;
   if (pipeline !== undefined && !Array.isArray(pipeline)) throw new BrainError("INVALID_PARAMS", "The view pipeline must be a list of stages");
-  return { pipeline, sampleIds: raw.sample_ids, viewStages: raw.view_stages ?? null };
+  if (raw.collection !== undefined && (typeof raw.collection !== "string" || !/^(samples|patches|frames|clips)\./.test(raw.collection))) {
+    throw new BrainError("INVALID_PARAMS", "The view's collection must be a FiftyOne sample collection");
+  }
+  return {
+    pipeline,
+    sampleIds: raw.sample_ids,
+    viewStages: raw.view_stages ?? null,
+    ...(raw.collection ? { collection: raw.collection } : {}),
+    ...(raw.is_patches ? { isPatches: true } : {}),
+  };
 }
 
 /** Only `FIFTYONE_BRAIN_*` string values are accepted, so secrets cannot change anything else. */

@@ -21,6 +21,7 @@ import { visualizationJob } from "./jobs/visualization";
 import { hardnessJob, mistakennessJob, representativenessJob, uniquenessJob } from "./jobs/scores";
 import { findUniqueJob } from "./jobs/findUnique";
 import { getLeakRunJob } from "./jobs/leakRuns";
+import { getVisualizationJob, getVisualizationPointJob, listVisualizationRunsJob } from "./jobs/visualizationQuery";
 
 /** Every method the runtime serves, by the name operators and the CLI use. */
 const JOBS: Job[] = [
@@ -46,6 +47,9 @@ const JOBS: Job[] = [
   representativenessJob,
   findUniqueJob,
   getLeakRunJob,
+  listVisualizationRunsJob,
+  getVisualizationJob,
+  getVisualizationPointJob,
 ];
 
 const byName = new Map(JOBS.map((j) => [j.name, j]));

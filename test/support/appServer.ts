@@ -36,18 +36,19 @@ function stopProcess(child: ChildProcess): Promise<void> {
  * A real FiftyOne App server on the test database, with this plugin (the checkout,
  * built) in FIFTYONE_PLUGINS_DIR and its own runtime socket.
  */
-export async function startAppServer(): Promise<AppServer> {
+export async function startAppServer(databaseEnv: NodeJS.ProcessEnv = fiftyoneEnv()): Promise<AppServer> {
   const root = projectRoot();
   const work = mkdtempSync(join(tmpdir(), "brain-ts-app-"));
   const pluginsDir = join(work, "plugins");
   mkdirSync(pluginsDir);
   symlinkSync(root, join(pluginsDir, "brain-ts"));
   const port = await freePort();
-  const env = fiftyoneEnv({
+  const env = {
+    ...databaseEnv,
     FIFTYONE_PLUGINS_DIR: pluginsDir,
     BRAIN_TS_SOCKET: join(work, "runtime", "runtime.sock"),
     BRAIN_TS_IDLE_TIMEOUT: "120",
-  });
+  };
   const python = findPython(root);
   const main = join(root, ".venv", "lib", "python3.11", "site-packages", "fiftyone", "server", "main.py");
   const child = spawn(python, [main, "--address", "127.0.0.1", "--port", String(port)], { env, stdio: ["ignore", "pipe", "pipe"] });
