@@ -7,7 +7,6 @@ import { ComputeEmbeddings } from "./operators/computeEmbeddings";
 import { ComputeExactDuplicates } from "./operators/computeExactDuplicates";
 import { ComputeLeakySplits } from "./operators/computeLeakySplits";
 import { ComputeNearDuplicates } from "./operators/computeNearDuplicates";
-import { ComputeHardness, ComputeMistakenness, ComputeUniqueness } from "./operators/computeScores";
 import { ComputeVisualization } from "./operators/computeVisualization";
 import { ComputeHardness, ComputeMistakenness, ComputeRepresentativeness, ComputeUniqueness } from "./operators/computeScores";
 import { DeleteBrainRun, GetBrainInfo, LoadBrainView, RenameBrainRun } from "./operators/runManagement";
@@ -62,12 +61,18 @@ registerComponent({
     priority: 210,
     helpMarkdown: "Search a similarity index by the grid's selection, a text prompt or an image, and send the nearest samples to the grid in order.",
   },
+});
+
+registerComponent({
   name: "brain_ts_leaks",
   label: "Leaks",
   component: LeaksPanel,
   type: PluginComponentType.Panel,
   activator: () => true,
   panelOptions: { surfaces: "grid", priority: 201, helpMarkdown: "Near duplicates across train/test splits found by the Brain, side by side." },
+});
+
+registerComponent({
   name: "brain_ts_embeddings",
   label: "Brain embeddings",
   component: EmbeddingsPanel,

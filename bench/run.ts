@@ -16,10 +16,10 @@ import { benchScores, scoreBenchOptions } from "./scores.bench";
 /**
  * Side-by-side benchmarks: this runtime and the Python reference (fiftyone-brain) on the
  * same inputs, on this machine, in one run. Prints a Markdown table and writes it to
- * bench/RESULTS.md. Usage: npm run bench [-- --repeats N] [--only exact|scores]
- * [--scores-sizes 10000,50000,100000] [--scores-dim 512] [--det-images 10000]
- * bench/RESULTS.md. Usage: npm run bench [-- --repeats N]; the Embeddings panel's figures
- * (printed, not written): npm run bench -- --embeddings-panel [N]
+ * bench/RESULTS.md. Usage: npm run bench [-- --repeats N] [--only GROUP]
+ * [--viz-sizes 10000,70000] [--scores-sizes 10000,50000,100000] [--scores-dim 512]
+ * [--det-images 10000]; the Embeddings panel's figures (printed, not written):
+ * npm run bench -- --embeddings-panel [N]
  */
 async function main(): Promise<void> {
   const repeatsArg = process.argv.indexOf("--repeats");
@@ -57,29 +57,26 @@ async function main(): Promise<void> {
     }
     return;
   }
+  // --only GROUP runs one group: exact_duplicates, similarity, visualization, embeddings, scores, near_duplicates.
+  const runs = (group: string) => !only || only === group;
   try {
-    rows.push(await benchExactDuplicates(ctx, 300, 96));
-    rows.push(await benchExactDuplicates(ctx, 300, 1024));
-    rows.push(...(await benchSimilarity(ctx)));
-    if (!only || only === "exact_duplicates") {
+    if (runs("exact_duplicates")) {
       rows.push(await benchExactDuplicates(ctx, 300, 96));
       rows.push(await benchExactDuplicates(ctx, 300, 1024));
     }
-    if (!only || only === "visualization") {
+    if (runs("similarity")) rows.push(...(await benchSimilarity(ctx)));
+    if (runs("visualization")) {
       for (const size of vizSizes) {
         rows.push(await benchVisualization(ctx, "umap", size));
         rows.push(await benchVisualization(ctx, "tsne", size));
       }
     }
-    rows.push(await benchEmbeddings(ctx, 256));
-    const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : null;
-    if (!only || only === "exact") {
-      rows.push(await benchExactDuplicates(ctx, 300, 96));
-      rows.push(await benchExactDuplicates(ctx, 300, 1024));
+    if (runs("embeddings")) rows.push(await benchEmbeddings(ctx, 256));
+    if (runs("scores")) rows.push(...(await benchScores(ctx, scoreBenchOptions(process.argv))));
+    if (runs("near_duplicates")) {
+      const near = nearDuplicateSizes();
+      for (const n of near.sizes) rows.push(await benchNearDuplicates(ctx, n, near.dim));
     }
-    if (!only || only === "scores") rows.push(...(await benchScores(ctx, scoreBenchOptions(process.argv))));
-    const near = nearDuplicateSizes();
-    for (const n of near.sizes) rows.push(await benchNearDuplicates(ctx, n, near.dim));
   } finally {
     const client = await MongoClient.connect(held.location.uri);
     await client.db(dbName).dropDatabase();

@@ -20,7 +20,7 @@ export type BrainErrorCode =
   | "UNKNOWN_METHOD"
   | "CANCELLED"
   | "INTERNAL"
-  | "BACKEND_UNAVAILABLE";
+  | "BACKEND_UNAVAILABLE"
   | "MODEL_DOWNLOAD_FAILED";
 
 export class BrainError extends Error {

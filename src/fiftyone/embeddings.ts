@@ -10,11 +10,11 @@ const ARRAY_FTYPES = new Set(["fiftyone.core.fields.VectorField", "fiftyone.core
 const LIST_FTYPE = "fiftyone.core.fields.ListField";
 const NUMBER_SUBFIELDS = new Set(["fiftyone.core.fields.FloatField", "fiftyone.core.fields.IntField"]);
 
-export interface EmbeddingsMatrix {
+export interface EmbeddingsMatrix<V extends Float32Array | Float64Array = Float32Array> {
   /** Ids of the samples that have an embedding, in the view's order. */
   ids: string[];
   /** Row-major `ids.length × dim` matrix (float64 only when asked for and stored so). */
-  vectors: Float32Array | Float64Array;
+  vectors: V;
   dim: number;
   /** Samples of the view without a value (None / missing); they are skipped, as the reference does. */
   numMissing: number;
@@ -85,8 +85,22 @@ export async function readEmbeddings(
   dataset: DatasetDoc,
   target: ViewTarget,
   field: string,
+  options: ReadOptions & { float64: true },
+): Promise<EmbeddingsMatrix<Float32Array | Float64Array>>;
+export async function readEmbeddings(
+  db: Db,
+  dataset: DatasetDoc,
+  target: ViewTarget,
+  field: string,
+  options?: ReadOptions & { float64?: false },
+): Promise<EmbeddingsMatrix>;
+export async function readEmbeddings(
+  db: Db,
+  dataset: DatasetDoc,
+  target: ViewTarget,
+  field: string,
   options: ReadOptions = {},
-): Promise<EmbeddingsMatrix> {
+): Promise<EmbeddingsMatrix<Float32Array | Float64Array>> {
   embeddingsFieldDoc(dataset, field);
   const total = await countSamples(db, dataset, target);
   const ids: string[] = [];

@@ -15,7 +15,6 @@ import {
 import { deleteSamplesJob, tagSamplesJob } from "./jobs/sampleActions";
 import { sampleFilepathsJob } from "./jobs/sampleMedia";
 import { clearDistanceFieldJob } from "./jobs/distanceField";
-import { hardnessJob, mistakennessJob, uniquenessJob } from "./jobs/scores";
 import { SIMILARITY_JOBS } from "./jobs/similarity";
 import { visualizationJob } from "./jobs/visualization";
 import { hardnessJob, mistakennessJob, representativenessJob, uniquenessJob } from "./jobs/scores";

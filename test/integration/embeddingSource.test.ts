@@ -1,3 +1,4 @@
+import { loadBrainConfig } from "../../src/config/brainConfig";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,7 +27,7 @@ function request(dataset: string, method: string, params: Record<string, unknown
 
 async function context(dataset: string): Promise<JobContext> {
   const db = await openDatabase(testDatabase());
-  return { db, dataset: await loadDataset(db, dataset), target: {}, fiftyoneVersion: "1.22.1", signal: new AbortController().signal, progress: () => undefined };
+  return { db, dataset: await loadDataset(db, dataset), target: {}, fiftyoneVersion: "1.22.1", brainConfig: loadBrainConfig(), signal: new AbortController().signal, progress: () => undefined };
 }
 
 type Crops = { samples: Array<{ id: string; filepath: string; labels: string[] }>; crops: Record<string, string> };
