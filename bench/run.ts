@@ -9,6 +9,7 @@ import { benchExactDuplicates } from "./exactDuplicates.bench";
 import { benchSimilarity } from "./similarity.bench";
 import { benchEmbeddings } from "./embeddings.bench";
 import { benchNearDuplicates, nearDuplicateSizes } from "./nearDuplicates.bench";
+import { benchSimilarity, benchWarmSort, similarityBenchSizes } from "./similarity.bench";
 import { formatTable, Row } from "./measure";
 import { benchVisualization } from "./visualization.bench";
 import { benchScores, scoreBenchOptions } from "./scores.bench";
@@ -77,6 +78,10 @@ async function main(): Promise<void> {
       const near = nearDuplicateSizes();
       for (const n of near.sizes) rows.push(await benchNearDuplicates(ctx, n, near.dim));
     }
+    rows.push(await benchExactDuplicates(ctx, 300, 96));
+    rows.push(await benchExactDuplicates(ctx, 300, 1024));
+    rows.push(...(await benchSimilarity(ctx)));
+    rows.push(await benchWarmSort(ctx, similarityBenchSizes().n, similarityBenchSizes().dim));
   } finally {
     const client = await MongoClient.connect(held.location.uri);
     await client.db(dbName).dropDatabase();

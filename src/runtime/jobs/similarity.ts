@@ -215,6 +215,17 @@ function restriction(loaded: LoadedIndex, viewIds: Set<string> | null): Set<stri
   return items;
 }
 
+/** In a patch index, a selected sample stands for its labels (the grid selects samples). */
+function expandSampleIds(sampleOf: Map<string, string>, ids: string[]): string[] {
+  const labelsOf = new Map<string, string[]>();
+  for (const [label, sample] of sampleOf) {
+    const list = labelsOf.get(sample);
+    if (list) list.push(label);
+    else labelsOf.set(sample, [label]);
+  }
+  return ids.flatMap((id) => (sampleOf.has(id) ? [id] : labelsOf.get(id) ?? [id]));
+}
+
 /** Runs one query on a loaded index, limited to the view's items. */
 async function runQuery(loaded: LoadedIndex, run: RunDoc, p: SortBySimilarityParams, viewIds: Set<string> | null): Promise<QueryResult> {
   const { index } = loaded;
@@ -230,6 +241,7 @@ async function runQuery(loaded: LoadedIndex, run: RunDoc, p: SortBySimilarityPar
   }
   const restrictTo = restriction(loaded, viewIds) ?? undefined;
   const options = { k: p.k, reverse: p.reverse, restrictTo };
+  if (p.query_ids && loaded.sampleOf) p = { ...p, query_ids: expandSampleIds(loaded.sampleOf, p.query_ids) };
   if (p.query_ids) {
     if (index instanceof ExactIndex) return index.queryByIds(p.query_ids, { ...options, aggregation: p.aggregation });
     const found = await index.getEmbeddings(p.query_ids);
