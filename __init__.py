@@ -145,6 +145,21 @@ def _describe_target(view):
     }
 
 
+def _brain_secrets(ctx):
+    """The plugin's ``FIFTYONE_BRAIN_*`` secrets (fiftyone.yml), as brain config values.
+
+    They reach the runtime inside the request, so backend credentials need not be in
+    the runtime's environment; the runtime masks them in what it logs or reports.
+    """
+    secrets = getattr(ctx, "secrets", None) or {}
+    values = {}
+    for key in secrets:
+        value = secrets[key]
+        if key.startswith("FIFTYONE_BRAIN_") and isinstance(value, str) and value:
+            values[key] = value
+    return values
+
+
 def run_job(request, on_progress=None):
     """Sends one job to the runtime and returns its result.
 
@@ -217,6 +232,7 @@ class RunMethod(foo.Operator):
             "dataset": ctx.dataset.name,
             "target": _describe_target(_target_view(ctx, target)),
             "fiftyone_version": foc.VERSION,
+            "config_env": _brain_secrets(ctx),
         }
 
         def on_progress(progress, label):

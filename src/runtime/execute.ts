@@ -1,5 +1,6 @@
 import { EJSON } from "bson";
 import { Document } from "mongodb";
+import { loadBrainConfig } from "../config/brainConfig";
 import { BrainError } from "../errors";
 import { DatabaseLocation, openDatabase } from "../fiftyone/database";
 import { loadDataset } from "../fiftyone/datasets";
@@ -20,6 +21,11 @@ export interface JobRequest {
     view_stages?: string[] | null;
   };
   fiftyone_version?: string;
+  /**
+   * Brain config values (`FIFTYONE_BRAIN_*`) from the plugin's secrets, layered over the
+   * runtime's environment for this job only; never logged.
+   */
+  config_env?: Record<string, string>;
 }
 
 export type ProgressListener = (fraction: number, label?: string) => void;
@@ -40,6 +46,7 @@ export async function executeJob(
       dataset,
       target: parseTarget(request.target),
       fiftyoneVersion: request.fiftyone_version ?? dataset.version ?? "unknown",
+      brainConfig: loadBrainConfig({ ...process.env, ...configEnv(request.config_env) }),
       signal,
       progress: (fraction, label) => onProgress(Math.max(0, Math.min(1, fraction)), label),
     },
@@ -53,4 +60,26 @@ function parseTarget(raw: JobRequest["target"]): ViewTarget {
     typeof raw.pipeline === "string" ? (EJSON.parse(raw.pipeline, { relaxed: false }) as Document[]) : raw.pipeline;
   if (pipeline !== undefined && !Array.isArray(pipeline)) throw new BrainError("INVALID_PARAMS", "The view pipeline must be a list of stages");
   return { pipeline, sampleIds: raw.sample_ids, viewStages: raw.view_stages ?? null };
+}
+
+/** Only `FIFTYONE_BRAIN_*` string values are accepted, so secrets cannot change anything else. */
+function configEnv(raw: unknown): Record<string, string> {
+  if (raw === undefined || raw === null) return {};
+  if (typeof raw !== "object" || Array.isArray(raw)) throw new BrainError("INVALID_PARAMS", "config_env must be an object of FIFTYONE_BRAIN_* values");
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (k.startsWith("FIFTYONE_BRAIN_") && typeof v === "string") out[k] = v;
+  }
+  return out;
+}
+
+/** The secret values of a request, to be masked in anything the runtime logs or returns. */
+export function secretValues(request: Pick<JobRequest, "config_env">): string[] {
+  return Object.values(request.config_env ?? {}).filter((v): v is string => typeof v === "string" && v.length >= 4);
+}
+
+export function redact(text: string, secrets: string[]): string {
+  let out = text;
+  for (const s of secrets) out = out.split(s).join("***");
+  return out;
 }

@@ -1,4 +1,5 @@
 import { Db } from "mongodb";
+import { BrainConfig } from "../config/brainConfig";
 import { DatasetDoc } from "../fiftyone/datasets";
 import { BrainError } from "../errors";
 import { countSamples, ViewTarget } from "../fiftyone/samples";
@@ -11,6 +12,8 @@ export interface JobContext {
   target: ViewTarget;
   /** FiftyOne version recorded on new runs. */
   fiftyoneVersion: string;
+  /** The brain config for this job: environment, config file, and the plugin's secrets. */
+  brainConfig: BrainConfig;
   signal: AbortSignal;
   progress(fraction: number, label?: string): void;
 }

@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { createServer, Server, Socket } from "node:net";
 import { dirname } from "node:path";
 import { serializeError } from "../errors";
-import { executeJob, JobRequest } from "../runtime/execute";
+import { executeJob, JobRequest, redact, secretValues } from "../runtime/execute";
 import { encode, ServiceMessage } from "./protocol";
 
 export interface ServiceOptions {
@@ -97,6 +97,7 @@ function handleConnection(socket: Socket, log: (line: string) => void): void {
       .then((result) => send({ type: "result", result }))
       .catch((err) => {
         const error = serializeError(err);
+        error.message = redact(error.message, secretValues(request));
         log(`${request.method} failed: ${error.code} ${error.message}`);
         send({ type: "error", error });
       })

@@ -96,19 +96,49 @@ except bridge.BrainRuntimeError as e:
     expect(out).toEqual({ code: "BRAIN_KEY_EXISTS", message: expect.stringContaining("'bridged' already exists") });
   });
 
+  it("passes the plugin's brain secrets per run and masks them in what it reports", async () => {
+    const logged: string[] = [];
+    service!.stdout!.on("data", (d: Buffer) => logged.push(d.toString()));
+    const out = await runPython<{ secrets: Record<string, string>; code: string; message: string }>(
+      `${LOAD_BRIDGE}
+class Ctx:
+    secrets = {"FIFTYONE_BRAIN_SIMILARITY_SKLEARN_METRIC": "s3cr3t-value", "OTHER_SECRET": "x", "FIFTYONE_BRAIN_EMPTY": ""}
+secrets = bridge._brain_secrets(Ctx())
+req = request("compute_near_duplicates", {"embeddings": "missing"})
+req["config_env"] = secrets
+try:
+    bridge.run_job(req)
+    print(json.dumps({"secrets": secrets, "code": "none", "message": ""}))
+except bridge.BrainRuntimeError as e:
+    print(json.dumps({"secrets": secrets, "code": e.code, "message": str(e)}))
+`,
+      { BRAIN_TS_SOCKET: socket },
+    );
+    // Only FIFTYONE_BRAIN_* values travel; the job used the secret as its brain config.
+    expect(out.secrets).toEqual({ FIFTYONE_BRAIN_SIMILARITY_SKLEARN_METRIC: "s3cr3t-value" });
+    expect(out.code).toBe("INVALID_PARAMS");
+    expect(out.message).toBe("Unknown metric '***': use cosine or euclidean");
+    await new Promise((r) => setTimeout(r, 200));
+    expect(logged.join("")).toContain("compute_near_duplicates failed");
+    expect(logged.join("")).not.toContain("s3cr3t-value");
+  });
+
   it("leaves no run and no field behind when the runtime dies mid-run", async () => {
     const pid = service!.pid!;
+    const started = join(work, "started");
     const runJob = runPython<{ code: string; message: string }>(
       `${LOAD_BRIDGE}
 try:
-    bridge.run_job(request("compute_exact_duplicates", {"brain_key": "crashed", "output_field": "crash_group"}))
+    bridge.run_job(request("compute_exact_duplicates", {"brain_key": "crashed", "output_field": "crash_group"}),
+                   lambda p, l: open(${JSON.stringify(started)}, "w").close())
     print(json.dumps({"code": "none", "message": "finished"}))
 except bridge.BrainRuntimeError as e:
     print(json.dumps({"code": e.code, "message": str(e)}))
 `,
       { BRAIN_TS_SOCKET: socket },
     );
-    await new Promise((r) => setTimeout(r, 3500)); // Python start-up, then ~20 s hashing the big files
+    // Killed once the run reports progress (it then hashes the big files for many seconds).
+    while (!existsSync(started)) await new Promise((r) => setTimeout(r, 50));
     process.kill(pid, "SIGKILL");
     const out = await runJob;
     expect(out.message).toMatch(/stopped before finishing/);

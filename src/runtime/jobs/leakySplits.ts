@@ -31,7 +31,7 @@ export const leakySplitsJob: Job<LeakySplitsResult> = {
   description: "Find near duplicates that cross train/test splits",
   async run(ctx, params) {
     const field = requiredString(params, "embeddings");
-    const metric = resolveMetric(params);
+    const metric = resolveMetric(params, ctx.brainConfig);
     const threshold = resolveThreshold(params, metric);
     const splitField = optionalString(params, "split_field");
     const tags = params.split_tags;

@@ -3,7 +3,7 @@ import { readEmbeddings } from "../../fiftyone/embeddings";
 import { GENERIC_CONFIG_CLS, GENERIC_RESULTS_CLS, assertNewBrainKey, registerBrainRun } from "../../fiftyone/runs";
 import { findDuplicates, NeighborGraph } from "../../methods/nearDuplicates";
 import { Metric, radiusGraph } from "../../methods/neighborGraph";
-import { loadBrainConfig } from "../../config/brainConfig";
+import { BrainConfig, loadBrainConfig } from "../../config/brainConfig";
 import { Job } from "../job";
 import { optionalString, RawParams, requiredString } from "../params";
 
@@ -25,8 +25,8 @@ const METRIC_MAX: Record<Metric, number> = { cosine: 2, euclidean: Infinity };
 const MAX_STORED_NEIGHBORS = 32;
 
 /** The metric asked for, else the brain config's sklearn metric (the reference's implicit index). */
-export function resolveMetric(params: RawParams): Metric {
-  const configMetric = loadBrainConfig().similarity_backends.sklearn?.metric;
+export function resolveMetric(params: RawParams, config: BrainConfig = loadBrainConfig()): Metric {
+  const configMetric = config.similarity_backends.sklearn?.metric;
   const metric = optionalString(params, "metric") ?? (typeof configMetric === "string" ? configMetric : "cosine");
   if (metric !== "cosine" && metric !== "euclidean") throw new BrainError("INVALID_PARAMS", `Unknown metric '${metric}': use cosine or euclidean`);
   return metric;
@@ -53,7 +53,7 @@ export const nearDuplicatesJob: Job<NearDuplicatesResult> = {
   async run(ctx, params) {
     const field = requiredString(params, "embeddings");
     const brainKey = optionalString(params, "brain_key") ?? null;
-    const metric = resolveMetric(params);
+    const metric = resolveMetric(params, ctx.brainConfig);
     const threshold = resolveThreshold(params, metric);
     if (brainKey) assertNewBrainKey(ctx.dataset, brainKey);
     const emb = await readEmbeddings(ctx.db, ctx.dataset, ctx.target, field, { signal: ctx.signal, progress: (f) => ctx.progress(0.3 * f, "Reading embeddings") });
