@@ -1,4 +1,4 @@
-import { loadBrainConfig } from "../../config/brainConfig";
+import { BrainConfig, loadBrainConfig } from "../../config/brainConfig";
 import { BrainError } from "../../errors";
 import { EmbeddingsMatrix, readEmbeddings } from "../../fiftyone/embeddings";
 import { serializeNumpyAscii } from "../../fiftyone/numpy";
@@ -56,10 +56,10 @@ const METHOD_DEFAULTS: Record<VisualizationMethod, Record<string, unknown>> = {
   manual: {},
 };
 
-export function resolveMethod(params: RawParams): VisualizationMethod {
-  const asked = optionalString(params, "method") ?? (params.points !== undefined && params.points !== null ? "manual" : loadBrainConfig().default_visualization_method ?? "umap");
+export function resolveMethod(params: RawParams, config: BrainConfig = loadBrainConfig()): VisualizationMethod {
+  const asked = optionalString(params, "method") ?? (params.points !== undefined && params.points !== null ? "manual" : config.default_visualization_method ?? "umap");
   // The brain config may expose fewer methods (FIFTYONE_BRAIN_VISUALIZATION_METHODS).
-  const available = METHODS.filter((m) => m in loadBrainConfig().visualization_methods);
+  const available = METHODS.filter((m) => m in config.visualization_methods);
   if (!(available as string[]).includes(asked)) {
     throw new BrainError("INVALID_PARAMS", `Unsupported method '${asked}'. The available methods are ${JSON.stringify(available)}`);
   }
@@ -67,9 +67,9 @@ export function resolveMethod(params: RawParams): VisualizationMethod {
 }
 
 /** Reference defaults < brain config entry < request; unknown request keys are refused. */
-export function resolveMethodParams(method: VisualizationMethod, params: RawParams): Record<string, unknown> {
+export function resolveMethodParams(method: VisualizationMethod, params: RawParams, config: BrainConfig = loadBrainConfig()): Record<string, unknown> {
   const defaults = METHOD_DEFAULTS[method];
-  const configured = { ...(loadBrainConfig().visualization_methods[method] ?? {}) };
+  const configured = { ...(config.visualization_methods[method] ?? {}) };
   delete configured.config_cls;
   const out: Record<string, unknown> = { ...defaults };
   for (const [name, value] of Object.entries(configured)) if (name in defaults) out[name] = value;
@@ -98,7 +98,7 @@ export const visualizationJob: Job<VisualizationResult> = {
   async run(ctx, params) {
     const brainKey = requiredString(params, "brain_key");
     assertNewBrainKey(ctx.dataset, brainKey);
-    const method = resolveMethod(params);
+    const method = resolveMethod(params, ctx.brainConfig);
     for (const name of Object.keys(params)) {
       if (!GENERAL_PARAMS.has(name) && !(name in METHOD_DEFAULTS[method])) {
         throw new BrainError("INVALID_PARAMS", `Unknown parameter '${name}' for method '${method}'`);
@@ -108,7 +108,7 @@ export const visualizationJob: Job<VisualizationResult> = {
     if (patchesField && method === "manual") {
       throw new BrainError("INVALID_PARAMS", "Manual points for patches are not supported yet: give points of samples");
     }
-    const methodParams = resolveMethodParams(method, params);
+    const methodParams = resolveMethodParams(method, params, ctx.brainConfig);
     const total = await requireSamples(ctx);
 
     let emb: EmbeddingsMatrix;
