@@ -4,7 +4,7 @@ import { DatasetDoc, FieldDoc, findField, samplesCollection } from "./datasets";
 import { storedArray } from "./embeddings";
 import { fieldDoc } from "./fields";
 import { requireLabelField } from "./labels";
-import { countSamples, streamSamples, ViewTarget } from "./samples";
+import { streamSamples, ViewTarget } from "./samples";
 
 /** Label types whose objects can be cut out as patches (spec §0.1). */
 export const PATCH_TYPES = ["Detection", "Detections", "Polyline", "Polylines"] as const;
@@ -183,6 +183,3 @@ export async function writeLabelEmbeddings(
   }
   return written;
 }
-
-/** Number of samples in the view (re-exported for callers counting work). */
-export { countSamples };

@@ -7,7 +7,7 @@ import type { ImageJob } from "../embeddings/imagePipeline";
 import { defaultModelRef, type ModelRef, sharedEmbeddingModel } from "../embeddings/loadModel";
 import { relativeBox } from "../embeddings/patches";
 import { findField } from "../fiftyone/datasets";
-import { embeddingsFieldDoc, readEmbeddings } from "../fiftyone/embeddings";
+import { readEmbeddings } from "../fiftyone/embeddings";
 import { fieldDoc, validateNewFieldName, writeSampleField } from "../fiftyone/fields";
 import {
   attributeName,
@@ -262,6 +262,3 @@ async function labelAttributeExists(ctx: JobContext, field: PatchField, name: st
   const attr = attributeName(field, name);
   return (await newLabelAttributeError(ctx.db, ctx.dataset, field, attr)) !== null;
 }
-
-/** Checks an embeddings field exists and holds vectors (for forms and early validation). */
-export { embeddingsFieldDoc };

@@ -2,6 +2,7 @@ import { loadBrainConfig } from "../../src/config/brainConfig";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { loadBrainConfig } from "../../src/config/brainConfig";
 import { closeDatabases, openDatabase } from "../../src/fiftyone/database";
 import { loadDataset } from "../../src/fiftyone/datasets";
 import { loadEmbeddingModel } from "../../src/embeddings/loadModel";
@@ -25,6 +26,7 @@ function request(dataset: string, method: string, params: Record<string, unknown
   return { method, params, database: testDatabase(), dataset, fiftyone_version: "1.22.1" };
 }
 
+/** A job context as executeJob builds it (the brain config too, for branches whose JobContext has it). */
 async function context(dataset: string): Promise<JobContext> {
   const db = await openDatabase(testDatabase());
   return { db, dataset: await loadDataset(db, dataset), target: {}, fiftyoneVersion: "1.22.1", brainConfig: loadBrainConfig(), signal: new AbortController().signal, progress: () => undefined };
