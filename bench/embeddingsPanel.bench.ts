@@ -73,7 +73,9 @@ fob.compute_visualization(ds, points=centers[c] + rng.randn(n, 2), method="manua
     });
     const payloadMb = (probe.points * (8 + 12)) / 0.75 / 1e6; // base64 of Float32 x, y + 12-byte ids
 
+    console.error(`drawn ${probe.points} points: ${JSON.stringify(probe)}, panel opened → drawn ${openToDrawMs} ms`);
     const pan = await panFrames(page);
+    console.error(`panning: ${JSON.stringify(pan)}`);
     const lasso = await lassoOneCluster(page, n);
     return { points: probe.points, openToDrawMs, firstDrawMs: probe.firstDrawMs, drawMs: probe.drawMs, payloadMb, ...pan, ...lasso };
   } finally {
@@ -134,9 +136,20 @@ async function lassoOneCluster(page: Page, total: number): Promise<{ lassoSelect
   await page.mouse.up();
   await page.waitForFunction(() => (window as unknown as W).__brainTsEmbeddings!.selectedIds.length > 0, null, { timeout: 60_000 });
   const selected = await page.evaluate(() => (window as unknown as W).__brainTsEmbeddings!.selectedIds.length);
-  const pattern = new RegExp(`^${selected.toLocaleString("en-US").replace(/,/g, ",?")} of ${total.toLocaleString("en-US").replace(/,/g, ",?")} samples`);
-  await page.getByTestId("entry-counts").filter({ hasText: pattern }).waitFor({ timeout: 120_000 });
-  return { lassoSelected: selected, lassoToGridMs: Date.now() - t0 };
+  // The App formats counts its own way (separators, abbreviations): wait for the count to
+  // leave the full dataset's and check its digits.
+  await page.waitForFunction(
+    (n) => {
+      const text = document.querySelector("[data-cy=entry-counts]")?.textContent ?? "";
+      return /\bof\b/.test(text) && !text.replace(/[^0-9]/g, "").startsWith(String(n));
+    },
+    total,
+    { timeout: 300_000, polling: 50 },
+  );
+  const lassoToGridMs = Date.now() - t0;
+  const text = (await page.getByTestId("entry-counts").first().textContent()) ?? "";
+  if (!text.replace(/[^0-9]/g, "").startsWith(String(selected))) throw new Error(`The grid shows '${text}' after selecting ${selected} points`);
+  return { lassoSelected: selected, lassoToGridMs };
 }
 
 export function formatPanelFigures(f: PanelFigures): string {
