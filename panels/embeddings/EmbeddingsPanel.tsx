@@ -28,6 +28,9 @@ export interface EmbeddingsPanelProbe {
   /** ms from asking for the run to its points drawn; ms of the last draw alone. */
   firstDrawMs: number | null;
   drawMs: number | null;
+  /** ms until the runtime's answer arrived; ms to decode it. */
+  queryMs: number | null;
+  decodeMs: number | null;
   selectedIds: string[];
 }
 declare global {
@@ -67,7 +70,7 @@ export function EmbeddingsPanel() {
   const [selected, setSelected] = React.useState<string[]>([]);
   const [hover, setHover] = React.useState<{ index: number; x: number; y: number; preview: PointPreview | null } | null>(null);
   const scatterRef = React.useRef<Scatterplot | null>(null);
-  const probe = React.useRef<EmbeddingsPanelProbe>({ scatterplot: null, plot: null, firstDrawMs: null, drawMs: null, selectedIds: [] });
+  const probe = React.useRef<EmbeddingsPanelProbe>({ scatterplot: null, plot: null, firstDrawMs: null, drawMs: null, queryMs: null, decodeMs: null, selectedIds: [] });
   const requested = React.useRef(0);
   const previews = React.useRef(new Map<string, PointPreview>());
   const viewKey = JSON.stringify([view, filters]);
@@ -96,7 +99,10 @@ export function EmbeddingsPanel() {
     })
       .then((outcome) => {
         if (cancelled || outcome.delegated) return;
+        const t = performance.now();
+        probe.current.queryMs = t - requested.current;
         const decoded = decodePlot(outcome.result);
+        probe.current.decodeMs = performance.now() - t;
         probe.current.plot = decoded;
         setHidden(new Set());
         setPlot(decoded);

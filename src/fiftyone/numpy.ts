@@ -206,8 +206,23 @@ export function parseNpyStrings(raw: Buffer): string[] {
   const size = shapeText.split(",").filter((s) => s.trim()).reduce((a, s) => a * Number(s), 1);
   const body = raw.subarray(offset + headerLen);
   if (body.length < size * width * 4) throw new NumpyFormatError(`truncated .npy data (${body.length} bytes for ${size} × U${width})`);
+  // Code points below 256 (ids, names) take one byte each: read them as latin1 in one go.
+  const count = size * width;
+  const narrow = Buffer.alloc(count);
+  let wide = false;
+  for (let k = 0; k < count && !wide; k++) {
+    const code = le ? body.readUInt32LE(k * 4) : body.readUInt32BE(k * 4);
+    if (code > 0xff) wide = true;
+    else narrow[k] = code;
+  }
   const out = new Array<string>(size);
   for (let i = 0; i < size; i++) {
+    if (!wide) {
+      const item = narrow.subarray(i * width, (i + 1) * width);
+      const end = item.indexOf(0);
+      out[i] = item.toString("latin1", 0, end === -1 ? width : end);
+      continue;
+    }
     let s = "";
     for (let c = 0; c < width; c++) {
       const at = (i * width + c) * 4;

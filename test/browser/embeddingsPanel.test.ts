@@ -80,6 +80,18 @@ async function boundsOf(page: Page, ids: string[]): Promise<{ x0: number; y0: nu
   return { x0: canvas!.x + local.x0, y0: canvas!.y + local.y0, x1: canvas!.x + local.x1, y1: canvas!.y + local.y1 };
 }
 
+/** Picks a mode and waits until the plot has switched (settings apply on the next frame). */
+async function setMode(page: Page, mode: "pan" | "lasso" | "box"): Promise<void> {
+  await panel(page).getByTestId(`brain-ts-embeddings-mode-${mode}`).click();
+  await page.waitForFunction(
+    ([mouseMode, lassoType]) => {
+      const sp = window.__brainTsEmbeddings!.scatterplot!;
+      return sp.get("mouseMode") === mouseMode && (mouseMode === "panZoom" || (sp.get as (k: string) => unknown)("lassoType") === lassoType);
+    },
+    [mode === "pan" ? "panZoom" : "lasso", mode === "box" ? "rectangle" : "freeform"] as const,
+  );
+}
+
 const selectedIds = (page: Page) => page.evaluate(() => [...window.__brainTsEmbeddings!.selectedIds].sort());
 
 /**
@@ -144,7 +156,7 @@ describe("the Embeddings panel in a real FiftyOne App", () => {
   it("box-selects a cluster and the grid shows exactly its samples; clearing restores the grid", async () => {
     const { page, shot } = browser;
     const b = await boundsOf(page, clusters[0]);
-    await panel(page).getByTestId("brain-ts-embeddings-mode-box").click();
+    await setMode(page, "box");
     await page.mouse.move(b.x0 - 15, b.y0 - 15);
     await page.mouse.down();
     await page.mouse.move((b.x0 + b.x1) / 2, (b.y0 + b.y1) / 2, { steps: 5 });
@@ -166,7 +178,7 @@ describe("the Embeddings panel in a real FiftyOne App", () => {
     const cx = (b.x0 + b.x1) / 2;
     const cy = (b.y0 + b.y1) / 2;
     const r = Math.max(b.x1 - b.x0, b.y1 - b.y0) / 2 + 20;
-    await panel(page).getByTestId("brain-ts-embeddings-mode-lasso").click();
+    await setMode(page, "lasso");
     await page.mouse.move(cx + r, cy);
     await page.mouse.down();
     for (let k = 1; k <= 24; k++) await page.mouse.move(cx + r * Math.cos((k * Math.PI) / 12), cy + r * Math.sin((k * Math.PI) / 12), { steps: 2 });
@@ -177,7 +189,7 @@ describe("the Embeddings panel in a real FiftyOne App", () => {
     await expect(gridSampleIds(page)).resolves.toEqual([...clusters[2]].sort());
     await shot("embeddings-03-lasso-selected");
 
-    await panel(page).getByTestId("brain-ts-embeddings-mode-pan").click();
+    await setMode(page, "pan");
     const p = await boundsOf(page, [clusters[1][0]]);
     await page.mouse.click(p.x0, p.y0);
     await page.waitForFunction(() => window.__brainTsEmbeddings!.selectedIds.length === 1);
@@ -207,7 +219,8 @@ describe("the Embeddings panel in a real FiftyOne App", () => {
     await page.mouse.move(p.x0 - 30, p.y0 - 30);
     await page.mouse.move(p.x0, p.y0, { steps: 4 });
     const hover = panel(page).getByTestId("brain-ts-embeddings-hover");
-    await hover.locator("img").waitFor({ timeout: 20_000 });
+    await hover.waitFor({ timeout: 20_000 });
+    await hover.locator("img").waitFor({ timeout: 30_000 }); // the preview comes through the bridge
     await expect(hover.locator("img").getAttribute("src")).resolves.toMatch(/^\/media\?filepath=.*img09\.png$/);
     await page.waitForFunction(() => {
       const img = document.querySelector("[data-cy=brain-ts-embeddings-hover] img") as HTMLImageElement | null;

@@ -232,21 +232,20 @@ async function readColors(
   const sampleIds = [...new Set(kept.map((i) => run.sampleIds[i]))];
   const prefix = patches ? (patches.list ? `${patches.field}.${patches.list}.` : `${patches.field}.`) : "";
   const leaf = colorBy.slice(prefix.length);
-  const projection = patches
-    ? { [`${prefix}_id`]: 1, [dbPath(patches.labelFields, leaf, colorBy, prefix)]: 1 }
-    : { [dbPath(dataset.sample_fields, colorBy, colorBy, "")]: 1 };
+  const stored = patches ? dbPath(patches.labelFields, leaf, colorBy, prefix) : dbPath(dataset.sample_fields, colorBy, colorBy, "");
+  const storedLeaf = stored.slice(prefix.length);
+  const projection = patches ? { [`${prefix}_id`]: 1, [stored]: 1 } : { [stored]: 1 };
   const samples = samplesCollection(db, dataset);
   for (let at = 0; at < sampleIds.length; at += 5000) {
     const batch = toObjectIds(sampleIds.slice(at, at + 5000));
     for await (const doc of samples.find({ _id: { $in: batch } }, { projection })) {
       if (!patches) {
-        values.set(doc._id.toHexString(), scalar(getPath(doc, dbPath(dataset.sample_fields, colorBy, colorBy, ""))));
+        values.set(doc._id.toHexString(), scalar(getPath(doc, stored)));
         continue;
       }
       const container = doc[patches.field] as Document | null | undefined;
       const labels = (patches.list ? (container?.[patches.list] as Document[] | null | undefined) : container ? [container] : null) ?? [];
-      const leafDb = dbPath(patches.labelFields, leaf, colorBy, prefix).slice(prefix.length);
-      for (const l of labels) values.set(String(l._id), scalar(getPath(l, leafDb)));
+      for (const l of labels) values.set(String(l._id), scalar(getPath(l, storedLeaf)));
     }
   }
   const ids = run.labelIds ?? run.sampleIds;
