@@ -6,7 +6,6 @@ import { findPython, holdFiftyOneDatabase, projectRoot } from "../src/fiftyone/l
 import { BenchContext, datasetCreator } from "./context";
 import { benchEmbeddingsPanel, formatPanelFigures } from "./embeddingsPanel.bench";
 import { benchExactDuplicates } from "./exactDuplicates.bench";
-import { benchSimilarity } from "./similarity.bench";
 import { benchEmbeddings } from "./embeddings.bench";
 import { benchNearDuplicates, nearDuplicateSizes } from "./nearDuplicates.bench";
 import { benchSimilarity, benchWarmSort, similarityBenchSizes } from "./similarity.bench";
@@ -65,7 +64,10 @@ async function main(): Promise<void> {
       rows.push(await benchExactDuplicates(ctx, 300, 96));
       rows.push(await benchExactDuplicates(ctx, 300, 1024));
     }
-    if (runs("similarity")) rows.push(...(await benchSimilarity(ctx)));
+    if (runs("similarity")) {
+      rows.push(...(await benchSimilarity(ctx)));
+      rows.push(await benchWarmSort(ctx, similarityBenchSizes().n, similarityBenchSizes().dim));
+    }
     if (runs("visualization")) {
       for (const size of vizSizes) {
         rows.push(await benchVisualization(ctx, "umap", size));
@@ -78,10 +80,6 @@ async function main(): Promise<void> {
       const near = nearDuplicateSizes();
       for (const n of near.sizes) rows.push(await benchNearDuplicates(ctx, n, near.dim));
     }
-    rows.push(await benchExactDuplicates(ctx, 300, 96));
-    rows.push(await benchExactDuplicates(ctx, 300, 1024));
-    rows.push(...(await benchSimilarity(ctx)));
-    rows.push(await benchWarmSort(ctx, similarityBenchSizes().n, similarityBenchSizes().dim));
   } finally {
     const client = await MongoClient.connect(held.location.uri);
     await client.db(dbName).dropDatabase();

@@ -1,4 +1,3 @@
-import { loadBrainConfig } from "../../src/config/brainConfig";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
