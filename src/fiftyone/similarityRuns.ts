@@ -1,11 +1,11 @@
 import { createReadStream, createWriteStream } from "node:fs";
 import { pipeline } from "node:stream/promises";
 import { Db, Document, GridFSBucket, ObjectId } from "mongodb";
-import { BrainError } from "../errors";
 import { BlobStore } from "../index/backends";
 import { IndexItems } from "../index/similarityIndex";
 import { DatasetDoc, findField } from "./datasets";
-import { embeddingsFieldDoc, readEmbeddings, storedArray } from "./embeddings";
+import { embeddingsFieldDoc, readEmbeddings } from "./embeddings";
+import { patchField, readLabelEmbeddings } from "./labelEmbeddings";
 import { labelType, requireLabelField } from "./labels";
 import { RunDoc, uploadJson } from "./runs";
 import { streamSamples, ViewTarget } from "./samples";
@@ -60,44 +60,8 @@ export async function readIndexItems(
     const emb = await readEmbeddings(db, dataset, target, field, options);
     return { items: { ids: emb.ids, vectors: emb.vectors }, dim: emb.dim, numMissing: emb.numMissing };
   }
-  const list = patchListPath(dataset, patchesField);
-  const ids: string[] = [];
-  const sampleIds: string[] = [];
-  const chunks: Float32Array[] = [];
-  let dim = -1;
-  let numMissing = 0;
-  type Doc = { _id: ObjectId; [k: string]: unknown };
-  for await (const batch of streamSamples<Doc>(db, dataset, target, { _id: 1, [`${patchesField}.${list}`]: 1 })) {
-    options.signal?.throwIfAborted();
-    for (const doc of batch) {
-      const labels = ((doc[patchesField] as Document | null | undefined)?.[list] ?? []) as Document[];
-      for (const label of labels) {
-        const labelId = (label._id as ObjectId).toHexString();
-        let arr: ReturnType<typeof storedArray>;
-        try {
-          arr = storedArray(label[field]);
-        } catch (err) {
-          throw new BrainError("INVALID_DATA", `Attribute '${field}' of label '${labelId}' in '${patchesField}' ${(err as Error).message}`);
-        }
-        if (!arr) {
-          numMissing++;
-          continue;
-        }
-        if (dim < 0) dim = arr.data.length;
-        if (arr.shape.length !== 1 || arr.data.length !== dim || dim === 0) {
-          throw new BrainError("INVALID_DATA", `Label embeddings in '${patchesField}.${field}' have different dimensions: label '${labelId}' has ${arr.shape.join("×")}, earlier labels ${dim}`);
-        }
-        const v = Float32Array.from(arr.data);
-        if (v.some((x) => !Number.isFinite(x))) throw new BrainError("INVALID_DATA", `The embedding of label '${labelId}' contains a non-finite value`);
-        chunks.push(v);
-        ids.push(labelId);
-        sampleIds.push(doc._id.toHexString());
-      }
-    }
-  }
-  const vectors = new Float32Array(ids.length * Math.max(dim, 0));
-  chunks.forEach((c, i) => vectors.set(c, i * dim));
-  return { items: { ids, sampleIds, vectors }, dim: Math.max(dim, 0), numMissing };
+  const read = await readLabelEmbeddings(db, dataset, target, patchField(dataset, patchesField, "patches_field"), field, options.signal);
+  return { items: { ids: read.labelIds, sampleIds: read.ids, vectors: read.vectors }, dim: read.dim, numMissing: read.numMissing };
 }
 
 /** `detections` for a Detections field, etc.; errors name what the field is. */

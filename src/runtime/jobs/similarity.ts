@@ -1,17 +1,17 @@
 import { ObjectId } from "mongodb";
-import { sharedDefaultModel, DEFAULT_MODEL_NAME } from "../../embeddings/defaultModel";
-import { preprocessBatch } from "../../embeddings/imagePipeline";
+import { defaultModelRef, sharedEmbeddingModel } from "../../embeddings/loadModel";
 import { BrainError } from "../../errors";
 import { samplesCollection } from "../../fiftyone/datasets";
 import { scoreFieldError, writeScoreField } from "../../fiftyone/fields";
 import { assertNewBrainKey, getBrainRun, registerBrainRun, RunDoc, loadBrainResults } from "../../fiftyone/runs";
-import { checkEmbeddingsSource, gridfsStore, patchListPath, readIndexItems, replaceRunResults, viewSampleIds } from "../../fiftyone/similarityRuns";
+import { checkEmbeddingsSource, gridfsStore, ItemsMatrix, patchListPath, readIndexItems, replaceRunResults, viewSampleIds } from "../../fiftyone/similarityRuns";
 import { BackendContext, BACKENDS, backendOfRun, createIndex, defaultBackendName, getBackend, markFieldBacked, resolveBackendParams, StoredIndex } from "../../index/backends";
 import { ExactIndex } from "../../index/exactIndex";
 import { QueryResult, SimilarityIndex, SimilarityMetric } from "../../index/similarityIndex";
 import { cacheKey, LoadedIndex, withIndex, rekey } from "../indexCache";
+import { parseEmbeddingSourceParams, resolveEmbeddings } from "../embeddingSource";
 import { Job, JobContext } from "../job";
-import { optionalBoolean, optionalString, requiredString } from "../params";
+import { optionalBoolean, optionalString, RawParams, requiredString } from "../params";
 import { parseSortParams, SimilarityIndexInfo, SortBySimilarityParams, SortBySimilarityResult } from "./similarityParams";
 
 export type { SimilarityIndexInfo, SortBySimilarityResult } from "./similarityParams";
@@ -101,7 +101,7 @@ export const computeSimilarityJob: Job<ComputeSimilarityResult> = {
     assertNewBrainKey(ctx.dataset, brainKey);
     const field = requiredString(params, "embeddings");
     const patchesField = optionalString(params, "patches_field") ?? null;
-    checkEmbeddingsSource(ctx.dataset, field, patchesField);
+    if (!params.model) checkEmbeddingsSource(ctx.dataset, field, patchesField);
     const spec = getBackend(optionalString(params, "backend") ?? defaultBackendName(process.env, ctx.brainConfig));
     const given: Record<string, unknown> = { metric: params.metric };
     for (const p of spec.params) given[p.name] = params[p.name];
@@ -115,10 +115,11 @@ export const computeSimilarityJob: Job<ComputeSimilarityResult> = {
     ctx.progress(0.05, "Reading embeddings");
     // As the reference: an index backed by its embeddings field covers the whole dataset's field.
     const target = spec.fieldBacked ? {} : ctx.target;
-    const read = await readIndexItems(ctx.db, ctx.dataset, target, field, patchesField, {
-      signal: ctx.signal,
-      progress: (f) => ctx.progress(0.05 + 0.35 * f, "Reading embeddings"),
-    });
+    const progress = (f: number) => ctx.progress(0.05 + 0.35 * f, "Reading embeddings");
+    // With a model, embeddings it computes are stored in the field first (runtime/embeddingSource.ts).
+    const read = params.model
+      ? await modelIndexItems({ ...ctx, target, progress }, params)
+      : await readIndexItems(ctx.db, ctx.dataset, target, field, patchesField, { signal: ctx.signal, progress });
     if (read.items.ids.length === 0) {
       throw new BrainError("EMPTY_VIEW", `No ${patchesField ? `label of '${patchesField}'` : "sample"} of the ${spec.fieldBacked ? "dataset" : "view"} has embeddings in '${field}'`);
     }
@@ -141,11 +142,11 @@ export const computeSimilarityJob: Job<ComputeSimilarityResult> = {
       type: "similarity",
       method: spec.method,
       embeddings_field: field,
-      model: null,
+      model: typeof params.model === "string" ? params.model : null,
       model_kwargs: null,
       patches_field: patchesField,
       roi_field: null,
-      supports_prompts: null,
+      supports_prompts: params.model ? (await sharedEmbeddingModel(String(params.model))).supportsPrompts : null,
       ...stored.config,
     };
     let run: RunDoc;
@@ -179,30 +180,31 @@ async function queryVector(loaded: LoadedIndex, run: RunDoc, p: SortBySimilarity
     }
     return Float32Array.from(p.query_vector);
   }
-  if (p.text !== undefined) {
-    if (run.config.supports_prompts !== true) throw new BrainError("INVALID_PARAMS", `Invalid query '${p.text}'; this model does not support prompts`);
-    throw new BrainError("INVALID_PARAMS", `Text queries need the model '${String(run.config.model)}', which is not available in this runtime`);
-  }
-  if (p.image) {
-    const modelName = typeof run.config.model === "string" ? run.config.model : DEFAULT_MODEL_NAME;
-    if (modelName !== DEFAULT_MODEL_NAME) {
-      throw new BrainError("MODEL_NOT_FOUND", `This index was computed with the model '${modelName}', which is not available here; query by vector or by ids instead`);
+  if (p.text !== undefined || p.image) {
+    // Queries are embedded by the index's model (the default model for indexes built from a field).
+    const modelName = typeof run.config.model === "string" ? run.config.model : defaultModelRef();
+    if (p.text !== undefined && run.config.supports_prompts !== true) {
+      throw new BrainError("INVALID_PARAMS", `Invalid query '${p.text}'; this model does not support prompts`);
     }
-    const model = await sharedDefaultModel();
+    const model = await sharedEmbeddingModel(modelName);
     if (model.dim !== dim) {
       throw new BrainError(
         "INVALID_PARAMS",
-        `This index holds ${dim}-d embeddings, but the default model '${DEFAULT_MODEL_NAME}' gives ${model.dim}-d ones: image queries need an index built from that model's embeddings`,
+        `This index holds ${dim}-d embeddings, but the model '${model.name}' gives ${model.dim}-d ones: ${p.text !== undefined ? "text" : "image"} queries need an index built from that model's embeddings`,
       );
     }
-    const source = p.image.path ?? Buffer.from(p.image.base64!.replace(/^data:[^,]*,/, ""), "base64");
-    let prepared;
+    if (p.text !== undefined) {
+      if (!model.embedTexts) throw new BrainError("INVALID_PARAMS", `Invalid query '${p.text}'; the model '${model.name}' does not support prompts`);
+      return model.embedTexts([p.text]);
+    }
+    const source = p.image!.path ?? Buffer.from(p.image!.base64!.replace(/^data:[^,]*,/, ""), "base64");
+    let embedded;
     try {
-      prepared = await preprocessBatch([source], model.manifest.input, false);
+      embedded = await model.embedImages([source], { skipFailures: false });
     } catch (err) {
       throw new BrainError("MEDIA_UNREADABLE", `The query image cannot be read: ${(err as Error).message}`);
     }
-    return model.embed(prepared.data, 1);
+    return embedded.vectors;
   }
   throw new BrainError("INVALID_PARAMS", "At least one query must be provided");
 }
@@ -425,3 +427,10 @@ export const SIMILARITY_JOBS: Job[] = [
   removeFromIndexJob,
 ];
 
+
+/** Index items from a model run on the view's images (whole, or per patch), stored in the named field. */
+async function modelIndexItems(ctx: JobContext, params: RawParams): Promise<ItemsMatrix> {
+  const source = await resolveEmbeddings(ctx, parseEmbeddingSourceParams(params));
+  const items = source.labelIds ? { ids: source.labelIds, sampleIds: source.ids, vectors: source.vectors } : { ids: source.ids, vectors: source.vectors };
+  return { items, dim: source.dim, numMissing: source.numMissing + source.numFailures };
+}

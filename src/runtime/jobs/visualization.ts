@@ -1,8 +1,8 @@
 import { BrainConfig, loadBrainConfig } from "../../config/brainConfig";
 import { BrainError } from "../../errors";
 import { EmbeddingsMatrix, readEmbeddings } from "../../fiftyone/embeddings";
+import { parseEmbeddingSourceParams, resolveEmbeddings } from "../embeddingSource";
 import { serializeNumpyAscii } from "../../fiftyone/numpy";
-import { readPatchEmbeddings } from "../../fiftyone/patchEmbeddings";
 import { assertNewBrainKey, registerBrainRun, RunConfig } from "../../fiftyone/runs";
 import { streamSamples } from "../../fiftyone/samples";
 import { KnnResult, knnSearch } from "../../index/exactKnn";
@@ -77,7 +77,11 @@ export function resolveMethodParams(method: VisualizationMethod, params: RawPara
   return out;
 }
 
-const GENERAL_PARAMS = new Set(["brain_key", "embeddings", "method", "num_dims", "points", "patches_field", "seed"]);
+const GENERAL_PARAMS = new Set([
+  "brain_key", "embeddings", "method", "num_dims", "points", "patches_field", "seed",
+  // Where embeddings come from when no field holds them (runtime/embeddingSource.ts).
+  "model", "model_manifest", "alpha", "force_square", "skip_failures", "batch_size",
+]);
 
 function number(p: Record<string, unknown>, name: string, check: (v: number) => boolean, what: string): number {
   const v = p[name];
@@ -126,21 +130,22 @@ export const visualizationJob: Job<VisualizationResult> = {
     } else {
       numDims = params.num_dims === undefined || params.num_dims === null ? 2 : (params.num_dims as number);
       checkNumDims(numDims, false);
-      embeddingsField = requiredString(params, "embeddings");
-      const readOptions = { signal: ctx.signal, progress: (f: number, label?: string) => ctx.progress(0.2 * f, label) };
-      if (patchesField) {
-        const patches = await readPatchEmbeddings(ctx.db, ctx.dataset, ctx.target, patchesField, embeddingsField, readOptions);
-        if (patches.labelIds.length === 0) {
-          throw new BrainError("INVALID_DATA", `No '${patchesField}' label of the view's ${total} samples has an embedding '${embeddingsField}'`);
-        }
-        emb = { ids: patches.sampleIds, vectors: patches.vectors, dim: patches.dim, numMissing: patches.numMissing };
-        labelIds = patches.labelIds;
-      } else {
-        emb = await readEmbeddings(ctx.db, ctx.dataset, ctx.target, embeddingsField, readOptions);
-        if (emb.ids.length === 0) {
-          throw new BrainError("INVALID_DATA", `Embeddings field '${embeddingsField}' has no value on any of the ${total} samples of the view`);
-        }
+      // A stored field (sample vectors, or label attributes with patches_field), or a model run on the images.
+      const source = await resolveEmbeddings(
+        { ...ctx, progress: (f: number, label?: string) => ctx.progress(0.2 * f, label) },
+        parseEmbeddingSourceParams(params),
+      );
+      embeddingsField = source.field;
+      if (source.ids.length === 0) {
+        throw new BrainError(
+          "INVALID_DATA",
+          patchesField
+            ? `No '${patchesField}' label of the view's ${total} samples has an embedding '${embeddingsField}'`
+            : `Embeddings field '${embeddingsField}' has no value on any of the ${total} samples of the view`,
+        );
       }
+      emb = { ids: source.ids, vectors: source.vectors, dim: source.dim, numMissing: source.numMissing };
+      labelIds = source.labelIds ?? null;
       points = await reduce(ctx, method, emb, numDims, methodParams);
     }
 
