@@ -108,6 +108,9 @@ describe("score forms in a real FiftyOne App sort the grid by the new score", ()
   it("hardness: the form runs and the grid comes back sorted by the new field, the hardest sample first", async () => {
     const { shot } = browser;
     await runScoreForm("Brain: compute hardness", async (modal) => {
+      // the predictions with logits (the first Classification field, "gt", has none)
+      await modal.locator('[role="combobox"], [aria-haspopup="listbox"]').first().click();
+      await browser.page.getByRole("option", { name: "pred", exact: true }).click();
       await modal.locator("input[type=string]").first().fill("hard_ui");
     }, "10-hardness");
     const expected = await sortedIds("hard_ui");
