@@ -14,7 +14,7 @@ import {
 } from "./jobs/runManagement";
 import { deleteSamplesJob, tagSamplesJob } from "./jobs/sampleActions";
 import { sampleFilepathsJob } from "./jobs/sampleMedia";
-import { clearDistanceFieldJob } from "./jobs/distanceField";
+import { writeDistanceFieldJob } from "./jobs/distanceField";
 import { hardnessJob, mistakennessJob, uniquenessJob } from "./jobs/scores";
 import { SIMILARITY_JOBS } from "./jobs/similarity";
 
@@ -37,7 +37,7 @@ const JOBS: Job[] = [
   deleteSamplesJob,
   ...SIMILARITY_JOBS,
   sampleFilepathsJob,
-  clearDistanceFieldJob,
+  writeDistanceFieldJob,
 ];
 
 const byName = new Map(JOBS.map((j) => [j.name, j]));
