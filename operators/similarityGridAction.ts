@@ -55,16 +55,11 @@ export class SortSelectionBySimilarity extends Operator {
       return { sorted: false };
     }
     const distField = DEFAULT_DIST_FIELD;
-    // The field shows the latest results' distances only.
-    await queryRuntime("clear_distance_field", { field: distField });
     const found = resultSamples(
-      await queryRuntime<SortBySimilarityResult>("sort_by_similarity", {
-        brain_key: index.brain_key,
-        query_ids: ids,
-        k: GRID_ACTION_K,
-        dist_field: distField,
-      }),
+      await queryRuntime<SortBySimilarityResult>("sort_by_similarity", { brain_key: index.brain_key, query_ids: ids, k: GRID_ACTION_K }),
     );
+    // The field shows the latest results' distances only (replace empties it first).
+    await queryRuntime("write_distance_field", { field: distField, sample_ids: found.ids, distances: found.distances, replace: true });
     trigger("reload_dataset");
     trigger("set_view", { view: resultView(found.ids, null) });
     const showOnTiles = ctx.hooks.showOnTiles as ((path: string) => Promise<void>) | undefined;

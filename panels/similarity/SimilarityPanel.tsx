@@ -135,11 +135,10 @@ export function SimilarityPanel() {
     setError(null);
     try {
       if (field) {
-        // The same query again, now writing each result's distance to the field the grid shows.
         setBusy(`Writing distances to '${field}'…`);
-        // The panel's own field holds the latest results only; a field the user names keeps older values.
-        if (field === DEFAULT_DIST_FIELD) await queryRuntime("clear_distance_field", { field });
-        await runSort({ ...results.params, dist_field: field }, results.restrictedTo !== null);
+        // The panel's own field holds the latest results only; a field the user names keeps
+        // older values on other samples, as the reference's dist_field does.
+        await queryRuntime("write_distance_field", { field, sample_ids: results.ids, distances: results.distances, replace: field === DEFAULT_DIST_FIELD });
         trigger("reload_dataset");
       }
       trigger("set_view", { view: resultView(results.ids, results.restrictedTo) });

@@ -15,6 +15,8 @@ import {
 import { deleteSamplesJob, tagSamplesJob } from "./jobs/sampleActions";
 import { sampleFilepathsJob } from "./jobs/sampleMedia";
 import { clearDistanceFieldJob } from "./jobs/distanceField";
+import { writeDistanceFieldJob } from "./jobs/distanceField";
+import { hardnessJob, mistakennessJob, uniquenessJob } from "./jobs/scores";
 import { SIMILARITY_JOBS } from "./jobs/similarity";
 import { visualizationJob } from "./jobs/visualization";
 import { hardnessJob, mistakennessJob, representativenessJob, uniquenessJob } from "./jobs/scores";
@@ -49,6 +51,7 @@ const JOBS: Job[] = [
   listVisualizationRunsJob,
   getVisualizationJob,
   getVisualizationPointJob,
+  writeDistanceFieldJob,
 ];
 
 const byName = new Map(JOBS.map((j) => [j.name, j]));

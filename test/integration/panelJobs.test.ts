@@ -2,7 +2,7 @@ import { closeDatabases } from "../../src/fiftyone/database";
 import { executeJob, JobRequest } from "../../src/runtime/execute";
 import { runPython, testDatabase } from "../support/fiftyone";
 
-jest.setTimeout(60_000);
+jest.setTimeout(180_000);
 
 const DATASET = "brain_ts_panel_jobs";
 
@@ -33,18 +33,37 @@ describe("the runtime methods the Similarity panel uses", () => {
     await expect(executeJob(request("get_sample_filepaths", { sample_ids: "x" }))).rejects.toMatchObject({ code: "INVALID_PARAMS" });
   });
 
-  it("clear_distance_field empties a float field everywhere, and refuses any other field type untouched", async () => {
-    await expect(executeJob(request("clear_distance_field", { field: "label_name" }))).rejects.toMatchObject({
-      code: "INVALID_FIELD_TYPE",
-      message: expect.stringMatching(/'label_name' is a StringField, not a float field/),
-    });
-    await expect(executeJob(request("clear_distance_field", { field: "no_such_field" }))).resolves.toEqual({ cleared: 0 });
-    await expect(executeJob(request("clear_distance_field", { field: "dist" }))).resolves.toEqual({ cleared: 3 });
-    const after = await runPython<{ dist: (number | null)[]; names: string[]; schema: boolean }>(`
+  it("write_distance_field writes the given distances, emptying the field first with replace, and refuses bad input untouched", async () => {
+    const values = () =>
+      runPython<{ dist: (number | null)[]; names: string[] }>(`
 import json, fiftyone as fo
 ds = fo.load_dataset(${JSON.stringify(DATASET)})
-print(json.dumps({"dist": ds.values("dist"), "names": ds.values("label_name"), "schema": "dist" in ds.get_field_schema()}))
+print(json.dumps({"dist": ds.values("dist"), "names": ds.values("label_name")}))
 `);
-    expect(after).toEqual({ dist: [null, null, null, null], names: ["a", "b", "c", "d"], schema: true });
+    // Without replace, samples not listed keep their values (the reference's dist_field rule).
+    await expect(executeJob(request("write_distance_field", { field: "dist", sample_ids: [ids[1]], distances: [0.75] }))).resolves.toEqual({ written: 1, cleared: 0 });
+    await expect(values()).resolves.toEqual({ dist: [0.5, 0.75, 0.25, 1.0], names: ["a", "b", "c", "d"] });
+    // With replace, only the latest results keep a distance.
+    await expect(executeJob(request("write_distance_field", { field: "dist", sample_ids: [ids[3], ids[0]], distances: [0, 0.125], replace: true }))).resolves.toEqual({ written: 2, cleared: 4 });
+    await expect(values()).resolves.toEqual({ dist: [0.125, null, null, 0], names: ["a", "b", "c", "d"] });
+    // A field of another type, mismatched lengths, non-numbers: errors, nothing changed.
+    await expect(executeJob(request("write_distance_field", { field: "label_name", sample_ids: [ids[0]], distances: [1], replace: true }))).rejects.toMatchObject({
+      code: "INVALID_FIELD_TYPE",
+      message: expect.stringMatching(/'label_name' already exists .* as a StringField/),
+    });
+    await expect(executeJob(request("write_distance_field", { field: "dist", sample_ids: [ids[0], ids[1]], distances: [1], replace: true }))).rejects.toMatchObject({
+      code: "INVALID_PARAMS",
+      message: "'sample_ids' has 2 entries but 'distances' has 1",
+    });
+    await expect(executeJob(request("write_distance_field", { field: "dist", sample_ids: [ids[0]], distances: ["x"], replace: true }))).rejects.toMatchObject({ code: "INVALID_PARAMS" });
+    await expect(values()).resolves.toEqual({ dist: [0.125, null, null, 0], names: ["a", "b", "c", "d"] });
+    // A new field is created as a FloatField Python reads.
+    await executeJob(request("write_distance_field", { field: "fresh_dist", sample_ids: [ids[2]], distances: [0.5], replace: true }));
+    const fresh = await runPython<{ values: (number | null)[]; type: string }>(`
+import json, fiftyone as fo
+ds = fo.load_dataset(${JSON.stringify(DATASET)})
+print(json.dumps({"values": ds.values("fresh_dist"), "type": type(ds.get_field("fresh_dist")).__name__}))
+`);
+    expect(fresh).toEqual({ values: [null, null, 0.5, null], type: "FloatField" });
   });
 });
