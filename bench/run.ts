@@ -5,7 +5,7 @@ import { MongoClient } from "mongodb";
 import { findPython, holdFiftyOneDatabase, projectRoot } from "../src/fiftyone/localDatabase";
 import { BenchContext, datasetCreator } from "./context";
 import { benchExactDuplicates } from "./exactDuplicates.bench";
-import { benchSimilarity } from "./similarity.bench";
+import { benchSimilarity, benchWarmSort, similarityBenchSizes } from "./similarity.bench";
 import { formatTable, Row } from "./measure";
 
 /**
@@ -35,6 +35,7 @@ async function main(): Promise<void> {
     rows.push(await benchExactDuplicates(ctx, 300, 96));
     rows.push(await benchExactDuplicates(ctx, 300, 1024));
     rows.push(...(await benchSimilarity(ctx)));
+    rows.push(await benchWarmSort(ctx, similarityBenchSizes().n, similarityBenchSizes().dim));
   } finally {
     const client = await MongoClient.connect(held.location.uri);
     await client.db(dbName).dropDatabase();

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { BrainError } from "../errors";
 import { BACKEND_ALIASES, BACKEND_CATALOG, BackendInfo, BackendParamInfo } from "./backendCatalog";
 import { existsSync, readFileSync } from "node:fs";
-import { brainConfigPath, loadBrainConfig, parseEnvValue } from "../config/brainConfig";
+import { BrainConfig, brainConfigPath, loadBrainConfig, parseEnvValue } from "../config/brainConfig";
 import { ExactIndex } from "./exactIndex";
 import { HnswIndex, HnswState } from "./hnswIndex";
 import { IndexItems, SimilarityIndex, SimilarityMetric } from "./similarityIndex";
@@ -32,6 +32,8 @@ export interface BackendContext {
   store: BlobStore;
   /** Every item of the run's embeddings field over the whole dataset (for field-backed backends). */
   readFieldItems(): Promise<{ items: IndexItems; dim: number }>;
+  /** The job's brain config (with the plugin's secrets): credentials of external backends when a run is reopened. */
+  brainConfig?: BrainConfig;
 }
 
 export interface CreateOptions {
@@ -250,16 +252,17 @@ function brainConfigJson(env: NodeJS.ProcessEnv): Record<string, unknown> {
  * configured name is read as given (env, then JSON): the reference's config only knows its
  * own builtins and would replace a name such as `hnswlib` by another available one.
  */
-export function defaultBackendName(env: NodeJS.ProcessEnv = process.env): string {
+export function defaultBackendName(env: NodeJS.ProcessEnv = process.env, config?: BrainConfig): string {
   const json = brainConfigJson(env).default_similarity_backend;
-  const configured = env.FIFTYONE_BRAIN_DEFAULT_SIMILARITY_BACKEND || (typeof json === "string" ? json : null) || loadBrainConfig(env).default_similarity_backend;
+  const configured =
+    env.FIFTYONE_BRAIN_DEFAULT_SIMILARITY_BACKEND || (typeof json === "string" ? json : null) || (config ?? loadBrainConfig(env)).default_similarity_backend;
   const name = configured ? (ALIASES[configured] ?? configured) : "exact";
   return BACKENDS[name] ? name : "exact";
 }
 
 /** A backend's brain-config parameters; backends the reference does not know are read the same way (JSON entry, then env vars). */
-function configuredParams(name: string, env: NodeJS.ProcessEnv): Record<string, unknown> {
-  const known = loadBrainConfig(env).similarity_backends[name];
+function configuredParams(name: string, env: NodeJS.ProcessEnv, config: BrainConfig): Record<string, unknown> {
+  const known = config.similarity_backends[name];
   if (known) return { ...known };
   const fromJson = (brainConfigJson(env).similarity_backends as Record<string, Record<string, unknown>> | undefined)?.[name] ?? {};
   const params: Record<string, unknown> = { ...fromJson };
@@ -272,10 +275,16 @@ function configuredParams(name: string, env: NodeJS.ProcessEnv): Record<string, 
  * A backend's parameters: the brain config's for it (FIFTYONE_BRAIN_SIMILARITY_<BACKEND>_<PARAM>,
  * the JSON file), overridden by the caller's. `config_cls` is not a parameter.
  */
-export function resolveBackendParams(backend: string, given: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
+export function resolveBackendParams(
+  backend: string,
+  given: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = process.env,
+  /** The job's brain config (with the plugin's secrets), else read from `env`. */
+  config: BrainConfig = loadBrainConfig(env),
+): Record<string, unknown> {
   const spec = getBackend(backend);
   // The brain config names the exact backend by the reference's name (sklearn).
-  const fromConfig = { ...configuredParams(spec.method, env), ...(spec.method !== spec.name ? configuredParams(spec.name, env) : {}) };
+  const fromConfig = { ...configuredParams(spec.method, env, config), ...(spec.method !== spec.name ? configuredParams(spec.name, env, config) : {}) };
   delete fromConfig.config_cls;
   const merged: Record<string, unknown> = { ...fromConfig };
   for (const [k, v] of Object.entries(given)) if (v !== undefined && v !== null && v !== "") merged[k] = v;

@@ -13,7 +13,7 @@ const run = <T>(method: string, params: Record<string, unknown>) =>
 afterAll(closeDatabases);
 
 it("a patch index over label embeddings: same neighbours and distances as fiftyone-brain's", async () => {
-  const { labels } = await runPython<{ labels: string[]; samples: string[] }>(`
+  const { labels, samples } = await runPython<{ labels: string[]; samples: string[] }>(`
 import json, numpy as np, fiftyone as fo, fiftyone.brain as fob
 rng = np.random.RandomState(9)
 ds = fo.Dataset(${JSON.stringify(DATASET)}, overwrite=True)
@@ -31,13 +31,18 @@ print(json.dumps({"labels": ds.values("gt.detections.id", unwind=True), "samples
   expect(info).toMatchObject({ size: labels.length, dim: 8, patches_field: "gt" });
   const query = labels[4];
   const ours = await run<SortBySimilarityResult>("sort_by_similarity", { brain_key: "patches", query_ids: [query], k: 8 });
-  const ref = await runPython<{ samples: string[]; labels: string[]; dists: number[]; py: { field: string; patches: string } }>(`
+  // A selected sample stands for its labels (mean of their vectors, as several label ids).
+  const bySample = await run<SortBySimilarityResult>("sort_by_similarity", { brain_key: "patches", query_ids: [samples[2]], k: 8 });
+  const ref = await runPython<{ samples: string[]; labels: string[]; dists: number[]; bySample: string[]; py: { field: string; patches: string } }>(`
 import json, fiftyone as fo
 ds = fo.load_dataset(${JSON.stringify(DATASET)})
 idx = ds.load_brain_results("ref_patches", cache=False)
 samples, labels, dists = idx._kneighbors(query=${JSON.stringify(query)}, k=8, aggregation="mean", return_dists=True)
+label_ids = [d.id for d in ds[${JSON.stringify(samples[2])}].gt.detections]
+# a fresh index: the reference's id query above centred the stored vectors in place
+_, by_sample, _ = ds.load_brain_results("ref_patches", cache=False)._kneighbors(query=label_ids, k=8, aggregation="mean", return_dists=True)
 info = ds.get_brain_info("patches")
-print(json.dumps({"samples": list(samples), "labels": list(labels), "dists": [float(d) for d in dists],
+print(json.dumps({"samples": list(samples), "labels": list(labels), "dists": [float(d) for d in dists], "bySample": list(by_sample),
   "py": {"field": info.config.embeddings_field, "patches": info.config.patches_field}}))
 `);
   expect(ours.ids).toEqual(ref.labels);
@@ -45,4 +50,5 @@ print(json.dumps({"samples": list(samples), "labels": list(labels), "dists": [fl
   ours.distances.forEach((d, i) => expect(d).toBeCloseTo(ref.dists[i], 5));
   expect(ours.ids[0]).toBe(query);
   expect(ref.py).toEqual({ field: "emb", patches: "gt" });
+  expect(bySample.ids).toEqual(ref.bySample);
 });

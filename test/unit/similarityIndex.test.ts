@@ -2,7 +2,7 @@ import { ExactIndex } from "../../src/index/exactIndex";
 import { HnswIndex } from "../../src/index/hnswIndex";
 import { SimilarityMetric } from "../../src/index/similarityIndex";
 import { E6_ROWS, NAMES } from "../support/e6";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -180,6 +180,10 @@ describe("hnswlib", () => {
       await again.add({ ids: ["new"], vectors: query });
       expect(await again.size()).toBe(200);
       await expect(again.query(query, { reverse: true })).rejects.toThrow(/least-similarity/);
+      // a damaged file is a clear error, not a crash
+      const bytes = readFileSync(join(dir, "i.bin"));
+      writeFileSync(join(dir, "cut.bin"), bytes.subarray(0, bytes.length >> 1));
+      await expect(HnswIndex.readFrom(join(dir, "cut.bin"), state)).rejects.toThrow(/unreadable.*compute it again/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -28,6 +28,7 @@ const METRICS: SimilarityMetric[] = ["cosine", "euclidean", "dotproduct"];
 function backendContext(ctx: JobContext, config: Record<string, unknown>): BackendContext {
   return {
     store: gridfsStore(ctx.db),
+    brainConfig: ctx.brainConfig,
     async readFieldItems() {
       const field = config.embeddings_field;
       if (typeof field !== "string") throw new BrainError("INVALID_DATA", "This similarity run has no embeddings field to read");
@@ -102,10 +103,10 @@ export const computeSimilarityJob: Job<ComputeSimilarityResult> = {
     const field = requiredString(params, "embeddings");
     const patchesField = optionalString(params, "patches_field") ?? null;
     checkEmbeddingsSource(ctx.dataset, field, patchesField);
-    const spec = getBackend(optionalString(params, "backend") ?? defaultBackendName());
+    const spec = getBackend(optionalString(params, "backend") ?? defaultBackendName(process.env, ctx.brainConfig));
     const given: Record<string, unknown> = { metric: params.metric };
     for (const p of spec.params) given[p.name] = params[p.name];
-    const backendParams = resolveBackendParams(spec.name, given);
+    const backendParams = resolveBackendParams(spec.name, given, process.env, ctx.brainConfig);
     const metric = (backendParams.metric ?? spec.defaultMetric) as SimilarityMetric;
     if (!METRICS.includes(metric) || !spec.metrics.includes(metric)) {
       throw new BrainError("INVALID_PARAMS", `Unsupported metric '${String(metric)}' for the ${spec.name} backend: use ${spec.metrics.join(", ")}`);
@@ -215,6 +216,17 @@ function restriction(loaded: LoadedIndex, viewIds: Set<string> | null): Set<stri
   return items;
 }
 
+/** In a patch index, a selected sample stands for its labels (the grid selects samples). */
+function expandSampleIds(sampleOf: Map<string, string>, ids: string[]): string[] {
+  const labelsOf = new Map<string, string[]>();
+  for (const [label, sample] of sampleOf) {
+    const list = labelsOf.get(sample);
+    if (list) list.push(label);
+    else labelsOf.set(sample, [label]);
+  }
+  return ids.flatMap((id) => (sampleOf.has(id) ? [id] : labelsOf.get(id) ?? [id]));
+}
+
 /** Runs one query on a loaded index, limited to the view's items. */
 async function runQuery(loaded: LoadedIndex, run: RunDoc, p: SortBySimilarityParams, viewIds: Set<string> | null): Promise<QueryResult> {
   const { index } = loaded;
@@ -230,6 +242,7 @@ async function runQuery(loaded: LoadedIndex, run: RunDoc, p: SortBySimilarityPar
   }
   const restrictTo = restriction(loaded, viewIds) ?? undefined;
   const options = { k: p.k, reverse: p.reverse, restrictTo };
+  if (p.query_ids && loaded.sampleOf) p = { ...p, query_ids: expandSampleIds(loaded.sampleOf, p.query_ids) };
   if (p.query_ids) {
     if (index instanceof ExactIndex) return index.queryByIds(p.query_ids, { ...options, aggregation: p.aggregation });
     const found = await index.getEmbeddings(p.query_ids);

@@ -1,5 +1,5 @@
 import { BrainError } from "../../errors";
-import { optionalBoolean, optionalInteger, optionalString, RawParams, requiredString } from "../params";
+import { optionalBoolean, optionalString, RawParams, requiredString } from "../params";
 
 /**
  * Parameters and results of the similarity jobs, as operators, panels and the CLI send
@@ -86,7 +86,7 @@ export function parseSortParams(params: RawParams): SortBySimilarityParams {
     image = path ? { path } : { base64 };
   }
   const given = [query_ids?.length ? 1 : 0, query_vector ? 1 : 0, image ? 1 : 0, text ? 1 : 0].reduce((a, b) => a + b, 0);
-  if (given === 0 || (query_ids && query_ids.length === 0 && given === 0)) {
+  if (given === 0) {
     throw new BrainError("INVALID_PARAMS", "At least one query must be provided (query_ids, query_vector, image or text)");
   }
   if (given > 1) throw new BrainError("INVALID_PARAMS", "Give only one kind of query: query_ids, query_vector, image or text");
@@ -114,5 +114,3 @@ export function parseSortParams(params: RawParams): SortBySimilarityParams {
     dist_field: optionalString(params, "dist_field"),
   };
 }
-
-export { optionalInteger };
