@@ -60,7 +60,7 @@ export const BACKEND_CATALOG: Record<string, BackendInfo> = {
     metrics: ALL_METRICS,
     defaultMetric: "cosine",
     params: [
-      { name: "table_name", type: "string", label: "Table name", description: "Table to create or reuse (an existing table keeps its rows); default: a new brain_ts_<dataset>_<brain key>_<random> table" },
+      { name: "table_name", type: "string", label: "Table name", description: "Table to create or reuse (an existing table keeps its rows); default: a new table named `brain_ts_<dataset>_<brain key>_<random>`" },
       { name: "hnsw_m", type: "integer", default: 16, label: "HNSW m", description: "Links per node of pgvector's HNSW graph" },
       { name: "hnsw_ef_construction", type: "integer", default: 64, label: "HNSW ef construction", description: "Search breadth while building the graph" },
       { name: "hnsw_ef_search", type: "integer", default: 40, label: "HNSW ef search", description: "Search breadth of queries (raised to k)" },
@@ -74,7 +74,7 @@ export const BACKEND_CATALOG: Record<string, BackendInfo> = {
     metrics: ALL_METRICS,
     defaultMetric: "cosine",
     params: [
-      { name: "table_name", type: "string", label: "Table name", description: "Table to create or reuse (an existing table keeps its rows); default: a new brain_ts_<dataset>_<brain key>_<random> table" },
+      { name: "table_name", type: "string", label: "Table name", description: "Table to create or reuse (an existing table keeps its rows); default: a new table named `brain_ts_<dataset>_<brain key>_<random>`" },
       { name: "uri", type: "string", label: "Database URI", description: "Folder or URI of the LanceDB database (default: the plugin's .cache/lancedb)" },
     ],
     supportsLeastSimilarity: false,
@@ -86,7 +86,7 @@ export const BACKEND_CATALOG: Record<string, BackendInfo> = {
     metrics: ALL_METRICS,
     defaultMetric: "dotproduct",
     params: [
-      { name: "collection_name", type: "string", label: "Collection name", description: "Collection to create or reuse; default: a new brain_ts_<dataset>_<brain key>_<random> collection" },
+      { name: "collection_name", type: "string", label: "Collection name", description: "Collection to create or reuse; default: a new collection named `brain_ts_<dataset>_<brain key>_<random>`" },
       { name: "uri", type: "string", label: "Server address", description: "host:port of the Milvus server (default: the brain config's)" },
     ],
     supportsLeastSimilarity: false,

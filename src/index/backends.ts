@@ -32,6 +32,8 @@ export interface BackendContext {
   store: BlobStore;
   /** Every item of the run's embeddings field over the whole dataset (for field-backed backends). */
   readFieldItems(): Promise<{ items: IndexItems; dim: number }>;
+  /** The job's brain config (with the plugin's secrets): credentials of external backends when a run is reopened. */
+  brainConfig?: BrainConfig;
 }
 
 export interface CreateOptions {

@@ -1,9 +1,8 @@
 import { randomBytes } from "node:crypto";
-import type { Params } from "../config/brainConfig";
-import { loadBrainConfig } from "../config/brainConfig";
+import { loadBrainConfig, type BrainConfig, type Params } from "../config/brainConfig";
 import { BrainError } from "../errors";
 import { BACKEND_CATALOG } from "./backendCatalog";
-import type { BackendSpec, CreateOptions, StoredIndex } from "./backends";
+import type { BackendContext, BackendSpec, CreateOptions, StoredIndex } from "./backends";
 import { defaultIndexName } from "./indexNames";
 import { LanceDbIndex, lanceDbOptionsFromParams } from "./lancedbIndex";
 import { MilvusIndex, milvusOptionsFromParams } from "./milvusIndex";
@@ -27,9 +26,9 @@ function newIndexName(options: CreateOptions): string {
   return `${base.slice(0, 56)}_${randomBytes(3).toString("hex")}`;
 }
 
-/** The brain config's parameters of a backend (FIFTYONE_BRAIN_SIMILARITY_<NAME>_<PARAM>, the JSON file). */
-function configParams(name: string): Params {
-  const params = { ...(loadBrainConfig().similarity_backends[name] ?? {}) };
+/** The brain config's parameters of a backend (the job's, with the plugin's secrets, else FIFTYONE_BRAIN_SIMILARITY_<NAME>_<PARAM> and the JSON file). */
+function configParams(name: string, config?: BrainConfig): Params {
+  const params = { ...((config ?? loadBrainConfig()).similarity_backends[name] ?? {}) };
   delete params.config_cls;
   return params;
 }
@@ -69,16 +68,16 @@ const pgvectorBackend: BackendSpec = {
     const pg = index as PgvectorIndex;
     return { config: { metric: pg.metric, ...pg.describe() }, results: { cls: GENERIC_RESULTS_CLS } };
   },
-  async load(stored) {
-    return openPgvector(stored);
+  async load(stored, ctx) {
+    return openPgvector(stored, ctx);
   },
-  async cleanup(stored) {
-    await (await openPgvector(stored)).cleanup();
+  async cleanup(stored, ctx) {
+    await (await openPgvector(stored, ctx)).cleanup();
   },
 };
 
-function openPgvector(stored: StoredIndex): Promise<PgvectorIndex> {
-  const fromConfig = pgvectorOptionsFromParams(configParams("pgvector"));
+function openPgvector(stored: StoredIndex, ctx?: BackendContext): Promise<PgvectorIndex> {
+  const fromConfig = pgvectorOptionsFromParams(configParams("pgvector", ctx?.brainConfig));
   const int = (key: string) => (typeof stored.config[key] === "number" ? (stored.config[key] as number) : undefined);
   return PgvectorIndex.open({
     connectionString: fromConfig.connectionString,
@@ -131,16 +130,16 @@ const milvusBackend: BackendSpec = {
     const milvus = index as MilvusIndex;
     return { config: { metric: milvus.metric, ...milvus.describe() }, results: { cls: GENERIC_RESULTS_CLS } };
   },
-  async load(stored) {
-    return openMilvus(stored);
+  async load(stored, ctx) {
+    return openMilvus(stored, ctx);
   },
-  async cleanup(stored) {
-    await (await openMilvus(stored)).cleanup();
+  async cleanup(stored, ctx) {
+    await (await openMilvus(stored, ctx)).cleanup();
   },
 };
 
-function openMilvus(stored: StoredIndex): Promise<MilvusIndex> {
-  const fromConfig = milvusOptionsFromParams(configParams("milvus"));
+function openMilvus(stored: StoredIndex, ctx?: BackendContext): Promise<MilvusIndex> {
+  const fromConfig = milvusOptionsFromParams(configParams("milvus", ctx?.brainConfig));
   const uri = typeof stored.config.uri === "string" ? stored.config.uri : fromConfig.uri;
   return MilvusIndex.open({ ...fromConfig, uri, collectionName: storedString(stored, "collection_name"), metric: storedMetric(stored) });
 }

@@ -81,6 +81,8 @@ import json, fiftyone as fo
 print(json.dumps(fo.load_dataset(${JSON.stringify(DATASET)}).get_brain_info("similarity").config.table_name))
 `);
   const sql = new Client({ connectionString: pg.connectionString });
+  // The server stops at the end of the file; a failed test must not leave an unhandled error.
+  sql.on("error", () => undefined);
   await sql.connect();
   const count = async () => {
     const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM "${table}"`);
@@ -97,7 +99,24 @@ print(json.dumps(fo.load_dataset(${JSON.stringify(DATASET)}).get_brain_info("sim
   await shot("pgvector-02-sort-form");
   await executeForm(page, 90_000);
   await page.getByTestId("entry-counts").filter({ hasText: /4 of 12 samples|^4 samples/ }).waitFor({ timeout: 60_000 });
+  // For the screenshot: the result message (it hides itself) and the thumbnails.
+  await page.getByText(/4 results, distances 0\.00/).waitFor({ timeout: 20_000 }).catch(() => undefined);
+  await page.waitForFunction(() => document.querySelectorAll("img, canvas").length >= 4, null, { timeout: 30_000 }).catch(() => undefined);
   await shot("pgvector-03-grid-sorted");
+
+  // The grid's order is pgvector's: the query image itself first, at distance 0.
+  const ordered = (await executeJob({
+    method: "sort_by_similarity",
+    params: { brain_key: "similarity", image: { path: paths[5] }, k: 4 },
+    database: testDatabase(),
+    dataset: DATASET,
+  })) as { ids: string[]; distances: number[] };
+  const first = await runPython<string>(`
+import json, fiftyone as fo
+print(json.dumps(fo.load_dataset(${JSON.stringify(DATASET)})[${JSON.stringify(paths[5])}].id))
+`);
+  expect(ordered.ids[0]).toBe(first);
+  expect(ordered.distances[0]).toBeLessThan(1e-4);
 
   // Deleting the run drops the table.
   await executeJob({ method: "delete_brain_run", params: { brain_key: "similarity" }, database: testDatabase(), dataset: DATASET });

@@ -28,6 +28,7 @@ const METRICS: SimilarityMetric[] = ["cosine", "euclidean", "dotproduct"];
 function backendContext(ctx: JobContext, config: Record<string, unknown>): BackendContext {
   return {
     store: gridfsStore(ctx.db),
+    brainConfig: ctx.brainConfig,
     async readFieldItems() {
       const field = config.embeddings_field;
       if (typeof field !== "string") throw new BrainError("INVALID_DATA", "This similarity run has no embeddings field to read");
