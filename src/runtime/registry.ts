@@ -14,9 +14,7 @@ import {
 } from "./jobs/runManagement";
 import { deleteSamplesJob, tagSamplesJob } from "./jobs/sampleActions";
 import { sampleFilepathsJob } from "./jobs/sampleMedia";
-import { clearDistanceFieldJob } from "./jobs/distanceField";
 import { writeDistanceFieldJob } from "./jobs/distanceField";
-import { hardnessJob, mistakennessJob, uniquenessJob } from "./jobs/scores";
 import { SIMILARITY_JOBS } from "./jobs/similarity";
 import { visualizationJob } from "./jobs/visualization";
 import { hardnessJob, mistakennessJob, representativenessJob, uniquenessJob } from "./jobs/scores";
@@ -43,7 +41,6 @@ const JOBS: Job[] = [
   deleteSamplesJob,
   ...SIMILARITY_JOBS,
   sampleFilepathsJob,
-  clearDistanceFieldJob,
   visualizationJob,
   representativenessJob,
   findUniqueJob,
