@@ -16,7 +16,8 @@ import {
 import { computeUniquenessKnn } from "../../methods/uniqueness";
 import { Job, JobContext, requireSamples } from "../job";
 import { runDetectionMistakenness } from "./detectionMistakenness";
-import { optionalBoolean, optionalString, requiredString } from "../params";
+import { parseEmbeddingSourceParams, resolveEmbeddings } from "../embeddingSource";
+import { optionalBoolean, optionalString, RawParams, requiredString } from "../params";
 
 /**
  * Sample scores written as float fields, each registered as a brain run exactly as
@@ -109,20 +110,14 @@ export const uniquenessJob: Job<ScoreResult> = {
   name: "compute_uniqueness",
   description: "Score how unique each sample is from the embeddings in a field",
   async run(ctx, params) {
-    const embeddingsField = requiredString(params, "embeddings");
     const field = optionalString(params, "uniqueness_field") ?? "uniqueness";
-    for (const unsupported of ["roi_field", "similarity_index", "model"]) {
-      if (params[unsupported] !== undefined && params[unsupported] !== null) {
-        throw new BrainError("INVALID_PARAMS", `'${unsupported}' is not supported yet: give an embeddings field`);
-      }
-    }
+    unsupported(params, ["similarity_index"]);
+    const embeddingsField = optionalString(params, "embeddings") ?? null;
     if (field === embeddingsField) throw new BrainError("INVALID_PARAMS", "The uniqueness field must differ from the embeddings field");
     const replace = await checkTarget(ctx, field, UNIQUENESS_CONFIG_CLS, { uniqueness_field: field });
     const total = await requireSamples(ctx);
-    const emb = await readEmbeddings(ctx.db, ctx.dataset, ctx.target, embeddingsField, {
-      signal: ctx.signal,
-      progress: (f, label) => ctx.progress(0.3 * f, label),
-    });
+    // A field, or a model on the images (the default model when neither is given, as the reference).
+    const emb = await resolveEmbeddings(scaledProgress(ctx, 0.3), parseEmbeddingSourceParams(params), { defaultModel: embeddingsField === null });
     if (emb.ids.length === 0) {
       throw new BrainError("INVALID_DATA", `Embeddings field '${embeddingsField}' has no value on any of the ${total} samples of the view`);
     }
@@ -140,10 +135,10 @@ export const uniquenessJob: Job<ScoreResult> = {
         type: "uniqueness",
         method: "neighbors",
         uniqueness_field: field,
-        roi_field: null,
+        roi_field: optionalString(params, "roi_field") ?? null,
         embeddings_field: embeddingsField,
         similarity_index: null,
-        model: null,
+        model: emb.model,
         model_kwargs: null,
       },
       replace,
@@ -172,22 +167,21 @@ export const representativenessJob: Job<ScoreResult> = {
         `Method '${method}' not supported. Please use one of ['${REPRESENTATIVENESS_METHODS.join("', '")}']`,
       );
     }
-    for (const unsupported of ["roi_field", "similarity_index", "model"]) {
-      if (params[unsupported] !== undefined && params[unsupported] !== null) {
-        throw new BrainError("INVALID_PARAMS", `'${unsupported}' is not supported yet: give an embeddings field`);
-      }
-    }
+    unsupported(params, ["similarity_index"]);
     if (field === embeddingsField) {
       throw new BrainError("INVALID_PARAMS", "The representativeness field must differ from the embeddings field");
     }
     const replace = await checkTarget(ctx, field, REPRESENTATIVENESS_CONFIG_CLS, { representativeness_field: field });
     const total = await requireSamples(ctx);
-    // float64 kept: k-means works in the raw space, where float32 rounding of large coordinates shows
-    const emb = await readEmbeddings(ctx.db, ctx.dataset, ctx.target, embeddingsField, {
-      signal: ctx.signal,
-      float64: true,
-      progress: (f, label) => ctx.progress(0.3 * f, label),
-    });
+    // float64 kept for stored fields: k-means works in the raw space, where float32 rounding of large coordinates shows.
+    // With a model (or roi_field), its float32 output is used, stored in the field first.
+    const emb = params.model || params.roi_field
+      ? await resolveEmbeddings(scaledProgress(ctx, 0.3), parseEmbeddingSourceParams(params))
+      : await readEmbeddings(ctx.db, ctx.dataset, ctx.target, embeddingsField, {
+          signal: ctx.signal,
+          float64: true,
+          progress: (f, label) => ctx.progress(0.3 * f, label),
+        });
     if (emb.ids.length === 0) {
       throw new BrainError("INVALID_DATA", `Embeddings field '${embeddingsField}' has no value on any of the ${total} samples of the view`);
     }
@@ -212,7 +206,7 @@ export const representativenessJob: Job<ScoreResult> = {
         type: "representativeness",
         method,
         representativeness_field: field,
-        roi_field: null,
+        roi_field: optionalString(params, "roi_field") ?? null,
         embeddings_field: embeddingsField,
         similarity_index: null,
         model: null,
@@ -376,3 +370,16 @@ export const mistakennessJob: Job<ScoreResult> = {
     return summary(values, { brainKey: field, field, numMissing, numSamples: total, replaced: replace });
   },
 };
+
+function unsupported(params: RawParams, names: string[]): void {
+  for (const name of names) {
+    if (params[name] !== undefined && params[name] !== null) {
+      throw new BrainError("INVALID_PARAMS", `'${name}' is not supported yet: give an embeddings field or a model`);
+    }
+  }
+}
+
+/** The job's context with progress scaled into [0, share]. */
+function scaledProgress(ctx: JobContext, share: number): JobContext {
+  return { ...ctx, progress: (f, label) => ctx.progress(share * f, label) };
+}

@@ -9,9 +9,10 @@ import { writeToyClip } from "../support/toyClip";
 
 jest.setTimeout(180_000);
 
-// An index built with an image+text model: its embeddings are computed by the model and
-// stored in the field, the run records the model, and text prompts and image queries are
-// embedded by that same model.
+// Methods that run a model on the images (the shared embeddings source): an index built with
+// an image+text model stores the model's embeddings in the field and records the model, and
+// text prompts and image queries are embedded by that same model; scores computed from a
+// model equal the reference's on the embeddings the model stored.
 const DATASET = "brain_ts_similarity_models";
 const dir = mkdtempSync(join(tmpdir(), "brain-ts-simmodels-"));
 const toy = writeToyClip(join(dir, "toy"));
@@ -30,7 +31,8 @@ beforeAll(async () => {
   byColour = await runPython<Record<string, string>>(`
 import json, fiftyone as fo
 from PIL import Image
-colours = {"red": (230, 40, 30), "green": (20, 210, 60), "blue": (40, 30, 220), "darkred": (150, 20, 20)}
+colours = {"red": (230, 40, 30), "green": (20, 210, 60), "blue": (40, 30, 220), "darkred": (150, 20, 20),
+           "orange": (230, 120, 30), "yellow": (220, 220, 40), "purple": (120, 40, 200), "grey": (128, 128, 128)}
 ds = fo.Dataset(${JSON.stringify(DATASET)}, overwrite=True)
 ds.persistent = True
 ids = {}
@@ -68,5 +70,19 @@ print(json.dumps({"dim": len(ds.first()["clip_emb"]), "supports": info.config.su
   it("refuse text prompts on an index whose model cannot embed them", async () => {
     await executeJob(request("compute_similarity", { brain_key: "plain", embeddings: "clip_emb", backend: "exact" }));
     await expect(executeJob(request("sort_by_similarity", { brain_key: "plain", text: "red" }))).rejects.toThrow("does not support prompts");
+  });
+});
+
+describe("scores from a model", () => {
+  it("uniqueness computed by a model equals fiftyone-brain's on the embeddings it stored", async () => {
+    await executeJob(request("compute_uniqueness", { model: toy.manifestPath, embeddings: "uniq_emb", uniqueness_field: "u" }));
+    const out = await runPython<{ ours: number[]; ref: number[]; model: string }>(`
+import json, fiftyone as fo, fiftyone.brain as fob
+ds = fo.load_dataset(${JSON.stringify(DATASET)})
+fob.compute_uniqueness(ds, embeddings="uniq_emb", uniqueness_field="u_ref")
+print(json.dumps({"ours": ds.values("u"), "ref": ds.values("u_ref"), "model": ds.get_brain_info("u").config.model}))
+`);
+    expect(out.model).toBe("toy_clip");
+    out.ours.forEach((v, i) => expect(v).toBeCloseTo(out.ref[i], 6));
   });
 });
