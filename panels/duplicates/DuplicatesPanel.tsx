@@ -1,5 +1,5 @@
 import * as React from "react";
-import { executeOperator } from "@fiftyone/operators";
+import { usePromptOperatorInput } from "@fiftyone/operators";
 import * as fos from "@fiftyone/state";
 import { useRecoilValue } from "recoil";
 import type { DuplicateGroupsResult } from "../../src/runtime/jobs/runManagement";
@@ -17,6 +17,8 @@ type GroupsState = DuplicateGroupsResult;
  * (the default) or deleted after an explicit confirmation that says how many.
  */
 export function DuplicatesPanel() {
+  // Opens the operator's form (executeOperator would run it without input).
+  const promptOperator = usePromptOperatorInput();
   const dataset = useRecoilValue(fos.dataset);
   const runs = React.useMemo(() => duplicateRuns(dataset), [dataset]);
   const [brainKey, setBrainKey] = React.useState<string | null>(null);
@@ -90,7 +92,7 @@ export function DuplicatesPanel() {
     return (
       <div style={styles.panel} data-cy="brain-ts-duplicates-panel">
         <p style={styles.muted}>No duplicates run on this dataset yet.</p>
-        <button style={styles.button} onClick={() => executeOperator(`${PLUGIN_NAME}/compute_exact_duplicates`)}>
+        <button style={styles.button} onClick={() => promptOperator(`${PLUGIN_NAME}/compute_exact_duplicates`)}>
           Find exact duplicates
         </button>
       </div>

@@ -1,5 +1,5 @@
 import * as React from "react";
-import { executeOperator } from "@fiftyone/operators";
+import { usePromptOperatorInput } from "@fiftyone/operators";
 import * as fos from "@fiftyone/state";
 import { useRecoilValue, useSetRecoilState } from "recoil";
 import type { PointPreview, VisualizationPayload } from "../../src/runtime/jobs/visualizationQuery";
@@ -49,6 +49,8 @@ const COMPUTE_URI = `${PLUGIN_NAME}/compute_visualization`;
  * field, hide classes from the legend, hover for a thumbnail.
  */
 export function EmbeddingsPanel() {
+  // Opens the operator's form (executeOperator would run it without input).
+  const promptOperator = usePromptOperatorInput();
   const dataset = useRecoilValue(fos.dataset);
   const view = useRecoilValue(fos.view);
   const filters = useRecoilValue(fos.filters);
@@ -186,7 +188,7 @@ export function EmbeddingsPanel() {
     return (
       <div style={styles.panel} data-cy="brain-ts-embeddings-panel">
         <p style={styles.muted}>This dataset has no visualization run yet.</p>
-        <button style={styles.button} data-cy="brain-ts-compute-visualization" onClick={() => executeOperator(COMPUTE_URI)}>
+        <button style={styles.button} data-cy="brain-ts-compute-visualization" onClick={() => promptOperator(COMPUTE_URI)}>
           Compute visualization
         </button>
       </div>

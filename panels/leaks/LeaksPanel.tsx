@@ -1,5 +1,5 @@
 import * as React from "react";
-import { executeOperator } from "@fiftyone/operators";
+import { usePromptOperatorInput } from "@fiftyone/operators";
 import * as fos from "@fiftyone/state";
 import { useRecoilValue } from "recoil";
 import type { LeakRunView } from "../../src/runtime/jobs/leakRuns";
@@ -22,6 +22,8 @@ const pairStyles: Record<string, React.CSSProperties> = {
  * with the run; leaks can be tagged, shown in the grid, or excluded from a split.
  */
 export function LeaksPanel() {
+  // Opens the operator's form (executeOperator would run it without input).
+  const promptOperator = usePromptOperatorInput();
   const dataset = useRecoilValue(fos.dataset);
   const runs = React.useMemo(() => leakRuns(dataset), [dataset]);
   const [brainKey, setBrainKey] = React.useState<string | null>(null);
@@ -61,7 +63,7 @@ export function LeaksPanel() {
     return (
       <div style={styles.panel} data-cy="brain-ts-leaks-panel">
         <p style={styles.muted}>No leaky-splits run on this dataset yet.</p>
-        <button style={styles.button} onClick={() => executeOperator(`${PLUGIN_NAME}/compute_leaky_splits`)}>
+        <button style={styles.button} onClick={() => promptOperator(`${PLUGIN_NAME}/compute_leaky_splits`)}>
           Find leaks between splits
         </button>
       </div>
