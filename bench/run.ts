@@ -6,6 +6,7 @@ import { findPython, holdFiftyOneDatabase, projectRoot } from "../src/fiftyone/l
 import { BenchContext, datasetCreator } from "./context";
 import { benchExactDuplicates } from "./exactDuplicates.bench";
 import { benchNearDuplicates, nearDuplicateSizes } from "./nearDuplicates.bench";
+import { benchNearDuplicatesQuality, formatQuality } from "./nearDuplicatesQuality.bench";
 import { formatTable, Row } from "./measure";
 
 /**
@@ -31,18 +32,20 @@ async function main(): Promise<void> {
   mkdirSync(workDir, { recursive: true });
   const ctx: BenchContext = { database: held.location, env, python, workDir, repeats, createDataset: datasetCreator(python, env) };
   const rows: Row[] = [];
+  let qualityTable = "";
   try {
     rows.push(await benchExactDuplicates(ctx, 300, 96));
     rows.push(await benchExactDuplicates(ctx, 300, 1024));
     const near = nearDuplicateSizes();
     for (const n of near.sizes) rows.push(await benchNearDuplicates(ctx, n, near.dim));
+    qualityTable = `\n\n${formatQuality(await benchNearDuplicatesQuality(ctx))}`;
   } finally {
     const client = await MongoClient.connect(held.location.uri);
     await client.db(dbName).dropDatabase();
     await client.close();
     await held.release();
   }
-  const table = formatTable(rows);
+  const table = formatTable(rows) + qualityTable;
   const report = `Command: \`npm run bench\` (${repeats} runs each, median time, max peak RSS; ${new Date().toISOString().slice(0, 10)}, ${require("node:os").cpus().length} cores)\n\n${table}\n`;
   writeFileSync(join(root, "bench", "RESULTS.md"), report);
   console.log(report);
