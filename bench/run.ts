@@ -9,6 +9,7 @@ import { benchExactDuplicates } from "./exactDuplicates.bench";
 import { benchEmbeddings } from "./embeddings.bench";
 import { benchNearDuplicates, nearDuplicateSizes } from "./nearDuplicates.bench";
 import { benchSimilarity, benchWarmSort, similarityBenchSizes } from "./similarity.bench";
+import { benchNearDuplicatesQuality, formatQuality } from "./nearDuplicatesQuality.bench";
 import { formatTable, Row } from "./measure";
 import { benchVisualization } from "./visualization.bench";
 import { benchScores, scoreBenchOptions } from "./scores.bench";
@@ -80,13 +81,20 @@ async function main(): Promise<void> {
       const near = nearDuplicateSizes();
       for (const n of near.sizes) rows.push(await benchNearDuplicates(ctx, n, near.dim));
     }
+  let qualityTable = "";
+  try {
+    rows.push(await benchExactDuplicates(ctx, 300, 96));
+    rows.push(await benchExactDuplicates(ctx, 300, 1024));
+    const near = nearDuplicateSizes();
+    for (const n of near.sizes) rows.push(await benchNearDuplicates(ctx, n, near.dim));
+    qualityTable = `\n\n${formatQuality(await benchNearDuplicatesQuality(ctx))}`;
   } finally {
     const client = await MongoClient.connect(held.location.uri);
     await client.db(dbName).dropDatabase();
     await client.close();
     await held.release();
   }
-  const table = formatTable(rows);
+  const table = formatTable(rows) + qualityTable;
   const report = `Command: \`npm run bench\` (${repeats} runs each, median time, max peak RSS; ${new Date().toISOString().slice(0, 10)}, ${require("node:os").cpus().length} cores)\n\n${table}\n`;
   writeFileSync(join(root, "bench", "RESULTS.md"), report);
   console.log(report);

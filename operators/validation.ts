@@ -138,7 +138,7 @@ export function splitNames(value: unknown): string[] {
 
 /** At least two different names, each of which exists when the known ones are given. */
 export function splitNamesError(names: readonly string[], what: "tags" | "saved views", known?: readonly string[]): string | null {
-  if (names.length < 2) return `Give at least two ${what}, separated by commas`;
+  if (names.length < 2) return `Give at least two different ${what}, separated by commas`;
   const repeated = names.filter((n, i) => names.indexOf(n) !== i);
   if (repeated.length) return `${repeated.map((r) => `'${r}'`).join(", ")} is given more than once: splits must differ`;
   if (known) {

@@ -284,7 +284,7 @@ print(json.dumps({"state": o["run_state"], "progress": (o.get("status") or {}).g
     await page.getByRole("option", { name: /^dups_renamed\b/ }).first().click();
     await browser.shot("08-delete-form");
     await executeForm(page);
-    await expect(brainRuns()).resolves.toEqual(["delegated_dups", "near_duplicates", "uniq"]);
+    await expect(brainRuns()).resolves.toEqual(["delegated_dups", "leaks", "near_duplicates", "uniq"]);
   });
 
   it("deletes duplicates from the panel only after a confirmation that says how many", async () => {

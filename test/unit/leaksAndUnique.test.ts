@@ -125,7 +125,7 @@ describe("form checks for leaks and find_unique", () => {
   });
   it("needs at least two different, known split names", () => {
     expect(splitNames(" train, test ,,")).toEqual(["train", "test"]);
-    expect(splitNamesError(["train"], "tags")).toMatch(/at least two tags/);
+    expect(splitNamesError(["train"], "tags")).toMatch(/at least two different tags/);
     expect(splitNamesError(["train", "train"], "tags")).toMatch(/'train' is given more than once/);
     expect(splitNamesError(["train", "test"], "tags")).toBeNull();
     expect(splitNamesError(["train", "tst"], "tags", ["train", "test"])).toMatch(/No sample is tagged 'tst': that split would be empty/);
