@@ -60,6 +60,7 @@ async function main(): Promise<void> {
   }
   // --only GROUP runs one group: exact_duplicates, similarity, visualization, embeddings, scores, near_duplicates.
   const runs = (group: string) => !only || only === group;
+  let qualityTable = "";
   try {
     if (runs("exact_duplicates")) {
       rows.push(await benchExactDuplicates(ctx, 300, 96));
@@ -80,14 +81,8 @@ async function main(): Promise<void> {
     if (runs("near_duplicates")) {
       const near = nearDuplicateSizes();
       for (const n of near.sizes) rows.push(await benchNearDuplicates(ctx, n, near.dim));
+      qualityTable = `\n\n${formatQuality(await benchNearDuplicatesQuality(ctx))}`;
     }
-  let qualityTable = "";
-  try {
-    rows.push(await benchExactDuplicates(ctx, 300, 96));
-    rows.push(await benchExactDuplicates(ctx, 300, 1024));
-    const near = nearDuplicateSizes();
-    for (const n of near.sizes) rows.push(await benchNearDuplicates(ctx, n, near.dim));
-    qualityTable = `\n\n${formatQuality(await benchNearDuplicatesQuality(ctx))}`;
   } finally {
     const client = await MongoClient.connect(held.location.uri);
     await client.db(dbName).dropDatabase();
