@@ -2,7 +2,7 @@ import { ExecutionContext, Operator, OperatorConfig, types } from "@fiftyone/ope
 import type { LeakySplitsResult } from "../src/runtime/jobs/leakySplits";
 import { callRuntime, trigger } from "./bridge";
 import { hooksInfo, useDatasetInfo } from "./datasetInfo";
-import { addDelegateInput, addNewBrainKeyInput, addTargetInput } from "./forms";
+import { addDelegateInput, addEmbeddingsFieldInput, addNewBrainKeyInput, addNoEmbeddingsWarning, addTargetInput } from "./forms";
 import {
   chosenTarget, embeddingsFields, freeKey, hasSelection, hasView, newBrainKeyError, splitFieldError, splitFields, splitNames,
   splitNamesError, thresholdError, thresholdWarning,
@@ -33,15 +33,10 @@ export class ComputeLeakySplits extends Operator {
     const info = hooksInfo(ctx.hooks);
     const inputs = new types.Object();
     const vectorFields = embeddingsFields(info.fields);
-    if (vectorFields.length === 0) {
-      inputs.str("no_embeddings", { label: "This dataset has no embeddings field. Compute embeddings first.", view: new types.Warning(), invalid: true });
-      return new types.Property(inputs);
-    }
+    if (vectorFields.length === 0) return addNoEmbeddingsWarning(inputs);
     const keys = info.brainRuns.map((r) => r.key);
     addTargetInput(inputs, hasSelection(ctx), hasView(ctx));
-    const fields = new types.Dropdown({ choices: [] });
-    for (const f of vectorFields) fields.addChoice(f, { label: f });
-    inputs.enum("embeddings", vectorFields, { label: "Embeddings field", required: true, default: vectorFields[0], view: fields });
+    addEmbeddingsFieldInput(inputs, vectorFields);
 
     const by = new types.RadioGroup({ choices: [], orientation: "horizontal" });
     by.addChoice("tags", { label: "Sample tags" });

@@ -3,7 +3,7 @@ import type { NearDuplicatesResult } from "../src/runtime/jobs/nearDuplicates";
 import { callRuntime, trigger } from "./bridge";
 import { hooksInfo, useDatasetInfo } from "./datasetInfo";
 import { addAfterRunInput, applyAfterRun } from "./duplicateResults";
-import { addDelegateInput, addNewBrainKeyInput, addTargetInput } from "./forms";
+import { addDelegateInput, addEmbeddingsFieldInput, addNewBrainKeyInput, addNoEmbeddingsWarning, addTargetInput } from "./forms";
 import { chosenTarget, embeddingsFields, freeKey, hasSelection, hasView, newBrainKeyError, thresholdError, thresholdWarning } from "./validation";
 
 /** Finds near duplicates from an embeddings field, with the reference's threshold semantics. */
@@ -26,19 +26,10 @@ export class ComputeNearDuplicates extends Operator {
     const info = hooksInfo(ctx.hooks);
     const inputs = new types.Object();
     const vectorFields = embeddingsFields(info.fields);
-    if (vectorFields.length === 0) {
-      inputs.str("no_embeddings", {
-        label: "This dataset has no embeddings field. Compute embeddings first (a VectorField or ArrayField).",
-        view: new types.Warning(),
-        invalid: true,
-      });
-      return new types.Property(inputs);
-    }
+    if (vectorFields.length === 0) return addNoEmbeddingsWarning(inputs);
     const keys = info.brainRuns.map((r) => r.key);
     addTargetInput(inputs, hasSelection(ctx), hasView(ctx));
-    const fields = new types.Dropdown({ choices: [] });
-    for (const f of vectorFields) fields.addChoice(f, { label: f });
-    inputs.enum("embeddings", vectorFields, { label: "Embeddings field", required: true, default: vectorFields[0], view: fields });
+    addEmbeddingsFieldInput(inputs, vectorFields);
     const metrics = new types.RadioGroup({ choices: [], orientation: "horizontal" });
     metrics.addChoice("cosine", { label: "Cosine" });
     metrics.addChoice("euclidean", { label: "Euclidean" });

@@ -2,7 +2,7 @@ import { ExecutionContext, Operator, OperatorConfig, types } from "@fiftyone/ope
 import type { ComputeSimilarityResult } from "../src/runtime/jobs/similarity";
 import { callRuntime, trigger } from "./bridge";
 import { hooksInfo, useDatasetInfo } from "./datasetInfo";
-import { addDelegateInput, addNewBrainKeyInput, addTargetInput } from "./forms";
+import { addDelegateInput, addEmbeddingsFieldInput, addNewBrainKeyInput, addNoEmbeddingsWarning, addTargetInput } from "./forms";
 import { computeSimilarityParams, offeredBackends } from "./similarityParams";
 import { chosenTarget, embeddingsFields, freeKey, hasSelection, hasView, labelFieldsOfType, newBrainKeyError } from "./validation";
 
@@ -27,14 +27,7 @@ export class ComputeSimilarity extends Operator {
     const inputs = new types.Object();
     const vectorFields = embeddingsFields(info.fields);
     const patchFields = labelFieldsOfType(info.fields, ["Detections", "Polylines", "Keypoints"]);
-    if (vectorFields.length === 0 && patchFields.length === 0) {
-      inputs.str("no_embeddings", {
-        label: "This dataset has no embeddings field. Compute embeddings first (a VectorField or ArrayField).",
-        view: new types.Warning(),
-        invalid: true,
-      });
-      return new types.Property(inputs);
-    }
+    if (vectorFields.length === 0 && patchFields.length === 0) return addNoEmbeddingsWarning(inputs);
     const keys = info.brainRuns.map((r) => r.key);
     addTargetInput(inputs, hasSelection(ctx), hasView(ctx));
     if (patchFields.length) {
@@ -49,9 +42,7 @@ export class ComputeSimilarity extends Operator {
     if (ctx.params.patches_field) {
       inputs.str("embeddings", { label: "Label attribute with embeddings", required: true, default: "embedding" });
     } else {
-      const fields = new types.Dropdown({ choices: [] });
-      for (const f of vectorFields) fields.addChoice(f, { label: f });
-      inputs.enum("embeddings", vectorFields, { label: "Embeddings field", required: true, default: vectorFields[0], view: fields });
+      addEmbeddingsFieldInput(inputs, vectorFields);
     }
     const backends = offeredBackends();
     const backendChoice = new types.Dropdown({ choices: [] });

@@ -2,7 +2,7 @@ import { ExecutionContext, Operator, OperatorConfig, types } from "@fiftyone/ope
 import type { VisualizationResult } from "../src/runtime/jobs/visualization";
 import { callRuntime, trigger } from "./bridge";
 import { hooksInfo, useDatasetInfo } from "./datasetInfo";
-import { addDelegateInput, addNewBrainKeyInput, addTargetInput } from "./forms";
+import { addDelegateInput, addNewBrainKeyInput, addNoEmbeddingsWarning, addTargetInput } from "./forms";
 import { chosenTarget, embeddingsFields, freeKey, hasSelection, hasView, labelFieldsOfType, newBrainKeyError } from "./validation";
 import {
   chosenMethod, METHOD_LABELS, METHOD_PARAMS, numberParamError, PATCH_LABEL_TYPES, seedError, VISUALIZATION_METHODS, visualizationFormError, visualizationRuntimeParams,
@@ -31,14 +31,7 @@ export class ComputeVisualization extends Operator {
     const info = hooksInfo(ctx.hooks);
     const inputs = new types.Object();
     const vectorFields = embeddingsFields(info.fields);
-    if (vectorFields.length === 0) {
-      inputs.str("no_embeddings", {
-        label: "This dataset has no embeddings field. Compute embeddings first (a VectorField or ArrayField).",
-        view: new types.Warning(),
-        invalid: true,
-      });
-      return new types.Property(inputs);
-    }
+    if (vectorFields.length === 0) return addNoEmbeddingsWarning(inputs);
     const keys = info.brainRuns.map((r) => r.key);
     addTargetInput(inputs, hasSelection(ctx), hasView(ctx));
 

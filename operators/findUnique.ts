@@ -2,7 +2,7 @@ import { ExecutionContext, Operator, OperatorConfig, types } from "@fiftyone/ope
 import type { FindUniqueResult } from "../src/runtime/jobs/findUnique";
 import { callRuntime, trigger } from "./bridge";
 import { hooksInfo, useDatasetInfo } from "./datasetInfo";
-import { addDelegateInput, addTargetInput } from "./forms";
+import { addDelegateInput, addEmbeddingsFieldInput, addNoEmbeddingsWarning, addTargetInput } from "./forms";
 import { chosenTarget, embeddingsFields, hasSelection, hasView, uniqueTargetError } from "./validation";
 import { selectStage } from "./views";
 
@@ -31,14 +31,9 @@ export class FindUnique extends Operator {
     const info = hooksInfo(ctx.hooks);
     const inputs = new types.Object();
     const vectorFields = embeddingsFields(info.fields);
-    if (vectorFields.length === 0) {
-      inputs.str("no_embeddings", { label: "This dataset has no embeddings field. Compute embeddings first.", view: new types.Warning(), invalid: true });
-      return new types.Property(inputs);
-    }
+    if (vectorFields.length === 0) return addNoEmbeddingsWarning(inputs);
     addTargetInput(inputs, hasSelection(ctx), hasView(ctx));
-    const fields = new types.Dropdown({ choices: [] });
-    for (const f of vectorFields) fields.addChoice(f, { label: f });
-    inputs.enum("embeddings", vectorFields, { label: "Embeddings field", required: true, default: vectorFields[0], view: fields });
+    addEmbeddingsFieldInput(inputs, vectorFields);
     const metrics = new types.RadioGroup({ choices: [], orientation: "horizontal" });
     metrics.addChoice("cosine", { label: "Cosine" });
     metrics.addChoice("euclidean", { label: "Euclidean" });

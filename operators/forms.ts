@@ -54,3 +54,20 @@ export function addExistingBrainKeyInput(
   inputs.enum(name, runs.map((r) => r.key), { label, required: true, default: runs[0].key, view: choices });
   return true;
 }
+
+/** The form's stop sign when the dataset has no vector field to read embeddings from. */
+export function addNoEmbeddingsWarning(inputs: types.Object): types.Property {
+  inputs.str("no_embeddings", {
+    label: "This dataset has no embeddings field. Compute embeddings first (a VectorField or ArrayField).",
+    view: new types.Warning(),
+    invalid: true,
+  });
+  return new types.Property(inputs);
+}
+
+/** The `embeddings` choice among the dataset's vector fields (the first by default). */
+export function addEmbeddingsFieldInput(inputs: types.Object, vectorFields: string[]): void {
+  const fields = new types.Dropdown({ choices: [] });
+  for (const f of vectorFields) fields.addChoice(f, { label: f });
+  inputs.enum("embeddings", vectorFields, { label: "Embeddings field", required: true, default: vectorFields[0], view: fields });
+}
