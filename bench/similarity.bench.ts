@@ -154,6 +154,9 @@ export async function benchWarmSort(ctx: BenchContext, n: number, dim: number, q
   const qs: number[][] = [];
   const qdata = gaussian(queries * dim, 4);
   for (let i = 0; i < queries; i++) qs.push(Array.from(qdata.subarray(i * dim, (i + 1) * dim)));
+  // Passed as a file: 50 × 512 numbers exceed the 128 KiB limit of one command-line argument.
+  const queriesFile = join(ctx.workDir, `warm_${n}_${dim}_queries.json`);
+  writeFileSync(queriesFile, JSON.stringify(qs));
   await measureChild(ctx.python, ["-c", `
 import json, numpy as np, fiftyone as fo
 base = np.fromfile(${JSON.stringify(basePath)}, dtype=np.float32).reshape(-1, ${dim})
@@ -164,13 +167,13 @@ print(json.dumps({"seconds": 0, "peakRssMb": 0, "output": None}))
 `], ctx.env);
   const ours = await measureChild<{ buildSeconds: number; bytesPerVector: number; p50: number }>(process.execPath, [
     join(__dirname, "similarityWarmChild.js"),
-    JSON.stringify({ database: ctx.database, dataset: name, backend: "hnswlib", queries: qs, k: 25 }),
+    JSON.stringify({ database: ctx.database, dataset: name, backend: "hnswlib", queriesFile, k: 25 }),
   ], ctx.env);
   const ref = await measureChild<{ p50: number }>(ctx.python, ["-c", `
 import json, resource, time, numpy as np, fiftyone as fo, fiftyone.brain as fob
 ds = fo.load_dataset(${JSON.stringify(name)})
 fob.compute_similarity(ds, embeddings="emb", brain_key="warm_ref", progress=False)
-qs = np.array(json.loads(${JSON.stringify(JSON.stringify(qs))}), dtype=np.float32)
+qs = np.array(json.load(open(${JSON.stringify(queriesFile)})), dtype=np.float32)
 times = []
 for q in qs:
     t = time.perf_counter()

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { closeDatabases, DatabaseLocation } from "../src/fiftyone/database";
 import { executeJob } from "../src/runtime/execute";
 
@@ -10,7 +11,8 @@ interface Args {
   database: DatabaseLocation;
   dataset: string;
   backend: string;
-  queries: number[][];
+  /** A JSON file of the query vectors (too large for a command-line argument at 512-d). */
+  queriesFile: string;
   k: number;
 }
 
@@ -23,7 +25,7 @@ async function main(): Promise<void> {
   const buildSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const bytesPerVector = (process.memoryUsage().rss - rss0) / info.size;
   const times: number[] = [];
-  for (const q of a.queries) {
+  for (const q of JSON.parse(readFileSync(a.queriesFile, "utf8")) as number[][]) {
     const t = process.hrtime.bigint();
     await executeJob({ ...base, method: "sort_by_similarity", params: { brain_key: "warm", query_vector: q, k: a.k } });
     times.push(Number(process.hrtime.bigint() - t) / 1e9);
