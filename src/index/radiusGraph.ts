@@ -1,5 +1,5 @@
 import { graphFromRows, NeighborGraph } from "../methods/nearDuplicates";
-import { Metric } from "../methods/neighborGraph";
+import { Metric, rowDistance } from "../methods/neighborGraph";
 import { centeredRows } from "../methods/vectors";
 import { knnSearch } from "./exactKnn";
 
@@ -27,7 +27,8 @@ export async function knnRadiusGraph(
   const k = Math.min(n - 1, maxNeighbors + 1);
   // float32 rounding can move a distance by ~1e-6: take candidates a little beyond the radius.
   const slack = 1e-4 * Math.max(1, radius);
-  const candidates = await knnSearch(Float32Array.from(rows), Float32Array.from(rows), dim, k, metric, {
+  const rows32 = Float32Array.from(rows);
+  const candidates = await knnSearch(rows32, rows32, dim, k, metric, {
     selfIndex: Int32Array.from({ length: n }, (_, i) => i),
     radius: radius + slack,
     signal: options.signal,
@@ -40,7 +41,7 @@ export async function knnRadiusGraph(
     for (let c = 0; c < k; c++) {
       const j = candidates.indices[i * k + c];
       if (j < 0) break;
-      const d = distance(rows, i, j, dim, metric);
+      const d = rowDistance(rows, i, j, dim, metric);
       if (d <= radius) row.push({ index: j, dist: d });
     }
     row.sort((x, y) => x.dist - y.dist || x.index - y.index);
@@ -53,20 +54,4 @@ export async function knnRadiusGraph(
     result.push(row);
   }
   return graphFromRows(result, exactRadius);
-}
-
-function distance(rows: Float64Array, i: number, j: number, dim: number, metric: Metric): number {
-  const a = i * dim;
-  const b = j * dim;
-  if (metric === "cosine") {
-    let dot = 0;
-    for (let k = 0; k < dim; k++) dot += rows[a + k] * rows[b + k];
-    return Math.min(2, Math.max(0, 1 - dot));
-  }
-  let s = 0;
-  for (let k = 0; k < dim; k++) {
-    const t = rows[a + k] - rows[b + k];
-    s += t * t;
-  }
-  return Math.sqrt(s);
 }

@@ -26,23 +26,9 @@ export function radiusGraph(
   let exactRadius = radius;
   for (let i = 0; i < n; i++) {
     const row: { index: number; dist: number }[] = [];
-    const a = i * dim;
     for (let j = 0; j < n; j++) {
       if (j === i) continue;
-      const b = j * dim;
-      let d: number;
-      if (metric === "cosine") {
-        let dot = 0;
-        for (let k = 0; k < dim; k++) dot += rows[a + k] * rows[b + k];
-        d = Math.min(2, Math.max(0, 1 - dot));
-      } else {
-        let s = 0;
-        for (let k = 0; k < dim; k++) {
-          const t = rows[a + k] - rows[b + k];
-          s += t * t;
-        }
-        d = Math.sqrt(s);
-      }
+      const d = rowDistance(rows, i, j, dim, metric);
       if (d <= radius) row.push({ index: j, dist: d });
     }
     row.sort((x, y) => x.dist - y.dist || x.index - y.index);
@@ -89,4 +75,24 @@ export function vectorScan(vectors: ArrayLike<number>, n: number, dim: number, m
     }
     return kept;
   };
+}
+
+/**
+ * The reference's distance between rows i and j of centered (and, for cosine, normalised)
+ * rows, in float64: clip(1 − x̂·ŷ, 0, 2) or ‖x − y‖.
+ */
+export function rowDistance(rows: Float64Array, i: number, j: number, dim: number, metric: Metric): number {
+  const a = i * dim;
+  const b = j * dim;
+  if (metric === "cosine") {
+    let dot = 0;
+    for (let k = 0; k < dim; k++) dot += rows[a + k] * rows[b + k];
+    return Math.min(2, Math.max(0, 1 - dot));
+  }
+  let s = 0;
+  for (let k = 0; k < dim; k++) {
+    const t = rows[a + k] - rows[b + k];
+    s += t * t;
+  }
+  return Math.sqrt(s);
 }

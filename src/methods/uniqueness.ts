@@ -48,6 +48,24 @@ export interface UniquenessOptions {
 }
 
 /** Inserts d into row i's ascending list of the `m` smallest distances. */
+/**
+ * Float64 distance between centered rows i and j: cosine clipped to [0, 2] (rows
+ * normalised), else Euclidean from the squared norms, as scikit-learn computes it.
+ * (No global lookups such as Math.* here: they are slow inside vm contexts, e.g. under jest.)
+ */
+function pairDistance(rows: Float64Array, sq: Float64Array, i: number, j: number, dim: number, cosine: boolean): number {
+  const a = i * dim;
+  const b = j * dim;
+  let dot = 0;
+  for (let k = 0; k < dim; k++) dot += rows[a + k] * rows[b + k];
+  if (cosine) {
+    const d = 1 - dot;
+    return d < 0 ? 0 : d > 2 ? 2 : d;
+  }
+  const d = sq[i] + sq[j] - 2 * dot;
+  return d > 0 ? sqrt(d) : 0;
+}
+
 function insert(best: Float64Array, m: number, i: number, d: number): void {
   const base = i * m;
   if (!(d < best[base + m - 1])) return;
@@ -81,21 +99,8 @@ export function nearestDistances(
       options.signal?.throwIfAborted();
       options.progress?.(1 - ((n - i) * (n - i)) / (n * n));
     }
-    const a = i * dim;
     for (let j = i + 1; j < n; j++) {
-      const b = j * dim;
-      let dot = 0;
-      for (let k = 0; k < dim; k++) dot += rows[a + k] * rows[b + k];
-      // (no global lookups such as Math.* in this loop: they are slow inside vm contexts, e.g. under jest)
-      let d: number;
-      if (cosine) {
-        d = 1 - dot;
-        if (d < 0) d = 0;
-        else if (d > 2) d = 2;
-      } else {
-        d = sq[i] + sq[j] - 2 * dot;
-        d = d > 0 ? sqrt(d) : 0;
-      }
+      const d = pairDistance(rows, sq, i, j, dim, cosine);
       insert(best, m, i, d);
       insert(best, m, j, d);
     }
@@ -148,23 +153,10 @@ export async function nearestDistancesKnn(
   const k = knn.k;
   const cosine = distance === "cosine";
   for (let i = 0; i < n; i++) {
-    const a = i * dim;
     for (let c = 0; c < k; c++) {
       const j = knn.indices[i * k + c];
       if (j < 0) continue;
-      const b = j * dim;
-      let dot = 0;
-      for (let x = 0; x < dim; x++) dot += rows[a + x] * rows[b + x];
-      let d: number;
-      if (cosine) {
-        d = 1 - dot;
-        if (d < 0) d = 0;
-        else if (d > 2) d = 2;
-      } else {
-        d = sq[i] + sq[j] - 2 * dot;
-        d = d > 0 ? sqrt(d) : 0;
-      }
-      insert(best, m, i, d);
+      insert(best, m, i, pairDistance(rows, sq, i, j, dim, cosine));
     }
   }
   for (let x = 0; x < best.length; x++) if (best[x] === Infinity) best[x] = NaN;
