@@ -52,7 +52,7 @@ export function embeddingsFieldDoc(dataset: DatasetDoc, field: string): FieldDoc
  * a plain list of numbers. `null` for a missing value. Throws a plain Error saying what is
  * wrong with anything else; callers add the field and sample.
  */
-export function storedArray(value: unknown): { shape: number[]; data: ArrayLike<number> } | null {
+export function storedArray(value: unknown): { shape: number[]; data: ArrayLike<number>; float32: boolean } | null {
   if (value === undefined || value === null) return null;
   if (value instanceof Binary) {
     const bytes = value.buffer.subarray(0, value.position);
@@ -62,14 +62,14 @@ export function storedArray(value: unknown): { shape: number[]; data: ArrayLike<
     } catch (err) {
       throw new Error(`holds bytes that are not a serialized numpy array: ${(err as Error).message}`);
     }
-    return { shape: arr.shape, data: arr.data };
+    return { shape: arr.shape, data: arr.data, float32: /^[<>|=]?f4$/.test(arr.dtype) };
   }
   if (value instanceof Uint8Array) return storedArray(new Binary(value));
   if (Array.isArray(value)) {
     const data = value.map((v) => (typeof v === "number" ? v : typeof v === "boolean" ? Number(v) : NaN));
     const bad = value.findIndex((v) => typeof v !== "number" && typeof v !== "boolean");
     if (bad >= 0) throw new Error(`holds a list whose element ${bad} is not a number (${JSON.stringify(value[bad])})`);
-    return { shape: [data.length], data };
+    return { shape: [data.length], data, float32: false };
   }
   throw new Error(`holds a ${typeof value} value, not an array`);
 }
@@ -133,7 +133,8 @@ export async function readEmbeddings(
       if (dim < 0) {
         if (d === 0) throw new BrainError("INVALID_DATA", `Embeddings field '${field}' of sample '${id}' holds an empty vector`);
         dim = d;
-        const wide = options.float64 === true && !(arr.data instanceof Float32Array);
+        // numpy reads float32 back as float32 and everything else as float64, and so do we when asked
+        const wide = options.float64 === true && !arr.float32;
         vectors = wide ? new Float64Array(total * dim) : new Float32Array(total * dim);
       } else if (d !== dim) {
         throw new BrainError(

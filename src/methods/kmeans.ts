@@ -1,4 +1,4 @@
-import { knnSearch } from "../index/exactKnn";
+import { matmul64 } from "../index/matmul64";
 import { RandomState } from "./mt19937";
 
 /**
@@ -8,18 +8,22 @@ import { RandomState } from "./mt19937";
  * seeded runs give the same clusters:
  * - data centered by its column mean first (centers are shifted back at the end);
  * - the seeding draws from numpy's legacy MT19937 in the same order (first center by
- *   `choice(n, p=1/n)`, then `uniform(size=trials) · potential` searched in the running
- *   sum of squared distances), squared distances by the same ‖x‖² − 2x·c + ‖c‖² expansion;
- * - each Lloyd step assigns every point to the first nearest center (by ‖c‖² − 2x·c),
- *   moves centers to their points' mean, relocates empty clusters to the points farthest
- *   from their centers; it stops when labels repeat or the squared center shift ≤ tol,
- *   and, if not on repeated labels, re-assigns once to the final centers.
- * Results agree with scikit-learn's to rounding wherever no distance ties within
- * rounding (then a label could differ, as between two BLAS builds).
+ *   `choice(n, p=w/Σw)`, then `uniform(size=trials) · potential` searched in the running
+ *   sum of squared distances), squared distances by the same ‖c‖² − 2c·x + ‖x‖² expansion
+ *   in float64;
+ * - float32 input is clustered as scikit-learn clusters it, in float32: the column mean
+ *   accumulated row by row in float32 (numpy's order), centered values, squared distances,
+ *   their running sum and the potentials rounded to float32. A random draw near a step of
+ *   that running sum picks another seed, so float64 arithmetic on float32 data would pick
+ *   other seeds at scale (measured: the 11th of 20 at 50 000 × 512);
+ * - each Lloyd step assigns every point to the first nearest center (by ‖c‖² − 2x·c, in
+ *   float64), moves centers to their points' mean, relocates empty clusters to the points
+ *   farthest from their centers; it stops when labels repeat or the squared center shift
+ *   ≤ tol, and, if not on repeated labels, re-assigns once to the final centers.
+ * Seeds agree with scikit-learn's unless a draw falls within rounding of a step (the
+ * potentials are BLAS sums whose order cannot be reproduced); labels agree wherever no
+ * point is equidistant from two centers within rounding.
  */
-
-/** n·k·dim above which the E-step runs on the k-NN kernel. */
-const KERNEL_MIN_WORK = 1 << 22;
 
 export interface KMeansOptions {
   seed?: number;
@@ -36,17 +40,60 @@ export interface KMeansResult {
   iterations: number;
 }
 
-/** Squared distances ‖x_i‖² − 2 x_i·c + ‖c‖² from one row `c` of `x` to every row, clipped at 0. */
-function squaredDistancesTo(x: Float64Array, sq: Float64Array, n: number, dim: number, c: number, out: Float64Array): void {
-  const base = c * dim;
-  const cc = sq[c];
+/** The data as scikit-learn clusters it: centered, with squared row norms. */
+interface Centered {
+  x: Float64Array;
+  sq: Float64Array;
+  mean: Float64Array;
+  n: number;
+  dim: number;
+  /** Round as float32 arithmetic does. */
+  round: (v: number) => number;
+}
+
+function center(vectors: ArrayLike<number>, n: number, dim: number, float32: boolean): Centered {
+  const round = float32 ? Math.fround : (v: number) => v;
+  // numpy's mean over axis 0 adds whole rows in order, in the array's precision
+  const mean = new Float64Array(dim);
+  for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) mean[j] = round(mean[j] + vectors[i * dim + j]);
+  for (let j = 0; j < dim; j++) mean[j] = round(mean[j] / n);
+  const x = new Float64Array(n * dim);
+  const sq = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const a = i * dim;
-    let dot = 0;
-    for (let k = 0; k < dim; k++) dot += x[a + k] * x[base + k];
-    const d = -2 * dot + cc + sq[i];
-    out[i] = d > 0 ? d : 0;
+    let s = 0;
+    for (let j = 0; j < dim; j++) {
+      const v = round(vectors[i * dim + j] - mean[j]);
+      x[i * dim + j] = v;
+      s += v * v;
+    }
+    sq[i] = s;
   }
+  return { x, sq, mean, n, dim, round };
+}
+
+/** Squared distances (float64, then rounded to the data's precision) from each of `rows` to every row. */
+async function distancesFrom(c: Centered, rows: number[]): Promise<Float64Array[]> {
+  const { x, sq, n, dim } = c;
+  const t = rows.length;
+  const bt = new Float64Array(dim * t);
+  rows.forEach((r, k) => {
+    for (let j = 0; j < dim; j++) bt[j * t + k] = x[r * dim + j];
+  });
+  const dots = await matmul64(x, n, dim, bt, t);
+  return rows.map((r, k) => {
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const d = c.round(-2 * dots[i * t + k] + sq[r] + sq[i]);
+      out[i] = d > 0 ? d : 0;
+    }
+    return out;
+  });
+}
+
+function total(c: Centered, v: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i];
+  return c.round(s);
 }
 
 /** numpy's `searchsorted(cdf, v)` (side "left"): the first index with cdf[i] ≥ v. */
@@ -62,139 +109,88 @@ function searchLeft(cdf: Float64Array, v: number): number {
 }
 
 /** scikit-learn's `_kmeans_plusplus` with unit sample weights; returns the indices of the chosen rows. */
-export function kmeansPlusPlus(x: Float64Array, sq: Float64Array, n: number, dim: number, k: number, rng: RandomState): number[] {
+async function kmeansPlusPlus(c: Centered, k: number, rng: RandomState): Promise<number[]> {
+  const n = c.n;
   const trials = 2 + Math.floor(Math.log(k));
-  // choice(n, p=ones/n): cdf = cumsum(p) / cdf[-1], searchsorted(side="right")
+  // choice(n, p=w/Σw): p in the data's precision, cdf = cumsum(p) / cdf[-1] in float64, side "right"
+  const p = c.round(1 / n);
   const cdf = new Float64Array(n);
   let run = 0;
-  for (let i = 0; i < n; i++) cdf[i] = run += 1 / n;
+  for (let i = 0; i < n; i++) cdf[i] = run += p;
   const last = cdf[n - 1];
   for (let i = 0; i < n; i++) cdf[i] /= last;
   const u = rng.randomSample();
   let first = 0;
   while (first < n && cdf[first] <= u) first++;
   const indices = [first];
-  let closest = new Float64Array(n);
-  squaredDistancesTo(x, sq, n, dim, first, closest);
-  let pot = 0;
-  for (let i = 0; i < n; i++) pot += closest[i];
-  let candidate = new Float64Array(n);
-  let best = new Float64Array(n);
-  for (let c = 1; c < k; c++) {
-    const cum = new Float64Array(n);
-    let s = 0;
-    for (let i = 0; i < n; i++) cum[i] = s += closest[i];
+  let [closest] = await distancesFrom(c, [first]);
+  let pot = total(c, closest);
+  const cum = new Float64Array(n);
+  for (let s = 1; s < k; s++) {
+    let acc = 0;
+    for (let i = 0; i < n; i++) cum[i] = acc = c.round(acc + closest[i]);
     const ids: number[] = [];
     for (let t = 0; t < trials; t++) ids.push(Math.min(searchLeft(cum, rng.randomSample() * pot), n - 1));
+    const candidates = await distancesFrom(c, ids);
     let bestPot = Infinity;
-    let bestId = -1;
-    for (const id of ids) {
-      squaredDistancesTo(x, sq, n, dim, id, candidate);
-      let p = 0;
-      for (let i = 0; i < n; i++) {
-        const v = closest[i] < candidate[i] ? closest[i] : candidate[i];
-        candidate[i] = v;
-        p += v;
-      }
+    let best = -1;
+    candidates.forEach((d, t) => {
+      for (let i = 0; i < n; i++) if (closest[i] < d[i]) d[i] = closest[i];
+      const candidatePot = total(c, d);
       // np.argmin: the first minimum
-      if (p < bestPot || bestId < 0) {
-        bestPot = p;
-        bestId = id;
-        [best, candidate] = [candidate, best];
+      if (candidatePot < bestPot || best < 0) {
+        bestPot = candidatePot;
+        best = t;
       }
-    }
+    });
     pot = bestPot;
-    [closest, best] = [best, closest];
-    indices.push(bestId);
+    closest = candidates[best];
+    indices.push(ids[best]);
   }
   return indices;
 }
 
 /** Mean of the per-column (population) variances, as np.mean(np.var(X, axis=0)). */
 function meanVariance(x: Float64Array, n: number, dim: number): number {
-  let total = 0;
-  for (let k = 0; k < dim; k++) {
-    let m = 0;
-    for (let i = 0; i < n; i++) m += x[i * dim + k];
-    m /= n;
-    let v = 0;
-    for (let i = 0; i < n; i++) {
-      const d = x[i * dim + k] - m;
-      v += d * d;
+  const m = new Float64Array(dim);
+  for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) m[j] += x[i * dim + j];
+  for (let j = 0; j < dim; j++) m[j] /= n;
+  const v = new Float64Array(dim);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < dim; j++) {
+      const d = x[i * dim + j] - m[j];
+      v[j] += d * d;
     }
-    total += v / n;
   }
-  return total / dim;
+  let s = 0;
+  for (let j = 0; j < dim; j++) s += v[j] / n;
+  return s / dim;
 }
 
-/** One E-step: labels of every row for the given centers; returns nothing, fills `labels`. */
-function assign(x: Float64Array, n: number, dim: number, centers: Float64Array, k: number, labels: Int32Array): void {
+/** One E-step: fills `labels` with every row's first nearest center. */
+async function assign(c: Centered, centers: Float64Array, k: number, labels: Int32Array): Promise<void> {
+  const { x, n, dim } = c;
+  const ct = new Float64Array(dim * k);
   const csq = new Float64Array(k);
-  for (let c = 0; c < k; c++) {
-    let s = 0;
-    for (let j = 0; j < dim; j++) s += centers[c * dim + j] * centers[c * dim + j];
-    csq[c] = s;
+  for (let q = 0; q < k; q++) {
+    for (let j = 0; j < dim; j++) {
+      const v = centers[q * dim + j];
+      ct[j * k + q] = v;
+      csq[q] += v * v;
+    }
   }
+  const dots = await matmul64(x, n, dim, ct, k);
   for (let i = 0; i < n; i++) {
-    const a = i * dim;
     let bestD = Infinity;
     let bestC = 0;
-    for (let c = 0; c < k; c++) {
-      const b = c * dim;
-      let dot = 0;
-      for (let j = 0; j < dim; j++) dot += x[a + j] * centers[b + j];
-      const d = csq[c] - 2 * dot;
+    for (let q = 0; q < k; q++) {
+      const d = csq[q] - 2 * dots[i * k + q];
       if (d < bestD) {
         bestD = d;
-        bestC = c;
+        bestC = q;
       }
     }
     labels[i] = bestC;
-  }
-}
-
-/** Relative gap between the two nearest centers below which float32 is not trusted. */
-const RECHECK_GAP = 1e-3;
-
-/**
- * E-step with the shared k-NN kernel (float32 GEMM) finding each row's two nearest
- * centers; rows whose two candidates are within float32 rounding of each other are
- * assigned again in float64 over all centers, so labels are those of the float64 rule.
- */
-async function assignKnn(
-  x: Float64Array,
-  x32: Float32Array,
-  sq: Float64Array,
-  n: number,
-  dim: number,
-  centers: Float64Array,
-  k: number,
-  labels: Int32Array,
-  signal?: AbortSignal,
-): Promise<void> {
-  const c32 = Float32Array.from(centers);
-  let maxC = 0;
-  for (let c = 0; c < k; c++) {
-    let s = 0;
-    for (let j = 0; j < dim; j++) s += centers[c * dim + j] * centers[c * dim + j];
-    if (s > maxC) maxC = s;
-  }
-  const res = await knnSearch(c32, x32, dim, Math.min(2, k), "euclidean", { signal });
-  const kk = res.k;
-  const recheck: number[] = [];
-  for (let i = 0; i < n; i++) {
-    labels[i] = res.indices[i * kk];
-    if (kk < 2) continue;
-    const d1 = res.distances[i * kk];
-    const d2 = res.distances[i * kk + 1];
-    if (d2 * d2 - d1 * d1 <= RECHECK_GAP * (sq[i] + maxC)) recheck.push(i);
-  }
-  if (recheck.length) {
-    const sub = new Int32Array(recheck.length);
-    const xs = new Float64Array(recheck.length * dim);
-    recheck.forEach((i, r) => xs.set(x.subarray(i * dim, (i + 1) * dim), r * dim));
-    assign(xs, recheck.length, dim, centers, k, sub);
-    recheck.forEach((i, r) => (labels[i] = sub[r]));
   }
 }
 
@@ -247,28 +243,12 @@ export async function kmeans(
 ): Promise<KMeansResult> {
   if (n < k) throw new Error(`n_samples=${n} should be >= n_clusters=${k}.`);
   const maxIter = options.maxIter ?? 300;
-  // centered float64 copy, as scikit-learn subtracts the mean before clustering
-  const x = new Float64Array(n * dim);
-  const mean = new Float64Array(dim);
-  for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) mean[j] += vectors[i * dim + j];
-  for (let j = 0; j < dim; j++) mean[j] /= n;
-  const sq = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let j = 0; j < dim; j++) {
-      const v = vectors[i * dim + j] - mean[j];
-      x[i * dim + j] = v;
-      s += v * v;
-    }
-    sq[i] = s;
-  }
+  const data = center(vectors, n, dim, vectors instanceof Float32Array);
+  const { x, mean } = data;
   const tol = meanVariance(x, n, dim) * (options.tol ?? 1e-4);
-  // small problems stay in plain float64 loops; large ones use the GEMM kernel for the E-step
-  const x32 = n * k * dim >= KERNEL_MIN_WORK ? Float32Array.from(x) : null;
   const labels = new Int32Array(n);
-  const step = (c: Float64Array) => (x32 ? assignKnn(x, x32, sq, n, dim, c, k, labels, options.signal) : assign(x, n, dim, c, k, labels));
   const rng = new RandomState(options.seed ?? 0);
-  const seeds = kmeansPlusPlus(x, sq, n, dim, k, rng);
+  const seeds = await kmeansPlusPlus(data, k, rng);
   let centers = new Float64Array(k * dim);
   seeds.forEach((s, c) => centers.set(x.subarray(s * dim, (s + 1) * dim), c * dim));
   let next = new Float64Array(k * dim);
@@ -278,7 +258,7 @@ export async function kmeans(
   for (; it < maxIter; it++) {
     options.signal?.throwIfAborted();
     options.progress?.(it / maxIter);
-    await step(centers);
+    await assign(data, centers, k, labels);
     update(x, n, dim, centers, k, labels, next);
     let shift = 0;
     for (let j = 0; j < k * dim; j++) {
@@ -295,7 +275,7 @@ export async function kmeans(
     if (shift <= tol) break;
     previous.set(labels);
   }
-  if (!strict) await step(centers);
+  if (!strict) await assign(data, centers, k, labels);
   for (let c = 0; c < k; c++) for (let j = 0; j < dim; j++) centers[c * dim + j] += mean[j];
   options.progress?.(1);
   return { centers, labels, iterations: Math.min(it + 1, maxIter) };
