@@ -3,7 +3,7 @@ import { Db } from "mongodb";
 import { BrainError } from "../errors";
 import { DatasetDoc, FieldDoc, findField } from "./datasets";
 import { decodeStoredNumpy, NumpyArray } from "./numpy";
-import { countSamples, streamSamples, ViewTarget } from "./samples";
+import { countSamples, prefetched, streamSamples, ViewTarget } from "./samples";
 
 /** Field classes whose values are vectors: numpy arrays stored as bytes, or plain lists of numbers. */
 const ARRAY_FTYPES = new Set(["fiftyone.core.fields.VectorField", "fiftyone.core.fields.ArrayField"]);
@@ -52,19 +52,23 @@ export function embeddingsFieldDoc(dataset: DatasetDoc, field: string): FieldDoc
  * a plain list of numbers. `null` for a missing value. Throws a plain Error saying what is
  * wrong with anything else; callers add the field and sample.
  */
-export function storedArray(value: unknown): { shape: number[]; data: ArrayLike<number>; float32: boolean } | null {
-  if (value === undefined || value === null) return null;
+export interface StoredArray {
+  shape: number[];
+  data: ArrayLike<number>;
+  /** Stored as float32 (numpy reads it back as float32). */
+  float32: boolean;
+}
+
+export function storedArray(value: unknown): StoredArray | null {
   if (value instanceof Binary) {
-    const bytes = value.buffer.subarray(0, value.position);
-    let arr: NumpyArray;
     try {
-      arr = decodeStoredNumpy(bytes);
+      return fromNumpy(decodeStoredNumpy(value.buffer.subarray(0, value.position)));
     } catch (err) {
-      throw new Error(`holds bytes that are not a serialized numpy array: ${(err as Error).message}`);
+      throw notNumpy(err);
     }
-    return { shape: arr.shape, data: arr.data, float32: /^[<>|=]?f4$/.test(arr.dtype) };
   }
   if (value instanceof Uint8Array) return storedArray(new Binary(value));
+  if (value === undefined || value === null) return null;
   if (Array.isArray(value)) {
     const data = value.map((v) => (typeof v === "number" ? v : typeof v === "boolean" ? Number(v) : NaN));
     const bad = value.findIndex((v) => typeof v !== "number" && typeof v !== "boolean");
@@ -73,6 +77,9 @@ export function storedArray(value: unknown): { shape: number[]; data: ArrayLike<
   }
   throw new Error(`holds a ${typeof value} value, not an array`);
 }
+
+const fromNumpy = (arr: NumpyArray): StoredArray => ({ shape: arr.shape, data: arr.data, float32: /^[<>|=]?f4$/.test(arr.dtype) });
+const notNumpy = (err: unknown) => new Error(`holds bytes that are not a serialized numpy array: ${(err as Error).message}`);
 
 /**
  * Reads an embeddings field of the view, streamed in batches, into one Float32Array
@@ -109,11 +116,11 @@ export async function readEmbeddings(
   let numMissing = 0;
   let seen = 0;
   type Doc = { _id: { toHexString(): string }; [k: string]: unknown };
-  for await (const batch of streamSamples<Doc>(db, dataset, target, { _id: 1, [field]: 1 }, options.batchSize ?? 1000)) {
+  for await (const batch of prefetched(streamSamples<Doc>(db, dataset, target, { _id: 1, [field]: 1 }, options.batchSize ?? 1000))) {
     options.signal?.throwIfAborted();
     for (const doc of batch) {
       const id = doc._id.toHexString();
-      let arr: ReturnType<typeof storedArray>;
+      let arr: StoredArray | null;
       try {
         arr = storedArray(doc[field]);
       } catch (err) {

@@ -1,3 +1,4 @@
+import { endianness } from "node:os";
 import { deflateSync, inflateSync } from "node:zlib";
 
 /**
@@ -25,6 +26,8 @@ export function decodeStoredNumpy(bytes: Uint8Array): NumpyArray {
   const raw = buf.subarray(0, MAGIC.length).equals(MAGIC) ? buf : inflate(buf);
   return parseNpy(raw);
 }
+
+const LITTLE_ENDIAN_HOST = endianness() === "LE";
 
 function inflate(buf: Buffer): Buffer {
   try {
@@ -75,8 +78,14 @@ function readValues(descr: string, body: Buffer, size: number): Float64Array {
   if (!"<>|=".includes(order) || !Number.isInteger(width)) throw new NumpyFormatError(`unsupported dtype '${descr}'`);
   if (body.length < size * width) throw new NumpyFormatError(`truncated .npy data (${body.length} bytes for ${size} × ${descr})`);
   const le = order !== ">";
-  const view = new DataView(body.buffer, body.byteOffset, size * width);
   const out = new Float64Array(size);
+  if (le && LITTLE_ENDIAN_HOST && kind === "f" && (width === 4 || width === 8)) {
+    // the common case (little-endian floats) as one native copy; unaligned bytes are copied to align them
+    const bytes = body.byteOffset % width === 0 ? body : new Uint8Array(body.subarray(0, size * width));
+    out.set(width === 4 ? new Float32Array(bytes.buffer, bytes.byteOffset, size) : new Float64Array(bytes.buffer, bytes.byteOffset, size));
+    return out;
+  }
+  const view = new DataView(body.buffer, body.byteOffset, size * width);
   const read = reader(kind, width, view, le, descr);
   for (let i = 0; i < size; i++) out[i] = read(i * width);
   return out;

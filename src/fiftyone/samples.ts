@@ -63,6 +63,32 @@ export async function* streamSamples<T extends Document>(
   }
 }
 
+/**
+ * Iterates `source` with its next item already requested, so fetching the next batch
+ * overlaps the consumer's work on this one. Stopping early closes the source.
+ */
+export async function* prefetched<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+  const it = source[Symbol.asyncIterator]();
+  let next = it.next();
+  let done = false;
+  try {
+    for (;;) {
+      const r = await next;
+      if (r.done) {
+        done = true;
+        return;
+      }
+      next = it.next();
+      yield r.value;
+    }
+  } finally {
+    if (!done) {
+      next.catch(() => undefined); // its outcome no longer matters
+      await it.return?.(undefined);
+    }
+  }
+}
+
 export async function countSamples(db: Db, dataset: DatasetDoc, target: ViewTarget): Promise<number> {
   const stages = buildPipeline(target, { _id: 1 });
   stages.push({ $count: "n" });

@@ -52,7 +52,7 @@ type GraphKind = "affine" | "euclidean";
  * cosine: alpha −1, colBias 1; dotproduct: alpha −1, colBias 0; euclidean (squared): alpha −2,
  * colBias ‖b‖², rowBias ‖q‖², clamped at 0 against rounding.
  */
-function buildGraph(kind: GraphKind, alpha: number): Uint8Array {
+function buildGraph(kind: GraphKind, alpha: number, bothAxes: boolean): Uint8Array {
   const floatT = (dims: string[]): onnx.ITypeProto => ({
     tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims.map((d) => ({ dimParam: d })) } },
   });
@@ -78,16 +78,19 @@ function buildGraph(kind: GraphKind, alpha: number): Uint8Array {
     nodes.push({ opType: "Relu", input: ["D0"], output: ["D1"] });
     dist = "D1";
   }
-  nodes.push({
+  const topK = (k: string, axis: number, values: string, indices: string): onnx.INodeProto => ({
     opType: "TopK",
-    input: [dist, "K"],
-    output: ["values", "indices"],
+    input: [dist, k],
+    output: [values, indices],
     attribute: [
       { name: "largest", type: A.INT, i: 0 },
       { name: "sorted", type: A.INT, i: 1 },
-      { name: "axis", type: A.INT, i: -1 },
+      { name: "axis", type: A.INT, i: axis },
     ],
   });
+  nodes.push(topK("K", -1, "values", "indices"));
+  // the same block seen from B's rows: the nearest Q rows of every B row
+  if (bothAxes) nodes.push(topK("K0", 0, "values0", "indices0"));
   const model = onnx.ModelProto.create({
     irVersion: IR_VERSION,
     opsetImport: [{ domain: "", version: OPSET }],
@@ -101,10 +104,12 @@ function buildGraph(kind: GraphKind, alpha: number): Uint8Array {
         { name: "C", type: floatT(["one", "n"]) },
         { name: "R", type: floatT(["q", "one"]) },
         { name: "K", type: int64T(["k1"]) },
+        ...(bothAxes ? [{ name: "K0", type: int64T(["k1"]) }] : []),
       ],
       output: [
         { name: "values", type: floatT(["q", "k"]) },
         { name: "indices", type: int64T(["q", "k"]) },
+        ...(bothAxes ? [{ name: "values0", type: floatT(["k0", "n"]) }, { name: "indices0", type: int64T(["k0", "n"]) }] : []),
       ],
     },
   });
@@ -113,11 +118,11 @@ function buildGraph(kind: GraphKind, alpha: number): Uint8Array {
 
 const sessions = new Map<string, Promise<ort.InferenceSession>>();
 
-function session(kind: GraphKind, alpha: number): Promise<ort.InferenceSession> {
-  const key = `${kind}:${alpha}`;
+function session(kind: GraphKind, alpha: number, bothAxes = false): Promise<ort.InferenceSession> {
+  const key = `${kind}:${alpha}:${bothAxes}`;
   let s = sessions.get(key);
   if (!s) {
-    s = ort.InferenceSession.create(buildGraph(kind, alpha), { executionProviders: ["cpu"], graphOptimizationLevel: "all" });
+    s = ort.InferenceSession.create(buildGraph(kind, alpha, bothAxes), { executionProviders: ["cpu"], graphOptimizationLevel: "all" });
     sessions.set(key, s);
   }
   return s;
@@ -231,6 +236,108 @@ export async function knnSearch(
       }
     }
     options.progress?.((start + rows) / q);
+  }
+  return out;
+}
+
+export type SelfKnnOptions = Pick<KnnOptions, "radius" | "signal" | "progress" | "blockElements">;
+
+/**
+ * The k nearest other rows of every row of `vectors` (a full-index query). The distance
+ * matrix is symmetric, so only the blocks on and above its diagonal are computed: each
+ * off-diagonal block gives candidates to its rows (TopK along rows) and to its columns
+ * (TopK along columns), which halves the matrix products of `knnSearch` on the same rows.
+ * Per row, candidates are merged in increasing column order, earlier ones winning ties,
+ * so ties resolve to the lower index as in one TopK over the whole row.
+ */
+export async function knnSelf(vectors: Float32Array, dim: number, k: number, metric: SimilarityMetric, options: SelfKnnOptions = {}): Promise<KnnResult> {
+  if (!Number.isInteger(dim) || dim <= 0) throw new BrainError("INVALID_PARAMS", `Vector dimension must be a positive integer, got ${dim}`);
+  if (vectors.length % dim !== 0) throw new BrainError("INVALID_DATA", `Vectors do not have dimension ${dim} (${vectors.length} values)`);
+  if (!Number.isInteger(k) || k <= 0) throw new BrainError("INVALID_PARAMS", `k must be a positive integer, got ${k}`);
+  const n = vectors.length / dim;
+  const out: KnnResult = { indices: new Int32Array(n * k).fill(-1), distances: new Float32Array(n * k).fill(Infinity), k };
+  if (n <= 1) return out;
+  const rows = metric === "cosine" ? normalizedRows(vectors, n, dim) : vectors;
+  const kind: GraphKind = metric === "euclidean" ? "euclidean" : "affine";
+  const alpha = metric === "euclidean" ? -2 : -1;
+  const norms = metric === "euclidean" ? squaredNorms(rows, n, dim) : null;
+  const colBias = norms ?? new Float32Array(n).fill(metric === "cosine" ? 1 : 0);
+  const sess = await session(kind, alpha, true);
+  // Each row keeps its kk = k + 1 best (its own row is among them), sorted ascending.
+  const kk = Math.min(n, k + 1);
+  const bestD = new Float32Array(n * kk).fill(Infinity);
+  const bestI = new Int32Array(n * kk).fill(-1);
+  const scratchD = new Float32Array(kk);
+  const scratchI = new Int32Array(kk);
+  const merge = (row: number, values: Float32Array, idx: BigInt64Array, at: number, stride: number, count: number, offset: number) => {
+    const base = row * kk;
+    let a = 0;
+    let b = 0;
+    for (let t = 0; t < kk; t++) {
+      const da = a < kk ? bestD[base + a] : Infinity;
+      const db = b < count ? values[at + b * stride] : Infinity;
+      if (a < kk && (da <= db || b >= count) && bestI[base + a] >= 0) {
+        scratchD[t] = da;
+        scratchI[t] = bestI[base + a++];
+      } else if (b < count) {
+        scratchD[t] = db;
+        scratchI[t] = Number(idx[at + b * stride]) + offset;
+        b++;
+      } else {
+        scratchD[t] = Infinity;
+        scratchI[t] = -1;
+      }
+    }
+    bestD.set(scratchD, base);
+    bestI.set(scratchI, base);
+  };
+  const block = Math.max(1, Math.min(n, Math.floor(Math.sqrt(options.blockElements ?? 1 << 24))));
+  const starts: number[] = [];
+  for (let s = 0; s < n; s += block) starts.push(s);
+  const pairs = (starts.length * (starts.length + 1)) / 2;
+  let done = 0;
+  for (const [bi, i0] of starts.entries()) {
+    const ri = Math.min(block, n - i0);
+    const Q = new ort.Tensor("float32", rows.subarray(i0 * dim, (i0 + ri) * dim), [ri, dim]);
+    const R = new ort.Tensor("float32", norms ? norms.subarray(i0, i0 + ri) : new Float32Array(ri), [ri, 1]);
+    for (const j0 of starts.slice(bi)) {
+      if (options.signal?.aborted) throw new BrainError("CANCELLED", "The search was cancelled");
+      const rj = Math.min(block, n - j0);
+      const k1 = Math.min(kk, rj);
+      const k0 = Math.min(kk, ri);
+      const res = await sess.run({
+        Q,
+        B: new ort.Tensor("float32", rows.subarray(j0 * dim, (j0 + rj) * dim), [rj, dim]),
+        C: new ort.Tensor("float32", colBias.subarray(j0, j0 + rj), [1, rj]),
+        R,
+        K: new ort.Tensor("int64", BigInt64Array.from([BigInt(k1)]), [1]),
+        K0: new ort.Tensor("int64", BigInt64Array.from([BigInt(k0)]), [1]),
+      });
+      const v1 = res.values.data as Float32Array;
+      const i1 = res.indices.data as BigInt64Array;
+      for (let r = 0; r < ri; r++) merge(i0 + r, v1, i1, r * k1, 1, k1, j0);
+      if (j0 !== i0) {
+        const v0 = res.values0.data as Float32Array;
+        const x0 = res.indices0.data as BigInt64Array;
+        for (let c = 0; c < rj; c++) merge(j0 + c, v0, x0, c, rj, k0, i0);
+      }
+      options.progress?.(++done / pairs);
+    }
+  }
+  const radius = options.radius ?? Infinity;
+  for (let row = 0; row < n; row++) {
+    let filled = 0;
+    for (let t = 0; t < kk && filled < k; t++) {
+      const j = bestI[row * kk + t];
+      if (j < 0) break;
+      if (j === row) continue;
+      let d = bestD[row * kk + t];
+      if (metric === "euclidean") d = Math.sqrt(d);
+      if (d > radius) break;
+      out.indices[row * k + filled] = j;
+      out.distances[row * k + filled] = d;
+      filled++;
+    }
   }
   return out;
 }

@@ -1,7 +1,7 @@
 import { graphFromRows, NeighborGraph } from "../methods/nearDuplicates";
 import { Metric, rowDistance } from "../methods/neighborGraph";
 import { centeredRows } from "../methods/vectors";
-import { knnSearch } from "./exactKnn";
+import { knnSelf } from "./exactKnn";
 
 /**
  * The capped radius-neighbour graph of `radiusGraph` (methods/neighborGraph.ts), with the
@@ -28,8 +28,7 @@ export async function knnRadiusGraph(
   // float32 rounding can move a distance by ~1e-6: take candidates a little beyond the radius.
   const slack = 1e-4 * Math.max(1, radius);
   const rows32 = Float32Array.from(rows);
-  const candidates = await knnSearch(rows32, rows32, dim, k, metric, {
-    selfIndex: Int32Array.from({ length: n }, (_, i) => i),
+  const candidates = await knnSelf(rows32, dim, k, metric, {
     radius: radius + slack,
     signal: options.signal,
     progress: options.progress,

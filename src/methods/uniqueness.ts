@@ -26,7 +26,7 @@
  * Everything is computed in float64 whatever the input array; memory is O(n) beyond the
  * input (the 4 smallest distances per row), not the reference's n × n matrix.
  */
-import { knnSearch } from "../index/exactKnn";
+import { knnSelf } from "../index/exactKnn";
 import { centeredRows } from "./vectors";
 
 export type Vectors = Float32Array | Float64Array;
@@ -142,10 +142,7 @@ export async function nearestDistancesKnn(
 ): Promise<Float64Array> {
   const { rows, sq } = centeredRows(vectors, n, dim, distance !== "euclidean");
   const rows32 = Float32Array.from(rows);
-  const self = new Int32Array(n);
-  for (let i = 0; i < n; i++) self[i] = i;
-  const knn = await knnSearch(rows32, rows32, dim, m + CANDIDATE_MARGIN, distance === "euclidean" ? "euclidean" : "cosine", {
-    selfIndex: self,
+  const knn = await knnSelf(rows32, dim, m + CANDIDATE_MARGIN, distance === "euclidean" ? "euclidean" : "cosine", {
     signal: options.signal,
     progress: (f) => options.progress?.(0.95 * f),
   });

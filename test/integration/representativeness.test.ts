@@ -87,33 +87,6 @@ function maxDiff(ours: (number | string | null)[], ref: (number | string | null)
   return m;
 }
 
-/** Spearman rank correlation of the paired numbers (average ranks for ties). */
-function spearman(a: number[], b: number[]): number {
-  const rank = (x: number[]) => {
-    const idx = x.map((v, i) => [v, i] as const).sort((p, q) => p[0] - q[0]);
-    const r = new Array<number>(x.length);
-    for (let i = 0; i < idx.length; ) {
-      let j = i;
-      while (j + 1 < idx.length && idx[j + 1][0] === idx[i][0]) j++;
-      for (let k = i; k <= j; k++) r[idx[k][1]] = (i + j) / 2;
-      i = j + 1;
-    }
-    return r;
-  };
-  const ra = rank(a);
-  const rb = rank(b);
-  const mean = (ra.length - 1) / 2;
-  let num = 0;
-  let da = 0;
-  let db = 0;
-  for (let i = 0; i < ra.length; i++) {
-    num += (ra[i] - mean) * (rb[i] - mean);
-    da += (ra[i] - mean) ** 2;
-    db += (rb[i] - mean) ** 2;
-  }
-  return num / Math.sqrt(da * db);
-}
-
 let ids: string[];
 beforeAll(async () => {
   ({ ids } = await runPython<{ ids: string[] }>(MAKE));

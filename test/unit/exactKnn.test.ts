@@ -1,4 +1,4 @@
-import { knnSearch } from "../../src/index/exactKnn";
+import { knnSearch, knnSelf } from "../../src/index/exactKnn";
 import type { SimilarityMetric } from "../../src/index/similarityIndex";
 
 /** Deterministic pseudo-random matrix. */
@@ -76,6 +76,48 @@ describe("knnSearch", () => {
     expect(res.distances[4]).toBe(Infinity);
     await expect(knnSearch(base, queries, dim, 0, "cosine")).rejects.toThrow(/k must be a positive integer/);
     await expect(knnSearch(base, queries.subarray(1), dim, 3, "cosine")).rejects.toThrow(/dimension 24/);
+  });
+});
+
+describe("knnSelf", () => {
+  const dim = 16;
+  const n = 203; // blocks of 45 rows: 5 blocks, the last one short
+  const rows = matrix(n, dim, 3);
+  rows.set(rows.subarray(5 * dim, 6 * dim), 150 * dim); // an exact duplicate across blocks
+  const all = Array.from({ length: n }, (_, i) => i);
+
+  it.each(["cosine", "euclidean", "dotproduct"] as SimilarityMetric[])("equals the full-matrix search for %s, across blocks", async (metric) => {
+    const k = 7;
+    const self = Int32Array.from(all);
+    const full = await knnSearch(rows, rows, dim, k, metric, { selfIndex: self });
+    const sym = await knnSelf(rows, dim, k, metric, { blockElements: 45 * 45 });
+    const ref = reference(rows, rows, dim, metric, all, all);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < k; j++) {
+        // euclidean from ‖a‖² + ‖b‖² − 2a·b in float32: near 0 the square root magnifies rounding
+        expect(sym.distances[i * k + j]).toBeCloseTo(ref[i][j].d, metric === "euclidean" ? 3 : 5);
+        if (Math.abs(ref[i][j].d - (ref[i][j + 1]?.d ?? Infinity)) > 1e-5 && Math.abs(ref[i][j].d - (ref[i][j - 1]?.d ?? -Infinity)) > 1e-5) {
+          expect(sym.indices[i * k + j]).toBe(full.indices[i * k + j]);
+        }
+      }
+      expect([...sym.indices.subarray(i * k, i * k + k)]).not.toContain(i);
+    }
+    if (metric !== "dotproduct") {
+      expect(sym.indices[5 * k]).toBe(150);
+      expect(sym.indices[150 * k]).toBe(5);
+    }
+  });
+
+  it("keeps only neighbours within the radius and pads the rest", async () => {
+    const k = 5;
+    const sym = await knnSelf(rows, dim, k, "euclidean", { radius: 0.9, blockElements: 45 * 45 });
+    const ref = reference(rows, rows, dim, "euclidean", all, all);
+    for (let i = 0; i < n; i++) {
+      const expected = ref[i].filter((x) => x.d <= 0.9).slice(0, k).map((x) => x.r);
+      expect([...sym.indices.subarray(i * k, i * k + k)].filter((x) => x >= 0).sort()).toEqual(expected.sort());
+    }
+    const tiny = await knnSelf(rows.subarray(0, 2 * dim), dim, 3, "cosine");
+    expect([...tiny.indices]).toEqual([1, -1, -1, 0, -1, -1]);
   });
 });
 

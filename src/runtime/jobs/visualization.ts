@@ -5,7 +5,7 @@ import { parseEmbeddingSourceParams, resolveEmbeddings } from "../embeddingSourc
 import { serializeNumpyAscii } from "../../fiftyone/numpy";
 import { assertNewBrainKey, registerBrainRun, RunConfig } from "../../fiftyone/runs";
 import { streamSamples } from "../../fiftyone/samples";
-import { KnnResult, knnSearch } from "../../index/exactKnn";
+import { KnnResult, knnSelf } from "../../index/exactKnn";
 import { fitPca, pca, projectPca } from "../../methods/visualization/pca";
 import { checkTsneInput, TSNE_DEFAULTS, tsne, tsneNeighborCount } from "../../methods/visualization/tsne";
 import { checkUmapInput, umap } from "../../methods/visualization/umap";
@@ -241,10 +241,7 @@ async function reduce(ctx: JobContext, method: VisualizationMethod, emb: Embeddi
 
 /** Exact k nearest other rows of every row (the shared multi-threaded kernel); cosine distances are 1 − cos. */
 function nearestNeighbors(vectors: Float32Array, n: number, dim: number, k: number, metric: "euclidean" | "cosine", ctx: JobContext, from: number, to: number): Promise<KnnResult> {
-  const selfIndex = new Int32Array(n);
-  for (let i = 0; i < n; i++) selfIndex[i] = i;
-  return knnSearch(vectors, vectors, dim, k, metric, {
-    selfIndex,
+  return knnSelf(vectors, dim, k, metric, {
     signal: ctx.signal,
     progress: (f) => ctx.progress(from + (to - from) * f, `Finding the ${k} nearest neighbours of ${n} samples`),
   });
