@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from "node:fs";
-import { knnSearch } from "../src/index/exactKnn";
+import { knnSelf } from "../src/index/exactKnn";
 import { fitPca, projectPca } from "../src/methods/visualization/pca";
 import { tsne, tsneNeighborCount } from "../src/methods/visualization/tsne";
 import { umap } from "../src/methods/visualization/umap";
@@ -23,17 +23,16 @@ async function main(): Promise<void> {
   const raw = readFileSync(args.input);
   const x = new Float32Array(raw.buffer, raw.byteOffset, args.n * args.dim);
   const { n, dim } = args;
-  const selfIndex = Int32Array.from({ length: n }, (_, i) => i);
   const t0 = process.hrtime.bigint();
   let points: Float32Array;
   if (args.method === "umap") {
-    const nn = await knnSearch(x, x, dim, 14, "euclidean", { selfIndex });
-    points = umap(x, n, dim, nn, { numDims: 2, numNeighbors: 15, minDist: 0.1, seed: args.seed });
+    const nn = await knnSelf(x, dim, 14, "euclidean");
+    points = await umap(x, n, dim, nn, { numDims: 2, numNeighbors: 15, minDist: 0.1, seed: args.seed });
   } else {
-    const reduced = dim > 50 ? projectPca(fitPca(x, n, dim, 50), x, n) : x;
+    const reduced = dim > 50 ? await projectPca(await fitPca(x, n, dim, 50), x, n) : x;
     const d = dim > 50 ? 50 : dim;
-    const nn = await knnSearch(reduced, reduced, d, tsneNeighborCount(n, 30), "euclidean", { selfIndex });
-    points = tsne(reduced, n, d, nn, { numDims: 2, perplexity: 30, learningRate: 200, maxIters: 1000 });
+    const nn = await knnSelf(reduced, d, tsneNeighborCount(n, 30), "euclidean");
+    points = await tsne(reduced, n, d, nn, { numDims: 2, perplexity: 30, learningRate: 200, maxIters: 1000 });
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   writeFileSync(args.output, Buffer.from(points.buffer, points.byteOffset, points.byteLength));

@@ -6,9 +6,9 @@ import * as ort from "onnxruntime-node";
  * kernels (multi-threaded), for the places where float32 GEMM is not exact enough:
  * k-means distances that must equal scikit-learn's float64 arithmetic to rounding.
  */
-let session: Promise<ort.InferenceSession> | null = null;
+const sessions = new Map<boolean, Promise<ort.InferenceSession>>();
 
-function graph(): Uint8Array {
+function graph(transA: boolean): Uint8Array {
   const double = (dims: string[]): onnx.ITypeProto => ({
     tensorType: { elemType: onnx.TensorProto.DataType.DOUBLE, shape: { dim: dims.map((d) => ({ dimParam: d })) } },
   });
@@ -18,9 +18,16 @@ function graph(): Uint8Array {
     producerName: "brain-ts matmul64",
     graph: {
       name: "matmul64",
-      node: [{ opType: "MatMul", input: ["A", "B"], output: ["Y"] }],
+      node: [
+        {
+          opType: "Gemm",
+          input: ["A", "B"],
+          output: ["Y"],
+          attribute: [{ name: "transA", type: onnx.AttributeProto.AttributeType.INT, i: transA ? 1 : 0 }],
+        },
+      ],
       input: [
-        { name: "A", type: double(["rows", "inner"]) },
+        { name: "A", type: double(transA ? ["inner", "rows"] : ["rows", "inner"]) },
         { name: "B", type: double(["inner", "cols"]) },
       ],
       output: [{ name: "Y", type: double(["rows", "cols"]) }],
@@ -29,10 +36,17 @@ function graph(): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 
-/** Row-major rows × cols product. */
-export async function matmul64(a: Float64Array, rows: number, inner: number, b: Float64Array, cols: number): Promise<Float64Array> {
-  session ??= ort.InferenceSession.create(graph(), { executionProviders: ["cpu"] });
+/**
+ * Row-major rows × cols product A·B; with `transA`, `a` holds Aᵀ (inner × rows, e.g. a
+ * block of data rows for Xᵀ·X).
+ */
+export async function matmul64(a: Float64Array, rows: number, inner: number, b: Float64Array, cols: number, transA = false): Promise<Float64Array> {
+  let session = sessions.get(transA);
+  if (!session) {
+    session = ort.InferenceSession.create(graph(transA), { executionProviders: ["cpu"] });
+    sessions.set(transA, session);
+  }
   const s = await session;
-  const out = await s.run({ A: new ort.Tensor("float64", a, [rows, inner]), B: new ort.Tensor("float64", b, [inner, cols]) });
+  const out = await s.run({ A: new ort.Tensor("float64", a, transA ? [inner, rows] : [rows, inner]), B: new ort.Tensor("float64", b, [inner, cols]) });
   return out.Y.data as Float64Array;
 }

@@ -34,16 +34,16 @@ async function clusterPurity(points: Float32Array, nd: number, labels: number[],
 jest.setTimeout(60_000);
 
 describe("PCA", () => {
-  it("reproduces the reference's worked example (spec P.10) with the documented signs", () => {
+  it("reproduces the reference's worked example (spec P.10) with the documented signs", async () => {
     const rows = [[2, 0, 0], [0, 1, 0], [-2, 0, 0], [0, -1, 0], [0, 0, 0.5], [0, 0, -0.5]];
-    const model = fitPca(Float32Array.from(rows.flat()), 6, 3, 2);
+    const model = await fitPca(Float32Array.from(rows.flat()), 6, 3, 2);
     expect(Array.from(model.explainedVariance)).toEqual([expect.closeTo(1.6, 12), expect.closeTo(0.4, 12)]);
-    const points = pca(Float32Array.from(rows.flat()), 6, 3, 2);
+    const points = await pca(Float32Array.from(rows.flat()), 6, 3, 2);
     const expected = [2, 0, 0, 1, -2, 0, 0, -1, 0, 0, 0, 0];
     points.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 6));
   });
 
-  it("recovers a known decomposition above the dense limit, each component's largest coordinate positive", () => {
+  it("recovers a known decomposition above the dense limit, each component's largest coordinate positive", async () => {
     // 400 points = latent coordinates along 4 orthonormal directions of R^100; the latents are
     // exactly uncorrelated, zero-mean cosines, so the covariance is Σ sd²·n/(n−1)·b bᵀ exactly.
     const n = 400;
@@ -65,7 +65,7 @@ describe("PCA", () => {
       const z = sd.map((s, j) => s * Math.SQRT2 * Math.cos((2 * Math.PI * (j + 1) * i) / n));
       for (let c = 0; c < d; c++) x[i * d + c] = z.reduce((acc, zj, j) => acc + zj * basis[j][c], 0);
     }
-    const model = fitPca(x, n, d, 3);
+    const model = await fitPca(x, n, d, 3);
     for (let j = 0; j < 3; j++) {
       const comp = Array.from(model.components.subarray(j * d, (j + 1) * d));
       const dot = comp.reduce((s, v, i) => s + v * basis[j][i], 0);
@@ -74,7 +74,7 @@ describe("PCA", () => {
       expect(comp[biggest]).toBeGreaterThan(0);
     }
     // Exact eigenpairs of the covariance: the variance of the projections equals the eigenvalue.
-    const points = pca(x, n, d, 3);
+    const points = await pca(x, n, d, 3);
     for (let j = 0; j < 3; j++) {
       let s = 0;
       for (let i = 0; i < n; i++) s += points[i * 3 + j] ** 2;
@@ -84,12 +84,12 @@ describe("PCA", () => {
     expect(model.explainedVariance[0]).toBeGreaterThan(model.explainedVariance[1]);
   });
 
-  it("gives the same components on the dense and the subspace paths", () => {
+  it("gives the same components on the dense and the subspace paths", async () => {
     const { x } = blobs(4, 30, 64, 3);
     const padded = new Float32Array(120 * 80);
     for (let i = 0; i < 120; i++) padded.set(x.subarray(i * 64, (i + 1) * 64), i * 80);
-    const dense = pca(x, 120, 64, 2);
-    const subspace = pca(padded, 120, 80, 2);
+    const dense = await pca(x, 120, 64, 2);
+    const subspace = await pca(padded, 120, 80, 2);
     dense.forEach((v, i) => expect(subspace[i]).toBeCloseTo(v, 3));
   });
 });
@@ -102,8 +102,8 @@ describe("t-SNE (Barnes–Hut)", () => {
   it("keeps clusters apart and is deterministic", async () => {
     const nn = await neighbours(x, n, 10, tsneNeighborCount(n, perplexity));
     const options = { numDims: 2, perplexity, learningRate: 200, maxIters: 600 };
-    const a = tsne(x, n, 10, nn, options);
-    const b = tsne(x, n, 10, nn, options);
+    const a = await tsne(x, n, 10, nn, options);
+    const b = await tsne(x, n, 10, nn, options);
     expect(Array.from(a)).toEqual(Array.from(b));
     expect(await clusterPurity(a, 2, labels, 5)).toBeGreaterThan(0.98);
     expect(a.every(Number.isFinite)).toBe(true);
@@ -111,11 +111,11 @@ describe("t-SNE (Barnes–Hut)", () => {
 
   it("works in 3-D and refuses other dimensions and too large a perplexity", async () => {
     const nn = await neighbours(x, n, 10, tsneNeighborCount(n, perplexity));
-    const p3 = tsne(x, n, 10, nn, { numDims: 3, perplexity, learningRate: 200, maxIters: 600 });
+    const p3 = await tsne(x, n, 10, nn, { numDims: 3, perplexity, learningRate: 200, maxIters: 600 });
     expect(p3.length).toBe(n * 3);
     expect(await clusterPurity(p3, 3, labels, 5)).toBeGreaterThan(0.98);
-    expect(() => tsne(x, n, 10, nn, { numDims: 4, perplexity, learningRate: 200, maxIters: 10 })).toThrow(/num_dims must be 2 or 3/);
-    expect(() => tsne(x, n, 10, nn, { numDims: 2, perplexity: 200, learningRate: 200, maxIters: 10 })).toThrow(/perplexity/);
+    await expect(tsne(x, n, 10, nn, { numDims: 4, perplexity, learningRate: 200, maxIters: 10 })).rejects.toThrow(/num_dims must be 2 or 3/);
+    await expect(tsne(x, n, 10, nn, { numDims: 2, perplexity: 200, learningRate: 200, maxIters: 10 })).rejects.toThrow(/perplexity/);
   });
 });
 
@@ -126,9 +126,9 @@ describe("UMAP (umap-js with precomputed neighbours)", () => {
 
   it("gives the same points for the same seed, others for another seed, and keeps clusters", async () => {
     const nn = await neighbours(x, n, 8, 14);
-    const a = umap(x, n, 8, nn, { ...options, seed: 51 });
-    const b = umap(x, n, 8, nn, { ...options, seed: 51 });
-    const c = umap(x, n, 8, nn, { ...options, seed: 52 });
+    const a = await umap(x, n, 8, nn, { ...options, seed: 51 });
+    const b = await umap(x, n, 8, nn, { ...options, seed: 51 });
+    const c = await umap(x, n, 8, nn, { ...options, seed: 52 });
     expect(Array.from(a)).toEqual(Array.from(b));
     expect(Array.from(a)).not.toEqual(Array.from(c));
     expect(await clusterPurity(a, 2, labels, 5)).toBeGreaterThan(0.98);
@@ -137,7 +137,7 @@ describe("UMAP (umap-js with precomputed neighbours)", () => {
   it("refuses fewer samples than neighbours and other dimensions", async () => {
     const nn = await neighbours(x, n, 8, 14);
     const few = x.subarray(0, 10 * 8);
-    expect(() => umap(few, 10, 8, { ...nn, indices: nn.indices.subarray(0, 140), distances: nn.distances.subarray(0, 140) }, { ...options, seed: 1 })).toThrow(/needs more than 15 samples/);
-    expect(() => umap(x, n, 8, nn, { ...options, numDims: 1 })).toThrow(/num_dims must be 2 or 3/);
+    await expect(umap(few, 10, 8, { ...nn, indices: nn.indices.subarray(0, 140), distances: nn.distances.subarray(0, 140) }, { ...options, seed: 1 })).rejects.toThrow(/needs more than 15 samples/);
+    await expect(umap(x, n, 8, nn, { ...options, numDims: 1 })).rejects.toThrow(/num_dims must be 2 or 3/);
   });
 });

@@ -1,4 +1,5 @@
 import { BrainError } from "../../errors";
+import { matmul64 } from "../../index/matmul64";
 import { symmetricEigen } from "./eigen";
 import { seededRandom } from "./random";
 
@@ -7,7 +8,7 @@ import { seededRandom } from "./random";
  * (n − 1 denominator, as scikit-learn reports explained variance).
  *
  * The covariance is accumulated over blocks of rows (its size depends on the dimension,
- * not on n). Up to 64 dimensions it is diagonalised whole by Jacobi rotations; above,
+ * not on n) as float64 matrix products on onnxruntime. Up to 64 dimensions it is diagonalised whole by Jacobi rotations; above,
  * the top components come from subspace iteration with Rayleigh–Ritz, run until every
  * wanted Ritz pair's residual ‖Cv − λv‖ is below 1e-9·λ₁, i.e. to rounding, not a
  * randomized approximation.
@@ -29,7 +30,7 @@ export interface PcaModel {
 
 const DENSE_LIMIT = 64;
 
-export function fitPca(vectors: Float32Array, n: number, dim: number, numComponents: number, signal?: AbortSignal): PcaModel {
+export async function fitPca(vectors: Float32Array, n: number, dim: number, numComponents: number, signal?: AbortSignal): Promise<PcaModel> {
   if (!Number.isInteger(numComponents) || numComponents < 1 || numComponents > dim) {
     throw new BrainError("INVALID_PARAMS", `PCA to ${numComponents} dimensions needs embeddings of at least that many dimensions (these have ${dim})`);
   }
@@ -37,9 +38,9 @@ export function fitPca(vectors: Float32Array, n: number, dim: number, numCompone
   const mean = new Float64Array(dim);
   for (let i = 0; i < n; i++) for (let c = 0; c < dim; c++) mean[c] += vectors[i * dim + c];
   for (let c = 0; c < dim; c++) mean[c] /= n;
-  const cov = covariance(vectors, n, dim, mean, signal);
+  const cov = await covariance(vectors, n, dim, mean, signal);
   const { values, vectors: eig } =
-    dim <= DENSE_LIMIT ? denseTop(cov, dim, numComponents) : subspaceTop(cov, dim, numComponents, signal);
+    dim <= DENSE_LIMIT ? denseTop(cov, dim, numComponents) : await subspaceTop(cov, dim, numComponents, signal);
   const components = new Float64Array(numComponents * dim);
   for (let j = 0; j < numComponents; j++) {
     let at = 0;
@@ -50,50 +51,45 @@ export function fitPca(vectors: Float32Array, n: number, dim: number, numCompone
   return { dim, mean, components, explainedVariance: values.slice(0, numComponents).map((v) => Math.max(0, v)), numComponents };
 }
 
-/** Coordinates of rows in the model's components: (x − mean)·component. */
-export function projectPca(model: PcaModel, vectors: Float32Array, n: number): Float32Array {
+/** Coordinates of rows in the model's components: (x − mean)·component, a matrix product per block of rows. */
+export async function projectPca(model: PcaModel, vectors: Float32Array, n: number): Promise<Float32Array> {
   const { dim, mean, components, numComponents: k } = model;
   const out = new Float32Array(n * k);
-  const centered = new Float64Array(dim);
-  for (let i = 0; i < n; i++) {
-    for (let c = 0; c < dim; c++) centered[c] = vectors[i * dim + c] - mean[c];
-    for (let j = 0; j < k; j++) {
-      let s = 0;
-      for (let c = 0; c < dim; c++) s += centered[c] * components[j * dim + c];
-      out[i * k + j] = s;
-    }
+  const ct = new Float64Array(dim * k);
+  for (let j = 0; j < k; j++) for (let c = 0; c < dim; c++) ct[c * k + j] = components[j * dim + c];
+  const block = Math.max(1, Math.min(n, Math.floor((1 << 22) / dim)));
+  const rows = new Float64Array(block * dim);
+  for (let i0 = 0; i0 < n; i0 += block) {
+    const b = Math.min(block, n - i0);
+    for (let i = 0; i < b; i++) for (let c = 0; c < dim; c++) rows[i * dim + c] = vectors[(i0 + i) * dim + c] - mean[c];
+    out.set(await matmul64(rows.subarray(0, b * dim), b, dim, ct, k), i0 * k);
   }
   return out;
 }
 
 /** PCA points: n × numDims, float32. */
-export function pca(vectors: Float32Array, n: number, dim: number, numDims: number, signal?: AbortSignal): Float32Array {
-  return projectPca(fitPca(vectors, n, dim, numDims, signal), vectors, n);
+export async function pca(vectors: Float32Array, n: number, dim: number, numDims: number, signal?: AbortSignal): Promise<Float32Array> {
+  return projectPca(await fitPca(vectors, n, dim, numDims, signal), vectors, n);
 }
 
-/** Upper triangle accumulated four rows at a time (fewer passes over the d × d matrix), then mirrored. */
-function covariance(vectors: Float32Array, n: number, dim: number, mean: Float64Array, signal?: AbortSignal): Float64Array {
+/** Σ (x − mean)(x − mean)ᵀ / (n − 1), one Xᵀ·X product per block of centered rows. */
+async function covariance(vectors: Float32Array, n: number, dim: number, mean: Float64Array, signal?: AbortSignal): Promise<Float64Array> {
   const cov = new Float64Array(dim * dim);
-  const r = [new Float64Array(dim), new Float64Array(dim), new Float64Array(dim), new Float64Array(dim)];
-  for (let i = 0; i < n; i += 4) {
-    if ((i & 1023) === 0) signal?.throwIfAborted();
-    const rows = Math.min(4, n - i);
-    for (let t = 0; t < 4; t++) {
-      if (t < rows) for (let c = 0; c < dim; c++) r[t][c] = vectors[(i + t) * dim + c] - mean[c];
-      else r[t].fill(0);
-    }
-    const [r0, r1, r2, r3] = r;
-    for (let a = 0; a < dim; a++) {
-      const x0 = r0[a], x1 = r1[a], x2 = r2[a], x3 = r3[a];
-      const row = a * dim;
-      for (let b = a; b < dim; b++) cov[row + b] += x0 * r0[b] + x1 * r1[b] + x2 * r2[b] + x3 * r3[b];
-    }
+  const block = Math.max(1, Math.min(n, Math.floor((1 << 22) / dim)));
+  const rows = new Float64Array(block * dim);
+  for (let i0 = 0; i0 < n; i0 += block) {
+    signal?.throwIfAborted();
+    const b = Math.min(block, n - i0);
+    for (let i = 0; i < b; i++) for (let c = 0; c < dim; c++) rows[i * dim + c] = vectors[(i0 + i) * dim + c] - mean[c];
+    const part = await matmul64(rows.subarray(0, b * dim), dim, b, rows.subarray(0, b * dim), dim, true);
+    for (let t = 0; t < cov.length; t++) cov[t] += part[t];
   }
+  // exactly symmetric, as the eigen solvers expect
   for (let a = 0; a < dim; a++) {
-    for (let b = a; b < dim; b++) {
-      const v = cov[a * dim + b] / (n - 1);
-      cov[a * dim + b] = v;
-      cov[b * dim + a] = v;
+    for (let c = a; c < dim; c++) {
+      const v = cov[a * dim + c] / (n - 1);
+      cov[a * dim + c] = v;
+      cov[c * dim + a] = v;
     }
   }
   return cov;
@@ -107,26 +103,17 @@ function denseTop(cov: Float64Array, dim: number, k: number): { values: Float64A
   return { values: values.slice(0, k), vectors: rows };
 }
 
-function subspaceTop(cov: Float64Array, dim: number, k: number, signal?: AbortSignal): { values: Float64Array; vectors: Float64Array } {
+async function subspaceTop(cov: Float64Array, dim: number, k: number, signal?: AbortSignal): Promise<{ values: Float64Array; vectors: Float64Array }> {
   const m = Math.min(dim, Math.max(2 * k, k + 10));
   const random = seededRandom(0);
   // Q: m orthonormal columns, stored as m rows of length dim.
   let q = new Float64Array(m * dim);
   for (let t = 0; t < q.length; t++) q[t] = random() - 0.5;
   orthonormalizeRows(q, m, dim, random);
-  const z = new Float64Array(m * dim);
   for (let iter = 0; ; iter++) {
     signal?.throwIfAborted();
-    // z_j = C q_j
-    for (let j = 0; j < m; j++) {
-      const qj = q.subarray(j * dim, (j + 1) * dim);
-      for (let a = 0; a < dim; a++) {
-        let s = 0;
-        const row = a * dim;
-        for (let b = 0; b < dim; b++) s += cov[row + b] * qj[b];
-        z[j * dim + a] = s;
-      }
-    }
+    // z_j = C q_j for every row: Z = Q·C (C is symmetric)
+    const z = await matmul64(q, m, dim, cov, dim);
     const h = new Float64Array(m * m);
     for (let i = 0; i < m; i++) for (let j = i; j < m; j++) {
       let s = 0;

@@ -44,7 +44,7 @@ export function checkTsneInput(n: number, perplexity: number): void {
 }
 
 /** t-SNE points (n × numDims) from the input vectors (used for the PCA initialisation) and their neighbours. */
-export function tsne(vectors: Float32Array, n: number, dim: number, neighbors: KnnResult, options: TsneOptions): Float32Array {
+export async function tsne(vectors: Float32Array, n: number, dim: number, neighbors: KnnResult, options: TsneOptions): Promise<Float32Array> {
   const o = { ...TSNE_DEFAULTS, ...options };
   const nd = o.numDims;
   if (nd !== 2 && nd !== 3) throw new BrainError("INVALID_PARAMS", `num_dims must be 2 or 3; got ${nd}`);
@@ -54,7 +54,7 @@ export function tsne(vectors: Float32Array, n: number, dim: number, neighbors: K
   const P = jointProbabilities(neighbors, o.perplexity);
 
   const y = new Float64Array(n * nd);
-  const init = projectPca(fitPca(vectors, n, dim, nd, o.signal), vectors, n);
+  const init = await projectPca(await fitPca(vectors, n, dim, nd, o.signal), vectors, n);
   let m0 = 0;
   for (let i = 0; i < n; i++) m0 += init[i * nd];
   m0 /= n;

@@ -44,7 +44,7 @@ export function checkUmapInput(n: number, numNeighbors: number): void {
   }
 }
 
-export function umap(vectors: Float32Array, n: number, dim: number, neighbors: KnnResult, options: UmapOptions): Float32Array {
+export async function umap(vectors: Float32Array, n: number, dim: number, neighbors: KnnResult, options: UmapOptions): Promise<Float32Array> {
   const nd = options.numDims;
   if (nd !== 2 && nd !== 3) throw new BrainError("INVALID_PARAMS", `num_dims must be 2 or 3; got ${nd}`);
   checkUmapInput(n, options.numNeighbors);
@@ -75,7 +75,7 @@ export function umap(vectors: Float32Array, n: number, dim: number, neighbors: K
   const rows: number[][] = Array.from({ length: n }, () => []);
   const epochs = model.initializeFit(rows);
   if (!options.randomInit && dim >= nd) {
-    const init = projectPca(fitPca(vectors, n, dim, nd, options.signal), vectors, n);
+    const init = await projectPca(await fitPca(vectors, n, dim, nd, options.signal), vectors, n);
     scaleInto(init, n, nd, model.getEmbedding());
   }
   for (let e = 0; e < epochs; e++) {

@@ -227,7 +227,7 @@ async function reduce(ctx: JobContext, method: VisualizationMethod, emb: Embeddi
   // dimensions or samples; here the projection happens only when it reduces something.
   if (pcaDims !== null && pcaDims < dim && pcaDims >= numDims) {
     ctx.progress(0.2, `Projecting to ${pcaDims} principal components`);
-    x = projectPca(fitPca(x, n, dim, pcaDims, ctx.signal), x, n);
+    x = await projectPca(await fitPca(x, n, dim, pcaDims, ctx.signal), x, n);
     dim = pcaDims;
   }
   const neighbors = await nearestNeighbors(x, n, dim, tsneNeighborCount(n, perplexity), "euclidean", ctx, 0.3, 0.4);
