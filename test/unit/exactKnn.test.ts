@@ -90,7 +90,7 @@ describe("knnSelf", () => {
     const k = 7;
     const self = Int32Array.from(all);
     const full = await knnSearch(rows, rows, dim, k, metric, { selfIndex: self });
-    const sym = await knnSelf(rows, dim, k, metric, { blockElements: 45 * 45 });
+    const sym = await knnSelf(rows, dim, k, metric, { blockElements: 45 * 45, symmetricMinDim: 1 });
     const ref = reference(rows, rows, dim, metric, all, all);
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < k; j++) {
@@ -110,7 +110,7 @@ describe("knnSelf", () => {
 
   it("keeps only neighbours within the radius and pads the rest", async () => {
     const k = 5;
-    const sym = await knnSelf(rows, dim, k, "euclidean", { radius: 0.9, blockElements: 45 * 45 });
+    const sym = await knnSelf(rows, dim, k, "euclidean", { radius: 0.9, blockElements: 45 * 45, symmetricMinDim: 1 });
     const ref = reference(rows, rows, dim, "euclidean", all, all);
     for (let i = 0; i < n; i++) {
       const expected = ref[i].filter((x) => x.d <= 0.9).slice(0, k).map((x) => x.r);
