@@ -66,7 +66,7 @@ async function sampleMap(index: SimilarityIndex): Promise<Map<string, string>> {
 }
 
 /** Runs `use` on a run's loaded index (cached by the warm runtime). */
-async function withRunIndex<R>(ctx: JobContext, brainKey: string, use: (loaded: LoadedIndex, run: RunDoc) => Promise<R>): Promise<R> {
+export async function withRunIndex<R>(ctx: JobContext, brainKey: string, use: (loaded: LoadedIndex, run: RunDoc) => Promise<R>): Promise<R> {
   const run = await similarityRun(ctx, brainKey);
   const key = cacheKey(ctx.dataset._id.toHexString(), brainKey, runVersion(run));
   return withIndex(key, () => loadRunIndex(ctx, run), (loaded) => use(loaded, run));

@@ -1,0 +1,203 @@
+import { closeDatabases } from "../../src/fiftyone/database";
+import { executeJob, JobRequest } from "../../src/runtime/execute";
+import { NearDuplicatesResult } from "../../src/runtime/jobs/nearDuplicates";
+import { runPython, testDatabase } from "../support/fiftyone";
+
+jest.setTimeout(120_000);
+
+/**
+ * compute_near_duplicates on an existing similarity index (exact and hnswlib backends)
+ * and the duplicates view's type / nearest-id / distance fields, against fiftyone-brain's
+ * compute_near_duplicates(similarity_index=...) and duplicates_view(...) on the same data.
+ */
+const DATASET = "brain_ts_near_dups_index";
+
+type Target = JobRequest["target"];
+const run = <T>(method: string, params: Record<string, unknown>, target?: Target) =>
+  executeJob({ method, params, database: testDatabase(), dataset: DATASET, fiftyone_version: "1.22.1", ...(target ? { target } : {}) }) as Promise<T>;
+const nearDups = (params: Record<string, unknown>, target?: Target) => run<NearDuplicatesResult>("compute_near_duplicates", params, target);
+
+interface Reference {
+  unique: string[];
+  dups: string[];
+  groups: Record<string, string[]>;
+}
+
+/** The reference's result on our exact run `key` (Python loads it as its own sklearn index), on the whole index or a view of it. */
+function reference(key: string, threshold: number, view?: string): Promise<Reference> {
+  return runPython<Reference>(`
+import json, fiftyone as fo, fiftyone.brain as fob
+ds = fo.load_dataset(${JSON.stringify(DATASET)})
+${
+  view
+    ? `index = ds.load_brain_results(${JSON.stringify(key)}, cache=False)
+index.use_view(${view})
+index.find_duplicates(thresh=${threshold})`
+    : `index = fob.compute_near_duplicates(ds, threshold=${threshold}, similarity_index=${JSON.stringify(key)})`
+}
+print(json.dumps({"unique": list(index.unique_ids), "dups": list(index.duplicate_ids),
+                  "groups": {k: [d for d, _ in v] for k, v in index.neighbors_map.items()}}))
+`);
+}
+
+/** Brain run keys and sample fields of the dataset (what a failed call must leave as it was). */
+function state(): Promise<{ runs: string[]; fields: string[] }> {
+  return runPython(`
+import json, fiftyone as fo
+ds = fo.load_dataset(${JSON.stringify(DATASET)})
+print(json.dumps({"runs": sorted(ds.list_brain_runs()), "fields": sorted(ds.get_field_schema().keys())}))
+`);
+}
+
+let firstIds: string[];
+
+beforeAll(async () => {
+  // 60 random 16-d embeddings, 12 perturbed copies at several distances, two samples without one;
+  // emb_gone is a copy of emb whose field is deleted once an index is built on it.
+  firstIds = await runPython<string[]>(`
+import json, numpy as np, fiftyone as fo
+rng = np.random.RandomState(5)
+base = rng.randn(60, 16)
+copies = [base[i] + rng.randn(16) * s for i, s in zip(range(0, 60, 5), [0.01, 0.05, 0.1, 0.2, 0.3, 0.4] * 2)]
+emb = list(base) + copies
+ds = fo.Dataset(${JSON.stringify(DATASET)}, overwrite=True)
+ds.persistent = True
+ds.add_samples([fo.Sample(filepath="/tmp/ndi_%d.png" % i) for i in range(len(emb) + 2)])
+ds.set_values("emb", emb + [None, None])
+ds.set_values("emb_gone", emb + [None, None])
+print(json.dumps(ds.values("id")[:50]))
+`);
+  await run("compute_similarity", { brain_key: "sim_cos", embeddings: "emb", backend: "exact", metric: "cosine" });
+  await run("compute_similarity", { brain_key: "sim_euc", embeddings: "emb", backend: "exact", metric: "euclidean" });
+  await run("compute_similarity", { brain_key: "hnsw_cos", embeddings: "emb", backend: "hnswlib", metric: "cosine" });
+  await run("compute_similarity", { brain_key: "hnsw_euc", embeddings: "emb", backend: "hnswlib", metric: "euclidean" });
+  // An hnswlib index of the first 50 samples only, and ones the near-duplicate search cannot use.
+  await run("compute_similarity", { brain_key: "hnsw_part", embeddings: "emb", backend: "hnswlib", metric: "euclidean" }, { sample_ids: firstIds });
+  await run("compute_similarity", { brain_key: "hnsw_dot", embeddings: "emb", backend: "hnswlib", metric: "dotproduct" });
+  await run("compute_similarity", { brain_key: "hnsw_gone", embeddings: "emb_gone", backend: "hnswlib", metric: "cosine" });
+  await runPython(`
+import fiftyone as fo
+fo.load_dataset(${JSON.stringify(DATASET)}).delete_sample_field("emb_gone")
+print("null")
+`);
+});
+afterAll(closeDatabases);
+
+describe("near duplicates from an existing similarity index", () => {
+  it.each([
+    ["sim_cos", 0.2],
+    ["sim_cos", 0.05],
+    ["sim_euc", 2.5],
+  ])("equal the reference's compute_near_duplicates(similarity_index='%s', threshold %p)", async (key, threshold) => {
+    const [ours, ref] = await Promise.all([nearDups({ similarity_index: key, threshold }), reference(key, threshold)]);
+    expect(ours.duplicateIds.length).toBeGreaterThan(0);
+    expect(ours.uniqueIds).toEqual(ref.unique);
+    expect(ours.duplicateIds).toEqual(ref.dups);
+    expect(ours.duplicates).toEqual(ref.groups);
+    expect(ours.metric).toBe(key === "sim_euc" ? "euclidean" : "cosine");
+    // The two samples without embeddings are not in the index: skipped and named.
+    expect(ours.numNotIndexed).toBe(2);
+    expect(ours.notIndexedIds).toHaveLength(2);
+  });
+
+  it("equals the reference's index restricted to a view (centred by the whole index's mean)", async () => {
+    const view = { pipeline: JSON.stringify([{ $skip: 3 }]), view_stages: [] };
+    const [ours, ref] = await Promise.all([nearDups({ similarity_index: "sim_cos", threshold: 0.2 }, view), reference("sim_cos", 0.2, "ds.skip(3)")]);
+    expect(ours.uniqueIds).toEqual(ref.unique);
+    expect(ours.duplicateIds).toEqual(ref.dups);
+    expect(ours.duplicates).toEqual(ref.groups);
+  });
+
+  it.each([
+    ["hnsw_cos", "sim_cos", 0.2],
+    ["hnsw_euc", "sim_euc", 2.5],
+  ])("work from an hnswlib index (%s): the reference's sets on the same vectors", async (key, refKey, threshold) => {
+    const [ours, ref] = await Promise.all([nearDups({ similarity_index: key, threshold }), reference(refKey, threshold)]);
+    expect(ours.duplicateIds.length).toBeGreaterThan(0);
+    expect(ours.uniqueIds).toEqual(ref.unique);
+    expect(ours.duplicateIds).toEqual(ref.dups);
+    expect(ours.duplicates).toEqual(ref.groups);
+  });
+
+  it("tells which samples of the view the index lacks", async () => {
+    const ours = await nearDups({ similarity_index: "hnsw_part", threshold: 2.5 });
+    expect(ours.numSamples).toBe(50);
+    expect(ours.numNotIndexed).toBe(24);
+    expect(ours.notIndexedIds).toHaveLength(10);
+    for (const id of ours.notIndexedIds) expect(firstIds).not.toContain(id);
+    for (const id of [...ours.uniqueIds, ...ours.duplicateIds]) expect(firstIds).toContain(id);
+  });
+});
+
+describe("the duplicates view's type / nearest-id / distance fields", () => {
+  it("equal what the reference's duplicates_view writes, with their schema; deleting the run removes them", async () => {
+    const ours = await nearDups({ similarity_index: "sim_cos", threshold: 0.2, brain_key: "nd_fields", type_field: "dup_type", id_field: "dup_nearest", dist_field: "dup_dist" });
+    expect(ours.fields).toEqual(["dup_type", "dup_nearest", "dup_dist"]);
+    const ref = await runPython<{
+      ours: { type: (string | null)[]; nearest: (string | null)[]; dist: (number | null)[] };
+      ref: { type: (string | null)[]; nearest: (string | null)[] };
+      intended: (number | null)[];
+      schema: Record<string, string>;
+    }>(`
+import json, numpy as np, fiftyone as fo, fiftyone.brain as fob
+from sklearn.metrics import pairwise_distances
+ds = fo.load_dataset(${JSON.stringify(DATASET)})
+index = fob.compute_near_duplicates(ds, threshold=0.2, similarity_index="sim_cos")
+index.duplicates_view(type_field="ref_type", id_field="ref_nearest", dist_field="ref_dist")
+# The reference's written distances are skewed (spec 6.3); the intended ones are its centred metric distances.
+emb, ids, _ = fo.load_dataset(${JSON.stringify(DATASET)}).load_brain_results("sim_cos", cache=False).get_embeddings()
+D = pairwise_distances(emb - emb.mean(axis=0), metric="cosine")
+row = {i: r for r, i in enumerate(ids)}
+nearest = ds.values("ref_nearest")
+intended = [None if n is None else float(D[row[i], row[n]]) if i != n else 0.0 for i, n in zip(ds.values("id"), nearest)]
+schema = ds.get_field_schema()
+print(json.dumps({
+  "ours": {"type": ds.values("dup_type"), "nearest": ds.values("dup_nearest"), "dist": ds.values("dup_dist")},
+  "ref": {"type": ds.values("ref_type"), "nearest": nearest},
+  "intended": intended,
+  "schema": {f: type(schema[f]).__name__ for f in ["dup_type", "dup_nearest", "dup_dist"]},
+}))
+for f in ["ref_type", "ref_nearest", "ref_dist"]:
+    ds.delete_sample_field(f)
+`);
+    expect(ref.ours.type).toEqual(ref.ref.type);
+    expect(ref.ours.nearest).toEqual(ref.ref.nearest);
+    expect(ref.ours.type.filter((t) => t === "duplicate")).toHaveLength(ours.duplicateIds.length);
+    expect(ref.ours.type.filter((t) => t === "nearest")).toHaveLength(Object.keys(ours.duplicates).length);
+    ref.ours.dist.forEach((d, i) => {
+      const want = ref.intended[i];
+      if (want === null) expect(d).toBeNull();
+      else expect(Math.abs(d! - want)).toBeLessThan(1e-5);
+    });
+    expect(ref.schema).toEqual({ dup_type: "StringField", dup_nearest: "StringField", dup_dist: "FloatField" });
+
+    const deleted = await run<{ deletedFields: string[] }>("delete_brain_run", { brain_key: "nd_fields" });
+    expect(deleted.deletedFields.sort()).toEqual(["dup_dist", "dup_nearest", "dup_type"]);
+    const after = await state();
+    expect(after.fields).not.toEqual(expect.arrayContaining(["dup_type"]));
+    expect(after.fields.filter((f) => f.startsWith("dup_"))).toEqual([]);
+    expect(after.runs).not.toContain("nd_fields");
+  });
+});
+
+describe("bad input: a clear error, nothing written", () => {
+  it.each([
+    ["an index that does not exist", { similarity_index: "no_such_index" }, "BRAIN_KEY_NOT_FOUND", /no brain run with key 'no_such_index'/],
+    ["a run that is not a similarity index", { similarity_index: "nd_other" }, "INVALID_PARAMS", /not a similarity index/],
+    ["an index whose backend cannot return its embeddings", { similarity_index: "hnsw_gone" }, "INVALID_PARAMS", /cannot return its embeddings/],
+    ["an index of another metric", { similarity_index: "hnsw_dot" }, "INVALID_PARAMS", /cosine or euclidean index/],
+    ["a metric other than the index's", { similarity_index: "sim_cos", metric: "euclidean" }, "INVALID_PARAMS", /uses the cosine metric/],
+    ["both a field and an index", { similarity_index: "sim_cos", embeddings: "emb" }, "INVALID_PARAMS", /either/],
+    ["an existing field for type_field", { similarity_index: "sim_cos", type_field: "emb" }, "FIELD_EXISTS", /type_field: Field 'emb' already exists/],
+    ["an invalid field name", { similarity_index: "sim_cos", dist_field: "bad name" }, "INVALID_PARAMS", /dist_field: Invalid field name/],
+    ["one name for two fields", { similarity_index: "sim_cos", type_field: "same_f", id_field: "same_f" }, "INVALID_PARAMS", /both 'same_f'/],
+    ["a threshold beyond the index's metric", { similarity_index: "sim_cos", threshold: 3 }, "INVALID_PARAMS", /\(0, 2\]/],
+  ])("%s", async (_name, params, code, message) => {
+    if (params.similarity_index === "nd_other") await nearDups({ embeddings: "emb", threshold: 0.2, brain_key: "nd_other" });
+    const before = await state();
+    const attempt = nearDups({ threshold: 0.2, brain_key: "nd_bad", type_field: "bad_type", dist_field: "bad_dist", ...params });
+    await expect(attempt).rejects.toMatchObject({ code });
+    await expect(attempt).rejects.toThrow(message);
+    expect(await state()).toEqual(before);
+  });
+});
