@@ -22,14 +22,15 @@ interface Reference {
   unique: string[];
   dups: string[];
   groups: Record<string, string[]>;
+  intended?: Record<string, string[]>;
 }
 
 /** The reference's results on our exact runs (Python loads them as its own sklearn indexes), keyed by case. */
 const CASES: Record<string, { key: string; threshold: number; view?: string }> = {
-  cos_02: { key: "sim_cos", threshold: 0.2 },
+  cos_01: { key: "sim_cos", threshold: 0.1 },
   cos_005: { key: "sim_cos", threshold: 0.05 },
   euc_25: { key: "sim_euc", threshold: 2.5 },
-  cos_02_view: { key: "sim_cos", threshold: 0.2, view: "ds.skip(3)" },
+  cos_01_view: { key: "sim_cos", threshold: 0.1, view: "ds.skip(30)" },
 };
 
 interface FieldValues {
@@ -40,7 +41,7 @@ interface FieldValues {
 
 /**
  * One Python process for every reference result (each start costs seconds): the cases
- * above; duplicates_view(type_field, id_field, dist_field) at cosine 0.2, with the
+ * above; duplicates_view(type_field, id_field, dist_field) at cosine 0.1, with the
  * intended distances (its centred metric distances; the written ones are skewed, spec §6.3).
  */
 function referenceResults(): Promise<{ cases: Record<string, Reference>; fields: Omit<FieldValues, "dist">; intended: (number | null)[] }> {
@@ -50,7 +51,8 @@ function referenceResults(): Promise<{ cases: Record<string, Reference>; fields:
         ? `index = ds.load_brain_results(${JSON.stringify(c.key)}, cache=False)
 index.use_view(${c.view})
 index.find_duplicates(thresh=${c.threshold})
-out["cases"][${JSON.stringify(name)}] = result(index)`
+out["cases"][${JSON.stringify(name)}] = result(index)
+out["cases"][${JSON.stringify(name)}]["intended"] = intended_groups(index)`
         : `out["cases"][${JSON.stringify(name)}] = result(fob.compute_near_duplicates(ds, threshold=${c.threshold}, similarity_index=${JSON.stringify(c.key)}))`,
     )
     .join("\n");
@@ -62,9 +64,20 @@ ds.delete_sample_field("emb_gone")  # hnsw_gone's field
 def result(index):
     return {"unique": list(index.unique_ids), "dups": list(index.duplicate_ids),
             "groups": {k: [d for d, _ in v] for k, v in index.neighbors_map.items()}}
+def intended_groups(index):
+    # Each duplicate's nearest kept sample by the centred metric distance (what the
+    # reference intends; its own choice goes through skewed distances, spec 6.3).
+    emb, ids, _ = ds.load_brain_results(index.key, cache=False).get_embeddings()
+    D = pairwise_distances(emb - emb.mean(axis=0), metric=index.config.metric)
+    row = {i: r for r, i in enumerate(ids)}
+    groups = {}
+    for d in index.duplicate_ids:
+        u = min(index.unique_ids, key=lambda u: D[row[d], row[u]])
+        groups.setdefault(u, []).append(d)
+    return groups
 out = {"cases": {}}
 ${cases}
-index = fob.compute_near_duplicates(ds, threshold=0.2, similarity_index="sim_cos")
+index = fob.compute_near_duplicates(ds, threshold=0.1, similarity_index="sim_cos")
 index.duplicates_view(type_field="ref_type", id_field="ref_nearest", dist_field="ref_dist")
 emb, ids, _ = ds.load_brain_results("sim_cos", cache=False).get_embeddings()
 D = pairwise_distances(emb - emb.mean(axis=0), metric="cosine")
@@ -86,16 +99,27 @@ async function state(): Promise<{ runs: string[]; fields: string[]; values: numb
   return { runs: Object.keys(dataset.brain_methods ?? {}).sort(), fields: dataset.sample_fields.map((f) => f.name).sort(), values };
 }
 
+/**
+ * Groups with their members sorted: the reference orders a group's members by its skewed
+ * distances (spec §6.3), ours by the metric distances, so only membership is compared.
+ */
+function members(groups: Record<string, string[]>): Record<string, string[]> {
+  return Object.fromEntries(Object.entries(groups).map(([k, v]) => [k, [...v].sort()]));
+}
+
 let refs: Awaited<ReturnType<typeof referenceResults>>;
 let firstIds: string[];
 
 beforeAll(async () => {
-  // 60 random 16-d embeddings, 12 perturbed copies at several distances, two samples without one;
-  // emb_gone is a copy of emb whose field is deleted once an index is built on it.
+  // 60 random 16-d embeddings in two clusters far from the origin (so centring and
+  // normalising matter), 12 perturbed copies at several distances, two samples without
+  // one; emb_gone is a copy of emb whose field is deleted once an index is built on it.
   firstIds = await runPython<string[]>(`
 import json, numpy as np, fiftyone as fo
 rng = np.random.RandomState(5)
 base = rng.randn(60, 16)
+base[:30] += 3
+base += 5
 copies = [base[i] + rng.randn(16) * s for i, s in zip(range(0, 60, 5), [0.01, 0.05, 0.1, 0.2, 0.3, 0.4] * 2)]
 emb = list(base) + copies
 ds = fo.Dataset(${JSON.stringify(DATASET)}, overwrite=True)
@@ -118,13 +142,13 @@ print(json.dumps(ds.values("id")[:50]))
 afterAll(closeDatabases);
 
 describe("near duplicates from an existing similarity index", () => {
-  it.each(["cos_02", "cos_005", "euc_25"])("equal the reference's compute_near_duplicates(similarity_index=...) (%s)", async (name) => {
+  it.each(["cos_01", "cos_005", "euc_25"])("equal the reference's compute_near_duplicates(similarity_index=...) (%s)", async (name) => {
     const { key, threshold } = CASES[name];
     const [ours, ref] = [await nearDups({ similarity_index: key, threshold }), refs.cases[name]];
     expect(ours.duplicateIds.length).toBeGreaterThan(0);
     expect(ours.uniqueIds).toEqual(ref.unique);
     expect(ours.duplicateIds).toEqual(ref.dups);
-    expect(ours.duplicates).toEqual(ref.groups);
+    expect(members(ours.duplicates)).toEqual(members(ref.groups));
     expect(ours.metric).toBe(key === "sim_euc" ? "euclidean" : "cosine");
     // The two samples without embeddings are not in the index: skipped and named.
     expect(ours.numNotIndexed).toBe(2);
@@ -132,22 +156,25 @@ describe("near duplicates from an existing similarity index", () => {
   });
 
   it("equals the reference's index restricted to a view (centred by the whole index's mean)", async () => {
-    const view = { pipeline: JSON.stringify([{ $skip: 3 }]), view_stages: [] };
-    const [ours, ref] = [await nearDups({ similarity_index: "sim_cos", threshold: 0.2 }, view), refs.cases.cos_02_view];
+    const view = { pipeline: JSON.stringify([{ $skip: 30 }]), view_stages: [] };
+    const [ours, ref] = [await nearDups({ similarity_index: "sim_cos", threshold: 0.1 }, view), refs.cases.cos_01_view];
+    expect(ours.duplicateIds.length).toBeGreaterThan(0);
     expect(ours.uniqueIds).toEqual(ref.unique);
     expect(ours.duplicateIds).toEqual(ref.dups);
-    expect(ours.duplicates).toEqual(ref.groups);
+    // Here the reference's skewed distances (spec §6.3) pick other nearest kept samples
+    // for some duplicates; ours are the nearest by its centred metric distance.
+    expect(members(ours.duplicates)).toEqual(members(ref.intended!));
   });
 
   it.each([
-    ["hnsw_cos", "cos_02"],
+    ["hnsw_cos", "cos_01"],
     ["hnsw_euc", "euc_25"],
   ])("work from an hnswlib index (%s): the reference's sets on the same vectors", async (key, name) => {
     const [ours, ref] = [await nearDups({ similarity_index: key, threshold: CASES[name].threshold }), refs.cases[name]];
     expect(ours.duplicateIds.length).toBeGreaterThan(0);
     expect(ours.uniqueIds).toEqual(ref.unique);
     expect(ours.duplicateIds).toEqual(ref.dups);
-    expect(ours.duplicates).toEqual(ref.groups);
+    expect(members(ours.duplicates)).toEqual(members(ref.groups));
   });
 
   it("tells which samples of the view the index lacks", async () => {
@@ -162,7 +189,7 @@ describe("near duplicates from an existing similarity index", () => {
 
 describe("the duplicates view's type / nearest-id / distance fields", () => {
   it("equal what the reference's duplicates_view writes, with their schema; deleting the run removes them", async () => {
-    const ours = await nearDups({ similarity_index: "sim_cos", threshold: 0.2, brain_key: "nd_fields", type_field: "dup_type", id_field: "dup_nearest", dist_field: "dup_dist" });
+    const ours = await nearDups({ similarity_index: "sim_cos", threshold: 0.1, brain_key: "nd_fields", type_field: "dup_type", id_field: "dup_nearest", dist_field: "dup_dist" });
     expect(ours.fields).toEqual(["dup_type", "dup_nearest", "dup_dist"]);
     const read = await runPython<{ ours: FieldValues; schema: Record<string, string> }>(`
 import json, fiftyone as fo
