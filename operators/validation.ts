@@ -180,13 +180,13 @@ export function uniqueTargetError(mode: unknown, value: unknown, numSamples?: nu
 
 /**
  * Similarity indexes near duplicates can use: indexes of whole samples of a backend
- * shipped here. (The App reports every generic brain run as type "similarity", so the
- * run's method, its backend, decides.)
+ * shipped here, told by the run's method (its backend). The App's run `type` cannot tell:
+ * it is null for sklearn runs and "similarity" for every generic brain run.
  */
 export function duplicateIndexes(runs: readonly BrainRunRef[]): BrainRunRef[] {
   return runs.filter((r) => {
     const backend = r.method ? BACKEND_ALIASES[r.method] ?? r.method : "";
-    return r.type === "similarity" && !r.patchesField && backend in BACKEND_CATALOG;
+    return r.type !== "visualization" && !r.patchesField && backend in BACKEND_CATALOG;
   });
 }
 

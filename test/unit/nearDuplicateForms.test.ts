@@ -4,10 +4,10 @@ describe("near-duplicate form: similarity indexes and the duplicates view's fiel
   it("offers similarity indexes of whole samples with a backend shipped here", () => {
     const run = (key: string, method: string | null, extra: Record<string, unknown> = {}) => ({ key, cls: "", type: "similarity", method, ...extra });
     const runs = [
-      run("sk", "sklearn"),
+      run("sk", "sklearn", { type: null }),
       run("hn", "hnswlib"),
       run("patches", "sklearn", { patchesField: "gt" }),
-      // The App reports every generic run as a similarity run: the method tells them apart.
+      // The App reports sklearn runs with no type and every generic run as a similarity run: the method tells them apart.
       run("dups", "near_duplicates"),
       run("qd", "qdrant"),
       { key: "viz", cls: "", type: "visualization", method: "umap" },
