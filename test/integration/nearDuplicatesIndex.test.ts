@@ -216,7 +216,7 @@ print(json.dumps({
 describe("bad input: a clear error, nothing written", () => {
   it.each([
     ["an index that does not exist", { similarity_index: "no_such_index" }, "BRAIN_KEY_NOT_FOUND", /no brain run with key 'no_such_index'/],
-    ["a run that is not a similarity index", { similarity_index: "nd_other" }, "INVALID_PARAMS", /not a similarity index/],
+    ["a run that is not a similarity index", { similarity_index: "nd_other" }, "INVALID_PARAMS", /'nd_other' is a near_duplicates run, not a similarity index/],
     ["an index whose backend cannot return its embeddings", { similarity_index: "hnsw_gone" }, "INVALID_PARAMS", /cannot return its embeddings/],
     ["an index of another metric", { similarity_index: "hnsw_dot" }, "INVALID_PARAMS", /cosine or euclidean index/],
     ["a metric other than the index's", { similarity_index: "sim_cos", metric: "euclidean" }, "INVALID_PARAMS", /uses the cosine metric/],
