@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { closeDatabases, openDatabase } from "../../src/fiftyone/database";
 import { loadDataset, samplesCollection } from "../../src/fiftyone/datasets";
 import { executeJob, JobRequest } from "../../src/runtime/execute";
@@ -107,6 +110,7 @@ function members(groups: Record<string, string[]>): Record<string, string[]> {
   return Object.fromEntries(Object.entries(groups).map(([k, v]) => [k, [...v].sort()]));
 }
 
+const lanceDir = mkdtempSync(join(tmpdir(), "brain-ts-ndi-lance-"));
 let refs: Awaited<ReturnType<typeof referenceResults>>;
 let firstIds: string[];
 
@@ -133,13 +137,18 @@ print(json.dumps(ds.values("id")[:50]))
   await run("compute_similarity", { brain_key: "sim_euc", embeddings: "emb", backend: "exact", metric: "euclidean" });
   await run("compute_similarity", { brain_key: "hnsw_cos", embeddings: "emb", backend: "hnswlib", metric: "cosine" });
   await run("compute_similarity", { brain_key: "hnsw_euc", embeddings: "emb", backend: "hnswlib", metric: "euclidean" });
+  await run("compute_similarity", { brain_key: "lance_cos", embeddings: "emb", backend: "lancedb", metric: "cosine", uri: lanceDir });
   // An hnswlib index of the first 50 samples only, and ones the near-duplicate search cannot use.
   await run("compute_similarity", { brain_key: "hnsw_part", embeddings: "emb", backend: "hnswlib", metric: "euclidean" }, { sample_ids: firstIds });
   await run("compute_similarity", { brain_key: "hnsw_dot", embeddings: "emb", backend: "hnswlib", metric: "dotproduct" });
   await run("compute_similarity", { brain_key: "hnsw_gone", embeddings: "emb_gone", backend: "hnswlib", metric: "cosine" });
   refs = await referenceResults();
 });
-afterAll(closeDatabases);
+afterAll(async () => {
+  await run("delete_brain_run", { brain_key: "lance_cos" }).catch(() => undefined);
+  rmSync(lanceDir, { recursive: true, force: true });
+  await closeDatabases();
+});
 
 describe("near duplicates from an existing similarity index", () => {
   it.each(["cos_01", "cos_005", "euc_25"])("equal the reference's compute_near_duplicates(similarity_index=...) (%s)", async (name) => {
@@ -169,7 +178,8 @@ describe("near duplicates from an existing similarity index", () => {
   it.each([
     ["hnsw_cos", "cos_01"],
     ["hnsw_euc", "euc_25"],
-  ])("work from an hnswlib index (%s): the reference's sets on the same vectors", async (key, name) => {
+    ["lance_cos", "cos_01"],
+  ])("work from an hnswlib or LanceDB index (%s): the reference's sets on the same vectors", async (key, name) => {
     const [ours, ref] = [await nearDups({ similarity_index: key, threshold: CASES[name].threshold }), refs.cases[name]];
     expect(ours.duplicateIds.length).toBeGreaterThan(0);
     expect(ours.uniqueIds).toEqual(ref.unique);
