@@ -4,9 +4,25 @@ import { callRuntime, trigger } from "./bridge";
 import { hooksInfo, useDatasetInfo } from "./datasetInfo";
 import { addAfterRunInput, applyAfterRun } from "./duplicateResults";
 import { addDelegateInput, addEmbeddingsFieldInput, addNewBrainKeyInput, addNoEmbeddingsWarning, addTargetInput } from "./forms";
-import { chosenTarget, embeddingsFields, freeKey, hasSelection, hasView, newBrainKeyError, thresholdError, thresholdWarning } from "./validation";
+import {
+  BrainRunRef, chosenTarget, duplicateFieldsError, duplicateIndexes, embeddingsFields, freeKey, hasSelection, hasView, newBrainKeyError, thresholdError, thresholdWarning,
+} from "./validation";
 
-/** Finds near duplicates from an embeddings field, with the reference's threshold semantics. */
+type Source = "FIELD" | "INDEX";
+
+/** Where the vectors come from: the form's choice, else a field when there is one. */
+function chosenSource(params: Record<string, unknown>, vectorFields: string[], indexes: BrainRunRef[]): Source {
+  if (params.source === "INDEX" && indexes.length) return "INDEX";
+  if (params.source === "FIELD" && vectorFields.length) return "FIELD";
+  return vectorFields.length ? "FIELD" : "INDEX";
+}
+
+/** The metric the threshold is checked against: the form's for a field; an index's own is checked by the runtime. */
+function formMetric(params: Record<string, unknown>, source: Source): string {
+  return source === "FIELD" ? ((params.metric as string | undefined) ?? "cosine") : "any";
+}
+
+/** Finds near duplicates from an embeddings field or a similarity index, with the reference's threshold semantics. */
 export class ComputeNearDuplicates extends Operator {
   get config() {
     return new OperatorConfig({
@@ -26,16 +42,37 @@ export class ComputeNearDuplicates extends Operator {
     const info = hooksInfo(ctx.hooks);
     const inputs = new types.Object();
     const vectorFields = embeddingsFields(info.fields);
-    if (vectorFields.length === 0) return addNoEmbeddingsWarning(inputs);
+    const indexes = duplicateIndexes(info.brainRuns);
+    if (vectorFields.length === 0 && indexes.length === 0) return addNoEmbeddingsWarning(inputs);
     const keys = info.brainRuns.map((r) => r.key);
     addTargetInput(inputs, hasSelection(ctx), hasView(ctx));
-    addEmbeddingsFieldInput(inputs, vectorFields);
-    const metrics = new types.RadioGroup({ choices: [], orientation: "horizontal" });
-    metrics.addChoice("cosine", { label: "Cosine" });
-    metrics.addChoice("euclidean", { label: "Euclidean" });
-    inputs.enum("metric", ["cosine", "euclidean"], { label: "Distance", default: "cosine", view: metrics });
+    const source = chosenSource(ctx.params, vectorFields, indexes);
+    if (vectorFields.length && indexes.length) {
+      const sources = new types.RadioGroup({ choices: [], orientation: "horizontal" });
+      sources.addChoice("FIELD", { label: "Embeddings field" });
+      sources.addChoice("INDEX", { label: "Similarity index", description: "Its vectors and metric; nothing is re-read or recomputed" });
+      inputs.enum("source", ["FIELD", "INDEX"], { label: "Embeddings from", default: "FIELD", view: sources });
+    }
+    if (source === "FIELD") {
+      addEmbeddingsFieldInput(inputs, vectorFields);
+      const metrics = new types.RadioGroup({ choices: [], orientation: "horizontal" });
+      metrics.addChoice("cosine", { label: "Cosine" });
+      metrics.addChoice("euclidean", { label: "Euclidean" });
+      inputs.enum("metric", ["cosine", "euclidean"], { label: "Distance", default: "cosine", view: metrics });
+    } else {
+      const choices = new types.Dropdown({ choices: [] });
+      for (const r of indexes) choices.addChoice(r.key, { label: r.key, description: r.method ?? undefined });
+      inputs.enum("similarity_index", indexes.map((r) => r.key), {
+        label: "Similarity index",
+        description: "Distances are in the index's metric; samples of the view it does not hold are skipped and reported",
+        required: true,
+        default: indexes[0].key,
+        view: choices,
+      });
+    }
+    const metric = formMetric(ctx.params, source);
     const threshold = ctx.params.threshold ?? 0.2;
-    const error = thresholdError(threshold, (ctx.params.metric as string | undefined) ?? "cosine");
+    const error = thresholdError(threshold, metric);
     inputs.float("threshold", {
       label: "Threshold",
       description: "Samples within this distance of an earlier kept sample are duplicates (cosine: 0.1–0.25 usually works)",
@@ -44,9 +81,20 @@ export class ComputeNearDuplicates extends Operator {
       invalid: error !== null,
       errorMessage: error ?? undefined,
     });
-    const warning = thresholdWarning(threshold, (ctx.params.metric as string | undefined) ?? "cosine");
+    const warning = thresholdWarning(threshold, metric);
     if (warning) inputs.str("threshold_warning", { label: warning, view: new types.Warning() });
     addNewBrainKeyInput(inputs, "brain_key", ctx.params.brain_key, keys, freeKey("near_duplicates", keys));
+    const fieldError = duplicateFieldsError(ctx.params, info.fieldNames);
+    const fieldInput = (param: string, label: string, description: string) =>
+      inputs.str(param, {
+        label,
+        description,
+        invalid: fieldError?.param === param,
+        errorMessage: fieldError?.param === param ? fieldError.error : undefined,
+      });
+    fieldInput("type_field", "Type field (optional)", "New field: 'nearest' for each group's kept sample, 'duplicate' for the others");
+    fieldInput("id_field", "Nearest id field (optional)", "New field: the id of the group's kept sample (itself for the kept one)");
+    fieldInput("dist_field", "Distance field (optional)", "New field: the distance to the group's kept sample (0 for the kept one)");
     addAfterRunInput(inputs);
     addDelegateInput(inputs);
     return new types.Property(inputs);
@@ -56,13 +104,22 @@ export class ComputeNearDuplicates extends Operator {
     const info = hooksInfo(ctx.hooks);
     const keys = info.brainRuns.map((r) => r.key);
     const brainKey = (ctx.params.brain_key as string | undefined) ?? freeKey("near_duplicates", keys);
+    const vectorFields = embeddingsFields(info.fields);
+    const indexes = duplicateIndexes(info.brainRuns);
+    const source = chosenSource(ctx.params, vectorFields, indexes);
     const metric = (ctx.params.metric as string | undefined) ?? "cosine";
     const threshold = ctx.params.threshold ?? 0.2;
-    const invalid = newBrainKeyError(brainKey, keys) ?? thresholdError(threshold, metric);
+    const invalid = newBrainKeyError(brainKey, keys) ?? thresholdError(threshold, formMetric(ctx.params, source)) ?? duplicateFieldsError(ctx.params, info.fieldNames)?.error;
     if (invalid) throw new Error(invalid);
+    const fields: Record<string, string> = {};
+    for (const f of ["type_field", "id_field", "dist_field"]) if (typeof ctx.params[f] === "string" && ctx.params[f]) fields[f] = ctx.params[f] as string;
+    const from =
+      source === "INDEX"
+        ? { similarity_index: (ctx.params.similarity_index as string | undefined) ?? indexes[0]?.key }
+        : { embeddings: ctx.params.embeddings ?? vectorFields[0], metric };
     const outcome = await callRuntime<NearDuplicatesResult>({
       method: "compute_near_duplicates",
-      params: { brain_key: brainKey, embeddings: ctx.params.embeddings ?? embeddingsFields(info.fields)[0], metric, threshold },
+      params: { brain_key: brainKey, ...from, threshold, ...fields },
       target: chosenTarget(ctx.params, hasSelection(ctx), hasView(ctx)),
       delegate: Boolean(ctx.params.delegate),
     });
@@ -72,10 +129,17 @@ export class ComputeNearDuplicates extends Operator {
     }
     const result = outcome.result;
     await applyAfterRun(ctx.params.after_run, result.duplicates);
-    const missing = result.numMissing ? `; ${result.numMissing} samples without embeddings skipped` : "";
+    const skipped = result.similarityIndex
+      ? result.numNotIndexed
+        ? `; ${result.numNotIndexed} samples of the view are not in the index '${result.similarityIndex}' and were skipped (e.g. ${result.notIndexedIds.slice(0, 3).join(", ")})`
+        : ""
+      : result.numMissing
+        ? `; ${result.numMissing} samples without embeddings skipped`
+        : "";
+    const written = result.fields.length ? `; fields ${result.fields.join(", ")} written` : "";
     trigger("notify", {
-      message: `${result.duplicateIds.length} near duplicates of ${Object.keys(result.duplicates).length} samples among ${result.numSamples}${missing}`,
-      variant: result.numMissing ? "warning" : "success",
+      message: `${result.duplicateIds.length} near duplicates of ${Object.keys(result.duplicates).length} samples among ${result.numSamples}${skipped}${written}`,
+      variant: skipped ? "warning" : "success",
     });
     return { brain_key: brainKey, num_samples: result.numSamples, num_duplicates: result.duplicateIds.length };
   }

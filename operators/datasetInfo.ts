@@ -28,6 +28,7 @@ export function datasetInfo(dataset: fos.Dataset | null, fields: readonly fos.Sa
       cls: m.config?.cls ?? "",
       type: (m.config?.type as string | undefined) ?? null,
       method: (m.config?.method as string | undefined) ?? null,
+      patchesField: ((m.config?.patchesField ?? m.config?.patches_field) as string | undefined) ?? null,
     })),
     fieldNames: topLevel.map((f) => f.name),
     fields: topLevel.map((f) => ({ name: f.name, ftype: f.ftype, embeddedDocType: f.embeddedDocType ?? null, subfield: f.subfield ?? null })),

@@ -1,6 +1,7 @@
 import { validateBrainKey } from "../src/errors";
 import type { Target } from "./bridge";
 import { splitFieldTypeError } from "../src/fiftyone/splitFieldTypes";
+import { BACKEND_ALIASES, BACKEND_CATALOG } from "../src/index/backendCatalog";
 
 /**
  * The checks behind the operators' forms, pure so they are unit-tested: the form says
@@ -55,6 +56,8 @@ export interface BrainRunRef {
   cls: string;
   type: string | null;
   method: string | null;
+  /** Similarity runs: the patches field of a patch index. */
+  patchesField?: string | null;
 }
 
 export function chosenBrainKey(params: Record<string, unknown>, name: string, runs: readonly BrainRunRef[]): string {
@@ -172,5 +175,34 @@ export function uniqueTargetError(mode: unknown, value: unknown, numSamples?: nu
   }
   if (!Number.isInteger(v) || v < 1) return "The number of unique samples must be a whole number ≥ 1";
   if (numSamples !== undefined && v >= numSamples) return `The view has ${numSamples} samples: asking for ${v} keeps every sample`;
+  return null;
+}
+
+/**
+ * Similarity indexes near duplicates can use: indexes of whole samples of a backend
+ * shipped here, told by the run's method (its backend). The App's run `type` cannot tell:
+ * it is null for sklearn runs and "similarity" for every generic brain run.
+ */
+export function duplicateIndexes(runs: readonly BrainRunRef[]): BrainRunRef[] {
+  return runs.filter((r) => {
+    const backend = r.method ? BACKEND_ALIASES[r.method] ?? r.method : "";
+    return r.type !== "visualization" && !r.patchesField && backend in BACKEND_CATALOG;
+  });
+}
+
+/**
+ * The duplicates view's optional field names (type / nearest id / distance): each a new
+ * valid field, no two alike. Returns the first problem by parameter, or null.
+ */
+export function duplicateFieldsError(params: Record<string, unknown>, fieldNames: readonly string[]): { param: string; error: string } | null {
+  const seen = new Map<string, string>();
+  for (const param of ["type_field", "id_field", "dist_field"]) {
+    const name = params[param];
+    const error = newFieldError(name, fieldNames);
+    if (error) return { param, error };
+    if (typeof name !== "string" || !name) continue;
+    if (seen.has(name)) return { param, error: `'${name}' is already the ${seen.get(name)}` };
+    seen.set(name, param.replace("_", " "));
+  }
   return null;
 }

@@ -215,6 +215,8 @@ export function fieldsOwnedByRun(config: RunConfig): string[] {
     config.points_field,
     // the reference's detection mistakenness also writes these counts (its object attributes are not removed here)
     ...(config.method === "detection" ? [config.missing_field, config.spurious_field] : []),
+    // near duplicates: the duplicates view's optional fields
+    ...(config.method === "near_duplicates" ? [config.type_field, config.id_field, config.dist_field] : []),
   ];
   return candidates.filter((f): f is string => typeof f === "string" && f.length > 0);
 }

@@ -37,7 +37,10 @@ export interface HnswState {
 
 export class HnswIndex implements SimilarityIndex {
   readonly backend = "hnswlib";
-  readonly capabilities = CAPABILITIES;
+  /** hnswlib's cosine space normalises vectors as they are added. */
+  get capabilities(): IndexCapabilities {
+    return this.metric === "cosine" ? { ...CAPABILITIES, storesUnitVectors: true } : CAPABILITIES;
+  }
   private labels: (string | null)[] = [];
   private labelSamples: (string | null)[] | undefined;
   private byId = new Map<string, number>();

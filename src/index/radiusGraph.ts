@@ -19,10 +19,10 @@ export async function knnRadiusGraph(
   metric: Metric,
   radius: number,
   maxNeighbors: number,
-  options: { signal?: AbortSignal; progress?: (fraction: number) => void } = {},
+  options: { signal?: AbortSignal; progress?: (fraction: number) => void; center?: ArrayLike<number> } = {},
 ): Promise<NeighborGraph> {
   if (vectors.length !== n * dim) throw new RangeError(`Expected ${n}×${dim} values, got ${vectors.length}`);
-  const { rows } = centeredRows(vectors, n, dim, metric === "cosine");
+  const { rows } = centeredRows(vectors, n, dim, metric === "cosine", options.center);
   if (n < 2) return graphFromRows(Array.from({ length: n }, () => []), radius);
   const k = Math.min(n - 1, maxNeighbors + 1);
   // float32 rounding can move a distance by ~1e-6: take candidates a little beyond the radius.

@@ -51,6 +51,8 @@ export interface IndexCapabilities {
   supportsLeastSimilarity: boolean;
   /** Whether full-index k-NN / radius queries (duplicates, uniqueness) are supported. */
   supportsFullIndexQueries: boolean;
+  /** The index keeps each vector L2-normalised, not as given (hnswlib's cosine space): getEmbeddings returns unit vectors. */
+  storesUnitVectors?: boolean;
 }
 
 export interface SimilarityIndex {

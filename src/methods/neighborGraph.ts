@@ -18,10 +18,12 @@ export function radiusGraph(
   metric: Metric,
   radius: number,
   maxNeighbors = Infinity,
+  /** Centre rows by this mean instead of their own (rows that are a view of an index). */
+  center?: ArrayLike<number>,
 ): NeighborGraph {
   if (vectors.length !== n * dim) throw new RangeError(`Expected ${n}×${dim} values, got ${vectors.length}`);
   // Cosine rows are normalised (zero rows stay zero: distance 1 to everything).
-  const { rows } = centeredRows(vectors, n, dim, metric === "cosine");
+  const { rows } = centeredRows(vectors, n, dim, metric === "cosine", center);
   const result: { index: number; dist: number }[][] = [];
   let exactRadius = radius;
   for (let i = 0; i < n; i++) {

@@ -5,8 +5,10 @@ import { findDuplicates, NeighborGraph } from "../../methods/nearDuplicates";
 import { Metric, radiusGraph } from "../../methods/neighborGraph";
 import { knnRadiusGraph } from "../../index/radiusGraph";
 import { BrainConfig, loadBrainConfig } from "../../config/brainConfig";
-import { Job } from "../job";
+import { Job, JobContext } from "../job";
 import { optionalString, RawParams, requiredString } from "../params";
+import { parseDuplicateFields, removeDuplicateFields, writeDuplicateFields } from "./duplicateFields";
+import { readIndexVectors } from "./indexVectors";
 
 export interface NearDuplicatesResult {
   brainKey: string | null;
@@ -20,6 +22,13 @@ export interface NearDuplicatesResult {
   neighborsMap: Record<string, [string, number][]>;
   /** The same groups as exact duplicates store them, for the Duplicates panel. */
   duplicates: Record<string, string[]>;
+  /** The similarity index the vectors came from, if any. */
+  similarityIndex: string | null;
+  /** View samples the similarity index lacks (skipped): how many, and the first few ids. */
+  numNotIndexed: number;
+  notIndexedIds: string[];
+  /** The duplicates view's fields written (type / nearest id / distance). */
+  fields: string[];
 }
 
 const METRIC_MAX: Record<Metric, number> = { cosine: 2, euclidean: Infinity };
@@ -42,57 +51,123 @@ export function resolveThreshold(params: RawParams, metric: Metric): number {
   return threshold;
 }
 
+/** The rows to search: an embeddings field of the view, or an existing similarity index's vectors. */
+interface Source {
+  ids: string[];
+  vectors: Float32Array;
+  dim: number;
+  metric: Metric;
+  center?: Float64Array;
+  numMissing: number;
+  numNotIndexed: number;
+  notIndexedIds: string[];
+  config: Record<string, unknown>;
+}
+
+async function readSource(ctx: JobContext, params: RawParams): Promise<Source> {
+  const indexKey = optionalString(params, "similarity_index");
+  const progress = (f: number) => ctx.progress(0.3 * f, "Reading embeddings");
+  if (!indexKey) {
+    if (!optionalString(params, "embeddings")) {
+      throw new BrainError("INVALID_PARAMS", "Give an embeddings field ('embeddings') or a similarity index ('similarity_index')");
+    }
+    const field = requiredString(params, "embeddings");
+    const metric = resolveMetric(params, ctx.brainConfig);
+    resolveThreshold(params, metric);
+    const emb = await readEmbeddings(ctx.db, ctx.dataset, ctx.target, field, { signal: ctx.signal, progress });
+    if (emb.ids.length === 0) throw new BrainError("EMPTY_VIEW", `No sample of the view has embeddings in '${field}'`);
+    return { ...emb, metric, numNotIndexed: 0, notIndexedIds: [], config: { embeddings_field: field, metric } };
+  }
+  if (optionalString(params, "embeddings")) {
+    throw new BrainError("INVALID_PARAMS", "Give either an embeddings field or a similarity index, not both");
+  }
+  const read = await readIndexVectors(ctx, indexKey);
+  const asked = optionalString(params, "metric");
+  if (asked && asked !== read.metric) {
+    throw new BrainError("INVALID_PARAMS", `The similarity index '${indexKey}' uses the ${read.metric} metric; near duplicates from it are ${read.metric} distances (got metric '${asked}')`);
+  }
+  resolveThreshold(params, read.metric);
+  return {
+    ids: read.ids,
+    vectors: read.vectors,
+    dim: read.dim,
+    metric: read.metric,
+    center: read.center,
+    numMissing: read.numNotIndexed,
+    numNotIndexed: read.numNotIndexed,
+    notIndexedIds: read.notIndexedIds,
+    config: { similarity_index: indexKey, backend: read.backend, metric: read.metric, ...(read.fromField ? { embeddings_field: read.fromField } : {}) },
+  };
+}
+
 /**
- * compute_near_duplicates from an embeddings field: exact neighbours within the
- * threshold (the reference's centered distances), then its greedy unique set and
- * neighbours map. The metric defaults to the brain config's sklearn metric, as the
- * reference's implicit index does.
+ * compute_near_duplicates from an embeddings field or an existing similarity index:
+ * exact neighbours within the threshold (the reference's centered distances), then its
+ * greedy unique set and neighbours map. From a field, the metric defaults to the brain
+ * config's sklearn metric, as the reference's implicit index does; from an index, it is
+ * the index's. Optionally writes the duplicates view's type / nearest id / distance
+ * fields, which the run owns.
  */
 export const nearDuplicatesJob: Job<NearDuplicatesResult> = {
   name: "compute_near_duplicates",
-  description: "Find near-duplicate samples from an embeddings field",
+  description: "Find near-duplicate samples from an embeddings field or a similarity index",
   async run(ctx, params) {
-    const field = requiredString(params, "embeddings");
     const brainKey = optionalString(params, "brain_key") ?? null;
-    const metric = resolveMetric(params, ctx.brainConfig);
-    const threshold = resolveThreshold(params, metric);
     if (brainKey) assertNewBrainKey(ctx.dataset, brainKey);
-    const emb = await readEmbeddings(ctx.db, ctx.dataset, ctx.target, field, { signal: ctx.signal, progress: (f) => ctx.progress(0.3 * f, "Reading embeddings") });
-    const n = emb.ids.length;
-    if (n === 0) throw new BrainError("EMPTY_VIEW", `No sample of the view has embeddings in '${field}'`);
+    const fieldNames = parseDuplicateFields(params, ctx.dataset);
+    const source = await readSource(ctx, params);
+    const { metric } = source;
+    const threshold = resolveThreshold(params, metric);
+    const n = source.ids.length;
     ctx.progress(0.3, `Finding neighbours of ${n} samples`);
-    const { graph, exact } = await neighbourGraphs(emb.vectors, n, emb.dim, metric, threshold, {
+    const { graph, exact } = await neighbourGraphs(source.vectors, n, source.dim, metric, threshold, {
       signal: ctx.signal,
+      center: source.center,
       progress: (f) => ctx.progress(0.3 + 0.6 * f, `Finding neighbours of ${n} samples`),
     });
     const found = findDuplicates(exact, threshold);
-    const id = (i: number) => emb.ids[i];
+    const id = (i: number) => source.ids[i];
     const neighborsMap = Object.fromEntries(
       [...found.neighborsMap].map(([k, group]) => [id(k), group.map((e): [string, number] => [id(e.index), e.dist])]),
     );
+    ctx.signal.throwIfAborted();
+    const fields = await writeDuplicateFields(ctx.db, ctx.dataset, fieldNames, neighborsMap);
     const result: NearDuplicatesResult = {
-      brainKey, threshold, metric, numSamples: n, numMissing: emb.numMissing,
+      brainKey, threshold, metric, numSamples: n, numMissing: source.numMissing,
       uniqueIds: found.unique.map(id),
       duplicateIds: found.duplicates.map(id),
       neighborsMap,
       duplicates: Object.fromEntries(Object.entries(neighborsMap).map(([k, g]) => [k, g.map(([d]) => d)])),
+      similarityIndex: optionalString(params, "similarity_index") ?? null,
+      numNotIndexed: source.numNotIndexed,
+      notIndexedIds: source.notIndexedIds,
+      fields,
     };
     if (brainKey) {
-      await registerBrainRun(ctx.db, ctx.dataset, {
-        key: brainKey,
-        version: ctx.fiftyoneVersion,
-        viewStages: ctx.target.viewStages ?? null,
-        config: { cls: GENERIC_CONFIG_CLS, type: "brain", method: "near_duplicates", runtime: "brain-ts", embeddings_field: field, metric, threshold },
-        results: {
-          cls: GENERIC_RESULTS_CLS,
-          thresh: threshold,
-          unique_ids: result.uniqueIds,
-          duplicate_ids: result.duplicateIds,
-          neighbors_map: neighborsMap,
-          duplicates: result.duplicates,
-          graph: storedGraph(graph, emb.ids),
-        },
-      });
+      try {
+        await registerBrainRun(ctx.db, ctx.dataset, {
+          key: brainKey,
+          version: ctx.fiftyoneVersion,
+          viewStages: ctx.target.viewStages ?? null,
+          config: {
+            cls: GENERIC_CONFIG_CLS, type: "brain", method: "near_duplicates", runtime: "brain-ts", ...source.config, threshold,
+            type_field: fieldNames.type_field ?? null, id_field: fieldNames.id_field ?? null, dist_field: fieldNames.dist_field ?? null,
+          },
+          results: {
+            cls: GENERIC_RESULTS_CLS,
+            thresh: threshold,
+            unique_ids: result.uniqueIds,
+            duplicate_ids: result.duplicateIds,
+            neighbors_map: neighborsMap,
+            duplicates: result.duplicates,
+            graph: storedGraph(graph, source.ids),
+          },
+        });
+      } catch (err) {
+        // No fields left behind without the run that would remove them.
+        await removeDuplicateFields(ctx.db, ctx.dataset, fields);
+        throw err;
+      }
     }
     ctx.progress(1, `${result.duplicateIds.length} near duplicates`);
     return result;
@@ -111,10 +186,10 @@ export async function neighbourGraphs(
   dim: number,
   metric: Metric,
   threshold: number,
-  options: { signal?: AbortSignal; progress?: (fraction: number) => void } = {},
+  options: { signal?: AbortSignal; progress?: (fraction: number) => void; center?: ArrayLike<number> } = {},
 ): Promise<{ graph: NeighborGraph; exact: NeighborGraph }> {
   const graph = await knnRadiusGraph(vectors, n, dim, metric, Math.min(METRIC_MAX[metric], 2 * threshold), MAX_STORED_NEIGHBORS, options);
-  const exact = graph.radius >= threshold ? graph : radiusGraph(vectors, n, dim, metric, threshold);
+  const exact = graph.radius >= threshold ? graph : radiusGraph(vectors, n, dim, metric, threshold, Infinity, options.center);
   return { graph, exact };
 }
 

@@ -46,7 +46,9 @@ function runVersion(run: RunDoc): string {
 async function similarityRun(ctx: JobContext, brainKey: string): Promise<RunDoc> {
   const run = await getBrainRun(ctx.db, ctx.dataset, brainKey);
   if (run.config.type !== "similarity") {
-    throw new BrainError("INVALID_PARAMS", `Brain run '${brainKey}' is a ${run.config.type} run, not a similarity index`);
+    // Generic runs all have type "brain": their method says what they are.
+    const kind = run.config.type === "brain" && typeof run.config.method === "string" ? run.config.method : run.config.type;
+    throw new BrainError("INVALID_PARAMS", `Brain run '${brainKey}' is a ${String(kind)} run, not a similarity index`);
   }
   return run;
 }
@@ -66,7 +68,7 @@ async function sampleMap(index: SimilarityIndex): Promise<Map<string, string>> {
 }
 
 /** Runs `use` on a run's loaded index (cached by the warm runtime). */
-async function withRunIndex<R>(ctx: JobContext, brainKey: string, use: (loaded: LoadedIndex, run: RunDoc) => Promise<R>): Promise<R> {
+export async function withRunIndex<R>(ctx: JobContext, brainKey: string, use: (loaded: LoadedIndex, run: RunDoc) => Promise<R>): Promise<R> {
   const run = await similarityRun(ctx, brainKey);
   const key = cacheKey(ctx.dataset._id.toHexString(), brainKey, runVersion(run));
   return withIndex(key, () => loadRunIndex(ctx, run), (loaded) => use(loaded, run));
