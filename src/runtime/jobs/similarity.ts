@@ -43,7 +43,7 @@ function runVersion(run: RunDoc): string {
   return `${run._id.toHexString()}:${run.timestamp.getTime()}:${run.results?.toHexString() ?? "-"}`;
 }
 
-async function similarityRun(ctx: JobContext, brainKey: string): Promise<RunDoc> {
+export async function similarityRun(ctx: JobContext, brainKey: string): Promise<RunDoc> {
   const run = await getBrainRun(ctx.db, ctx.dataset, brainKey);
   if (run.config.type !== "similarity") {
     throw new BrainError("INVALID_PARAMS", `Brain run '${brainKey}' is a ${run.config.type} run, not a similarity index`);
@@ -66,7 +66,7 @@ async function sampleMap(index: SimilarityIndex): Promise<Map<string, string>> {
 }
 
 /** Runs `use` on a run's loaded index (cached by the warm runtime). */
-async function withRunIndex<R>(ctx: JobContext, brainKey: string, use: (loaded: LoadedIndex, run: RunDoc) => Promise<R>): Promise<R> {
+export async function withRunIndex<R>(ctx: JobContext, brainKey: string, use: (loaded: LoadedIndex, run: RunDoc) => Promise<R>): Promise<R> {
   const run = await similarityRun(ctx, brainKey);
   const key = cacheKey(ctx.dataset._id.toHexString(), brainKey, runVersion(run));
   return withIndex(key, () => loadRunIndex(ctx, run), (loaded) => use(loaded, run));
@@ -230,7 +230,7 @@ function expandSampleIds(sampleOf: Map<string, string>, ids: string[]): string[]
 }
 
 /** Runs one query on a loaded index, limited to the view's items. */
-async function runQuery(loaded: LoadedIndex, run: RunDoc, p: SortBySimilarityParams, viewIds: Set<string> | null): Promise<QueryResult> {
+export async function runQuery(loaded: LoadedIndex, run: RunDoc, p: SortBySimilarityParams, viewIds: Set<string> | null): Promise<QueryResult> {
   const { index } = loaded;
   const caps = index.capabilities;
   if (p.reverse && !caps.supportsLeastSimilarity) {
