@@ -2,6 +2,7 @@ import { Db } from "mongodb";
 import { sharedEmbeddingModel } from "../../embeddings/loadModel";
 import { BrainError } from "../../errors";
 import { DatasetDoc, FieldDoc, findField, loadDataset, samplesCollection } from "../../fiftyone/datasets";
+import { queryRecordFieldError } from "../../fiftyone/queryRecordFields";
 import { RunDoc } from "../../fiftyone/runs";
 import { toObjectIds } from "../../fiftyone/samples";
 import { Job, JobContext } from "../job";
@@ -19,11 +20,6 @@ import { SortBySimilarityParams } from "./similarityParams";
  * FiftyOne does. Everything that can be refused is refused here, before anything is written.
  */
 
-const STRING_FIELD = "fiftyone.core.fields.StringField";
-const DATETIME_FIELD = "fiftyone.core.fields.DateTimeField";
-const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
-/** Fields FiftyOne manages itself: never a place to record a query. */
-const RESERVED_FIELDS = new Set(["id", "_id", "filepath", "tags", "metadata", "created_at", "last_modified_at", "media_type", "frames"]);
 export const DEFAULT_ADD_K = 25;
 
 export interface FindSimilarSamplesResult {
@@ -43,18 +39,6 @@ export interface FindSimilarSamplesResult {
   num_skipped: number;
   query_field: string | null;
   query_time_field: string | null;
-}
-
-/** Whether `name` can record a query value of type `ftype` on the destination dataset; the reason if not. */
-export function queryFieldError(dataset: DatasetDoc, name: string, ftype: string, param: string): string | null {
-  if (!FIELD_NAME.test(name)) return `Invalid ${param} '${name}': use letters, digits and _ (starting with a letter)`;
-  if (RESERVED_FIELDS.has(name)) return `'${name}' is a field FiftyOne manages: choose another ${param}`;
-  const existing = findField(dataset, name);
-  const kind = ftype === STRING_FIELD ? "StringField" : "DateTimeField";
-  if (existing && existing.ftype !== ftype) {
-    return `Field '${name}' of dataset '${dataset.name}' has type ${existing.ftype.split(".").pop()}; ${param} needs a ${kind} (or a new field name)`;
-  }
-  return null;
 }
 
 /** Top-level fields both datasets have with different types: the copies could not be added. */
@@ -115,11 +99,11 @@ async function parseQuery(ctx: JobContext, params: RawParams): Promise<SimilarQu
   if (queryField !== null && queryField === queryTimeField) {
     throw new BrainError("INVALID_PARAMS", `'query_field' and 'query_time_field' must be different fields ('${queryField}')`);
   }
-  for (const [name, ftype, param] of [
-    [queryField, STRING_FIELD, "query_field"],
-    [queryTimeField, DATETIME_FIELD, "query_time_field"],
+  for (const [name, kind, param] of [
+    [queryField, "StringField", "query_field"],
+    [queryTimeField, "DateTimeField", "query_time_field"],
   ] as const) {
-    const error = name === null ? null : queryFieldError(ctx.dataset, name, ftype, param);
+    const error = name === null ? null : queryRecordFieldError(ctx.dataset.sample_fields, ctx.dataset.name, name, kind, param);
     if (error) throw new BrainError("INVALID_FIELD_TYPE", error);
   }
   const srcMedia = src.media_type ?? null;
