@@ -61,7 +61,7 @@ export class AddSimilarSamples extends Operator {
       return new types.Property(inputs);
     }
     const search = addSearch(selectedIds(ctx).length);
-    const names = new types.AutocompleteView({ allow_user_input: false });
+    const names = new types.AutocompleteView({ choices: [], allow_user_input: false });
     for (const s of sources) names.addChoice(s.dataset, { label: s.dataset, description: `${s.indexes.length} similarity index${s.indexes.length === 1 ? "" : "es"}` });
     inputs.enum("src_dataset", sources.map((s) => s.dataset), {
       label: "Source dataset",
@@ -110,7 +110,7 @@ export class AddSimilarSamples extends Operator {
 }
 
 function addFieldChoice(inputs: types.Object, name: string, label: string, existing: string[], description: string): void {
-  const choices = new types.AutocompleteView({ allow_user_input: true });
+  const choices = new types.AutocompleteView({ choices: [], allow_user_input: true });
   for (const f of existing) choices.addChoice(f, { label: f });
   inputs.str(name, { label, description, view: choices });
 }
