@@ -23,6 +23,8 @@ const proj = writeModel(join(dir, "models"), "proj", toyProjectionModel(16, 8));
 const SRC = "brain_ts_addsimilar_src";
 const DST = "brain_ts_addsimilar_dst";
 const CONFLICT = "brain_ts_addsimilar_conflict";
+const NESTED = "brain_ts_addsimilar_nested";
+const UNDECLARED = "brain_ts_addsimilar_undeclared";
 
 const COLOURS: Record<string, [number, number, number]> = {
   red: [230, 40, 30],
@@ -65,6 +67,8 @@ def attempt(params, dataset=dst):
         return "no error"
     except bridge.BrainRuntimeError as e:
         return "[%s] %s" % (e.code, e)
+    except Exception as e:
+        return "%s: %s" % (type(e).__name__, e)
 `;
 
 let service: ChildProcess | null = null;
@@ -98,13 +102,20 @@ for name, rgb in list(colours.items()) + [("lightblue", (90, 110, 240)), ("deepb
     Image.new("RGB", (16, 16), tuple(rgb)).save("%s/%s.png" % (d, name))
 src = fo.Dataset(${JSON.stringify(SRC)}, overwrite=True)
 src.persistent = True
-src.add_samples([fo.Sample(filepath="%s/%s.png" % (d, n), colour=n, ground_truth=fo.Classification(label=n)) for n in colours])
+src.add_samples([fo.Sample(filepath="%s/%s.png" % (d, n), colour=n, ground_truth=fo.Classification(label=n, rank=i, note=0.9)) for i, n in enumerate(colours)])
+src.add_sample_field("ground_truth.rank", fo.IntField)
 dst = fo.Dataset(${JSON.stringify(DST)}, overwrite=True)
 dst.persistent = True
 ids = {n: dst.add_sample(fo.Sample(filepath="%s/%s.png" % (d, n), colour=n, count=1)) for n in ["blue", "lightblue", "deepblue"]}
 other = fo.Dataset(${JSON.stringify(CONFLICT)}, overwrite=True)
 other.persistent = True
 other.add_sample(fo.Sample(filepath=d + "/lightblue.png", colour=7))
+# Clashing types inside a label: one the source declares (rank), one it does not (note).
+for name, attr in [(${JSON.stringify(NESTED)}, "rank"), (${JSON.stringify(UNDECLARED)}, "note")]:
+    other = fo.Dataset(name, overwrite=True)
+    other.persistent = True
+    other.add_sample(fo.Sample(filepath=d + "/lightblue.png", colour="lightblue", ground_truth=fo.Classification(label="x", **{attr: "high"})))
+    other.add_dynamic_sample_fields()
 print(json.dumps(ids))
 `);
   // "clip": an image+text model; "plain": the same vectors without a model; "proj": an image-only model.
@@ -119,7 +130,7 @@ afterAll(async () => {
   await closeDatabases();
   await runPython(`
 import fiftyone as fo
-for name in [${JSON.stringify(SRC)}, ${JSON.stringify(DST)}, ${JSON.stringify(CONFLICT)}]:
+for name in [${JSON.stringify(SRC)}, ${JSON.stringify(DST)}, ${JSON.stringify(CONFLICT)}, ${JSON.stringify(NESTED)}, ${JSON.stringify(UNDECLARED)}]:
     if fo.dataset_exists(name):
         fo.delete_dataset(name)
 print("null")
@@ -214,7 +225,7 @@ describe("add_similar_samples", () => {
   });
 
   it("refuses bad input with a clear error, adding nothing and declaring no field", async () => {
-    const out = await py<{ errors: Record<string, string>; before: unknown; after: unknown; conflict: number }>(`
+    const out = await py<{ errors: Record<string, string>; before: unknown; after: unknown; conflict: number; undeclared: { n: number; same_schema: boolean } }>(`
 before = state()
 sel = ${JSON.stringify([dstIds.lightblue])}
 errors = {
@@ -227,9 +238,17 @@ errors = {
     "bad_query_field": attempt({"src_dataset": src.name, "brain_key": "clip", "query": "red", "query_field": "count"}),
     "no_query": attempt({"src_dataset": src.name, "brain_key": "clip"}),
     "conflict": attempt({"src_dataset": src.name, "brain_key": "clip", "query": "red"}, fo.load_dataset(${JSON.stringify(CONFLICT)})),
+    "nested": attempt({"src_dataset": src.name, "brain_key": "clip", "query": "red"}, fo.load_dataset(${JSON.stringify(NESTED)})),
 }
+# FiftyOne itself refuses the copies (an attribute the source does not declare): its partial work is undone.
+undeclared = fo.load_dataset(${JSON.stringify(UNDECLARED)})
+undeclared_before = sorted(undeclared.get_field_schema(flat=True).keys())
+errors["undeclared"] = attempt({"src_dataset": src.name, "brain_key": "clip", "query": "red", "query_field": "prompt"}, undeclared)
+undeclared.reload()
 dst.reload()
-print(json.dumps({"errors": errors, "before": before, "after": state(), "conflict": len(fo.load_dataset(${JSON.stringify(CONFLICT)}))}))
+print(json.dumps({"errors": errors, "before": before, "after": state(),
+                  "conflict": len(fo.load_dataset(${JSON.stringify(CONFLICT)})) + len(fo.load_dataset(${JSON.stringify(NESTED)})),
+                  "undeclared": {"n": len(undeclared), "same_schema": sorted(undeclared.get_field_schema(flat=True).keys()) == undeclared_before}}))
 `);
     const e = out.errors;
     expect(e.no_model).toMatch(/^\[INVALID_PARAMS\] .*'plain'.*does not record the model/);
@@ -241,7 +260,10 @@ print(json.dumps({"errors": errors, "before": before, "after": state(), "conflic
     expect(e.bad_query_field).toMatch(/^\[INVALID_FIELD_TYPE\] Field 'count' .* has type IntField; query_field needs a StringField/);
     expect(e.no_query).toMatch(/^\[INVALID_PARAMS\] Select samples to search by image, or give a text 'query'/);
     expect(e.conflict).toMatch(/^\[INVALID_FIELD_TYPE\] .*'colour' \(StringField in '.*', IntField in '.*'\)/);
+    expect(e.nested).toMatch(/^\[INVALID_FIELD_TYPE\] .*'ground_truth\.rank' \(IntField in '.*', StringField in '.*'\)/);
+    expect(e.undeclared).toMatch(/^ValueError: .*ground_truth/);
     expect(out.after).toEqual(out.before);
-    expect(out.conflict).toBe(1);
+    expect(out.conflict).toBe(2);
+    expect(out.undeclared).toEqual({ n: 1, same_schema: true });
   });
 });

@@ -1,7 +1,7 @@
 import { Db } from "mongodb";
 import { sharedEmbeddingModel } from "../../embeddings/loadModel";
 import { BrainError } from "../../errors";
-import { DatasetDoc, FieldDoc, findField, loadDataset, samplesCollection } from "../../fiftyone/datasets";
+import { DatasetDoc, FieldDoc, loadDataset, samplesCollection } from "../../fiftyone/datasets";
 import { queryRecordFieldError } from "../../fiftyone/queryRecordFields";
 import { RunDoc } from "../../fiftyone/runs";
 import { toObjectIds } from "../../fiftyone/samples";
@@ -41,14 +41,23 @@ export interface FindSimilarSamplesResult {
   query_time_field: string | null;
 }
 
-/** Top-level fields both datasets have with different types: the copies could not be added. */
+/**
+ * Fields (embedded attributes included, as dotted paths) both datasets declare with
+ * different types: FiftyOne could not add the copies. Attributes the source does not
+ * declare cannot be seen here; the copy step undoes its work if FiftyOne refuses them.
+ */
 function schemaConflicts(src: DatasetDoc, dst: DatasetDoc): string[] {
   const conflicts: string[] = [];
   const same = (a: FieldDoc, b: FieldDoc) => a.ftype === b.ftype && (a.embedded_doc_type ?? null) === (b.embedded_doc_type ?? null) && (a.subfield ?? null) === (b.subfield ?? null);
-  for (const f of src.sample_fields) {
-    const g = findField(dst, f.name);
-    if (g && !same(f, g)) conflicts.push(`'${f.name}' (${typeLabel(f)} in '${src.name}', ${typeLabel(g)} in '${dst.name}')`);
-  }
+  const walk = (a: readonly FieldDoc[], b: readonly FieldDoc[], prefix: string) => {
+    for (const f of a) {
+      const g = b.find((x) => x.name === f.name);
+      if (!g) continue;
+      if (!same(f, g)) conflicts.push(`'${prefix}${f.name}' (${typeLabel(f)} in '${src.name}', ${typeLabel(g)} in '${dst.name}')`);
+      else if (f.fields?.length && g.fields?.length) walk(f.fields, g.fields, `${prefix}${f.name}.`);
+    }
+  };
+  walk(src.sample_fields, dst.sample_fields, "");
   return conflicts;
 }
 
