@@ -267,7 +267,7 @@ def add_similar_samples(dataset, params, on_progress=None, config_env=None):
                     copy[query_time_field] = now
                 yield copy
 
-        fields_before = set(dataset.get_field_schema().keys())
+        fields_before = set(dataset.get_field_schema(flat=True).keys())
         try:
             added_ids = dataset.add_samples(copies(), num_samples=len(ids))
         except Exception:
@@ -276,8 +276,11 @@ def add_similar_samples(dataset, params, on_progress=None, config_env=None):
             dataset.delete_samples(
                 dataset.match(F("filepath").is_in(found["filepaths"]))
             )
-            for name in set(dataset.get_field_schema().keys()) - fields_before:
-                dataset.delete_sample_field(name)
+            declared = set(dataset.get_field_schema(flat=True).keys()) - fields_before
+            for path in sorted(declared):
+                # A new field's own attributes go with it
+                if not any(path.startswith(p + ".") for p in declared):
+                    dataset.delete_sample_field(path)
             raise
 
     return {
