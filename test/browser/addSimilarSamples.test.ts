@@ -82,6 +82,9 @@ it("adds the source's samples nearest a text prompt, skips the one already prese
       const counts = await page.getByTestId("entry-counts").first().innerText().catch(() => "?");
       throw new Error(`${(err as Error).message}\ncounts: ${counts}\n${browser.logs.slice(-15).join("\n")}`);
     });
+  // The result says how many were added and skipped.
+  await page.getByText(/Added 2 samples from '.*'; 1 skipped/).waitFor({ timeout: 15_000 });
+  await page.waitForTimeout(1500); // the tiles' images
   await shot("addsim-03-grid");
   const out = await runPython<{ n: number; prompts: Array<string | null>; colours: string[] }>(`
 import json, fiftyone as fo
