@@ -5,6 +5,7 @@ aggregation pipeline, take part in FiftyOne's delegated-operation queue, and rel
 progress and errors. Every algorithm runs in the Node runtime (``lib/src``).
 """
 
+from datetime import datetime, timezone
 import hashlib
 import json
 import os
@@ -18,6 +19,7 @@ from bson import json_util
 
 import fiftyone as fo
 import fiftyone.constants as foc
+from fiftyone import ViewField as F
 import fiftyone.core.odm.database as food
 import fiftyone.core.view as fov
 import fiftyone.operators as foo
@@ -222,6 +224,76 @@ def run_job(request, on_progress=None):
     )
 
 
+def add_similar_samples(dataset, params, on_progress=None, config_env=None):
+    """Adds to ``dataset`` the samples of another dataset most similar to its selected
+    samples (``params["query_ids"]``) or to a text prompt (``params["query"]``).
+
+    The runtime checks the request and queries the source's similarity index
+    (``find_similar_samples``); the copies are then made here with FiftyOne's own
+    ``add_samples``: copied samples carry any label and embedded-document fields, and
+    FiftyOne alone merges their schema into this dataset's and gives them their ids
+    exactly as it does for its own copies. Should the insert fail, the copies made and
+    the fields it declared are removed again.
+
+    Returns:
+        a dict with ``added_ids``, ``num_added``, ``num_skipped``, ``num_found``,
+        ``search`` and ``query``
+    """
+    request = {
+        "method": "find_similar_samples",
+        "params": params,
+        "database": _database_location(),
+        "dataset": dataset.name,
+        "target": _describe_target(dataset),
+        "fiftyone_version": foc.VERSION,
+        "config_env": config_env or {},
+    }
+    found = run_job(request, on_progress=on_progress)
+    ids = found["ids"]
+    added_ids = []
+    if ids:
+        src = fo.load_dataset(found["src_dataset"])
+        query_field = found.get("query_field")
+        query_time_field = found.get("query_time_field")
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+
+        def copies():
+            # One batch of FiftyOne's at a time: the results are not all held in memory
+            for sample in src.select(ids, ordered=True):
+                copy = sample.copy()
+                if query_field:
+                    copy[query_field] = found["query"]
+                if query_time_field:
+                    copy[query_time_field] = now
+                yield copy
+
+        fields_before = set(dataset.get_field_schema(flat=True).keys())
+        try:
+            added_ids = dataset.add_samples(copies(), num_samples=len(ids))
+        except Exception:
+            # The runtime left out every filepath this dataset had: any sample with one of
+            # these filepaths now is a copy made by this call
+            dataset.delete_samples(
+                dataset.match(F("filepath").is_in(found["filepaths"]))
+            )
+            declared = set(dataset.get_field_schema(flat=True).keys()) - fields_before
+            for path in sorted(declared):
+                # A new field's own attributes go with it
+                if not any(path.startswith(p + ".") for p in declared):
+                    dataset.delete_sample_field(path)
+            raise
+
+    return {
+        "added_ids": [str(_id) for _id in added_ids],
+        "num_added": len(added_ids),
+        "num_skipped": found["num_skipped"],
+        "num_found": found["num_found"],
+        "search": found["search"],
+        "query": found["query"],
+        "src_dataset": found["src_dataset"],
+    }
+
+
 class RunMethod(foo.Operator):
     """Runs one method of the Node runtime on a target view.
 
@@ -283,5 +355,42 @@ class RunMethod(foo.Operator):
         return {"method": method, "result": result}
 
 
+class CopySimilarSamples(foo.Operator):
+    """The copy step of the App's "add similar samples" form (see
+    ``add_similar_samples``). Params: ``params`` (``src_dataset``, ``brain_key``,
+    ``k``, ``query`` or ``query_ids``, ``query_field``, ``query_time_field``).
+    """
+
+    @property
+    def config(self):
+        return foo.OperatorConfig(
+            name="copy_similar_samples",
+            label="brain-ts: copy similar samples",
+            unlisted=True,
+            allow_immediate_execution=True,
+            allow_delegated_execution=False,
+        )
+
+    def execute(self, ctx):
+        params = dict(ctx.params.get("params") or {})
+
+        def on_progress(progress, label):
+            ctx.set_progress(progress=progress, label=label)
+
+        try:
+            result = add_similar_samples(
+                ctx.dataset,
+                params,
+                on_progress=on_progress,
+                config_env=_brain_secrets(ctx),
+            )
+        except BrainRuntimeError as e:
+            raise ValueError("[%s] %s" % (e.code, e)) from None
+
+        ctx.dataset.reload()
+        return {"method": "copy_similar_samples", "result": result}
+
+
 def register(p):
     p.register(RunMethod)
+    p.register(CopySimilarSamples)

@@ -18,6 +18,7 @@ import { SimilarityPanel } from "./panels/similarity/SimilarityPanel";
 import { LeaksPanel } from "./panels/leaks/LeaksPanel";
 import { FindUnique } from "./operators/findUnique";
 import { EmbeddingsPanel } from "./panels/embeddings/EmbeddingsPanel";
+import { AddSimilarSamples } from "./operators/addSimilarSamples";
 
 for (const operator of [
   ComputeEmbeddings,
@@ -37,6 +38,7 @@ for (const operator of [
   ComputeVisualization,
   ComputeRepresentativeness,
   FindUnique,
+  AddSimilarSamples,
 ]) {
   registerOperator(operator, PLUGIN_NAME);
 }

@@ -3,6 +3,8 @@ import { executeOperator, OperatorResult } from "@fiftyone/operators";
 /** The plugin's name, which prefixes every operator URI. */
 export const PLUGIN_NAME = "@brain-ts/brain";
 export const BRIDGE_URI = `${PLUGIN_NAME}/run_method`;
+/** The bridge's copy step of "add similar samples" (FiftyOne's add_samples, on the Python side). */
+export const COPY_SIMILAR_URI = `${PLUGIN_NAME}/copy_similar_samples`;
 
 /** VIEW_WITHOUT_SELECTION: the current view and filters, ignoring the grid's extended selection. */
 export type Target = "DATASET" | "CURRENT_VIEW" | "SELECTED_SAMPLES" | "VIEW_WITHOUT_SELECTION";
@@ -55,6 +57,19 @@ export async function queryRuntime<R>(method: string, params: Record<string, unk
   const outcome = await callRuntime<R>({ method, params });
   if (outcome.delegated) throw new Error(`${method} was delegated unexpectedly`);
   return outcome.result;
+}
+
+/** Runs one of the bridge's Python operators (immediately) and returns its `result`. */
+export function callPythonOperator<R>(uri: string, params: Record<string, unknown>): Promise<R> {
+  return new Promise((resolve, reject) => {
+    executeOperator(uri, params, {
+      skipOutput: true,
+      callback: (outcome: OperatorResult) => {
+        if (outcome.error) reject(new Error(outcome.errorMessage || errorText(outcome.error)));
+        else resolve((outcome.result as { result?: R } | undefined)?.result as R);
+      },
+    });
+  });
 }
 
 /**

@@ -114,6 +114,8 @@ declare module "@fiftyone/operators" {
     }
     export class RadioGroup extends Choices {}
     export class Dropdown extends Choices {}
+    /** A text box with suggestions; free input allowed unless `allow_user_input: false`. */
+    export class AutocompleteView extends Choices {}
     export class Notice extends View {}
     export class Warning extends View {}
     export class Header extends View {}

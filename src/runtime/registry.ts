@@ -21,6 +21,7 @@ import { hardnessJob, mistakennessJob, representativenessJob, uniquenessJob } fr
 import { findUniqueJob } from "./jobs/findUnique";
 import { getLeakRunJob } from "./jobs/leakRuns";
 import { getVisualizationJob, getVisualizationPointJob, listVisualizationRunsJob } from "./jobs/visualizationQuery";
+import { findSimilarSamplesJob, listSimilaritySourcesJob } from "./jobs/similarSamples";
 
 /** Every method the runtime serves, by the name operators and the CLI use. */
 const JOBS: Job[] = [
@@ -49,6 +50,8 @@ const JOBS: Job[] = [
   getVisualizationJob,
   getVisualizationPointJob,
   writeDistanceFieldJob,
+  findSimilarSamplesJob,
+  listSimilaritySourcesJob,
 ];
 
 const byName = new Map(JOBS.map((j) => [j.name, j]));

@@ -43,7 +43,7 @@ function runVersion(run: RunDoc): string {
   return `${run._id.toHexString()}:${run.timestamp.getTime()}:${run.results?.toHexString() ?? "-"}`;
 }
 
-async function similarityRun(ctx: JobContext, brainKey: string): Promise<RunDoc> {
+export async function similarityRun(ctx: JobContext, brainKey: string): Promise<RunDoc> {
   const run = await getBrainRun(ctx.db, ctx.dataset, brainKey);
   if (run.config.type !== "similarity") {
     // Generic runs all have type "brain": their method says what they are.
@@ -232,7 +232,7 @@ function expandSampleIds(sampleOf: Map<string, string>, ids: string[]): string[]
 }
 
 /** Runs one query on a loaded index, limited to the view's items. */
-async function runQuery(loaded: LoadedIndex, run: RunDoc, p: SortBySimilarityParams, viewIds: Set<string> | null): Promise<QueryResult> {
+export async function runQuery(loaded: LoadedIndex, run: RunDoc, p: SortBySimilarityParams, viewIds: Set<string> | null): Promise<QueryResult> {
   const { index } = loaded;
   const caps = index.capabilities;
   if (p.reverse && !caps.supportsLeastSimilarity) {
