@@ -7,9 +7,16 @@ import type { BrainRunRef } from "./validation";
 
 export type QueryTab = "SELECTED" | "IMAGE" | "TEXT";
 
-/** The dataset's similarity runs. */
+/**
+ * The dataset's similarity indexes of a backend shipped here, told by the run's method
+ * (its backend). The App's run `type` cannot tell: it is null for sklearn runs and
+ * "similarity" for every generic brain run.
+ */
 export function similarityRuns(runs: readonly BrainRunRef[]): BrainRunRef[] {
-  return runs.filter((r) => r.type === "similarity");
+  return runs.filter((r) => {
+    const backend = r.method ? BACKEND_ALIASES[r.method] ?? r.method : "";
+    return r.type !== "visualization" && backend in BACKEND_CATALOG;
+  });
 }
 
 /** Backends the forms offer, default first (the brain config's default name may be the reference's `sklearn`). */

@@ -1,7 +1,7 @@
 import { validateBrainKey } from "../src/errors";
 import type { Target } from "./bridge";
 import { splitFieldTypeError } from "../src/fiftyone/splitFieldTypes";
-import { BACKEND_ALIASES, BACKEND_CATALOG } from "../src/index/backendCatalog";
+import { similarityRuns } from "./similarityParams";
 
 /**
  * The checks behind the operators' forms, pure so they are unit-tested: the form says
@@ -178,16 +178,9 @@ export function uniqueTargetError(mode: unknown, value: unknown, numSamples?: nu
   return null;
 }
 
-/**
- * Similarity indexes near duplicates can use: indexes of whole samples of a backend
- * shipped here, told by the run's method (its backend). The App's run `type` cannot tell:
- * it is null for sklearn runs and "similarity" for every generic brain run.
- */
+/** Similarity indexes near duplicates can use: indexes of whole samples. */
 export function duplicateIndexes(runs: readonly BrainRunRef[]): BrainRunRef[] {
-  return runs.filter((r) => {
-    const backend = r.method ? BACKEND_ALIASES[r.method] ?? r.method : "";
-    return r.type !== "visualization" && !r.patchesField && backend in BACKEND_CATALOG;
-  });
+  return similarityRuns(runs).filter((r) => !r.patchesField);
 }
 
 /**

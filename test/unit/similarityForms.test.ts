@@ -31,8 +31,12 @@ describe("similarity forms", () => {
     const runs = [
       { key: "a", cls: "x", type: "similarity", method: "sklearn" },
       { key: "b", cls: "x", type: "uniqueness", method: null },
+      // what the App reports: no type for sklearn runs, "similarity" for other generic runs
+      { key: "c", cls: "x", type: null, method: "sklearn" },
+      { key: "d", cls: "x", type: "similarity", method: "hnswlib" },
+      { key: "e", cls: "x", type: "similarity", method: "near_duplicates" },
     ];
-    expect(similarityRuns(runs).map((r) => r.key)).toEqual(["a"]);
+    expect(similarityRuns(runs).map((r) => r.key)).toEqual(["a", "c", "d"]);
     const view = [{ _cls: "fiftyone.core.stages.MatchTags", kwargs: [] }];
     const stages = resultStages(view, { ids: ["l1", "l2", "l3"], sample_ids: ["s2", "s1", "s2"], distances: [0, 1, 2], patches_field: "gt" });
     expect(stages).toEqual([view[0], { _cls: "fiftyone.core.stages.Select", kwargs: [["sample_ids", ["s2", "s1"]], ["ordered", true]] }]);
