@@ -52,7 +52,10 @@ type GraphKind = "affine" | "euclidean";
  * cosine: alpha −1, colBias 1; dotproduct: alpha −1, colBias 0; euclidean (squared): alpha −2,
  * colBias ‖b‖², rowBias ‖q‖², clamped at 0 against rounding.
  */
-function buildGraph(kind: GraphKind, alpha: number, bothAxes: boolean): Uint8Array {
+type GraphOutput = "topk" | "topkBoth" | "distances";
+
+function buildGraph(kind: GraphKind, alpha: number, output: GraphOutput): Uint8Array {
+  const bothAxes = output === "topkBoth";
   const floatT = (dims: string[]): onnx.ITypeProto => ({
     tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims.map((d) => ({ dimParam: d })) } },
   });
@@ -88,7 +91,7 @@ function buildGraph(kind: GraphKind, alpha: number, bothAxes: boolean): Uint8Arr
       { name: "axis", type: A.INT, i: -1 },
     ],
   });
-  nodes.push(topK(dist, "K", "values", "indices"));
+  if (output !== "distances") nodes.push(topK(dist, "K", "values", "indices"));
   if (bothAxes) {
     // the same block seen from B's rows: the nearest Q rows of every B row (TopK along
     // the last axis of the transpose is about twice as fast as along axis 0)
@@ -107,12 +110,16 @@ function buildGraph(kind: GraphKind, alpha: number, bothAxes: boolean): Uint8Arr
         { name: "B", type: floatT(["n", "d"]) },
         { name: "C", type: floatT(["one", "n"]) },
         { name: "R", type: floatT(["q", "one"]) },
-        { name: "K", type: int64T(["k1"]) },
+        ...(output === "distances" ? [] : [{ name: "K", type: int64T(["k1"]) }]),
         ...(bothAxes ? [{ name: "K0", type: int64T(["k1"]) }] : []),
       ],
       output: [
-        { name: "values", type: floatT(["q", "k"]) },
-        { name: "indices", type: int64T(["q", "k"]) },
+        ...(output === "distances"
+          ? [{ name: dist, type: floatT(["q", "n"]) }]
+          : [
+              { name: "values", type: floatT(["q", "k"]) },
+              { name: "indices", type: int64T(["q", "k"]) },
+            ]),
         ...(bothAxes ? [{ name: "values0", type: floatT(["n", "k0"]) }, { name: "indices0", type: int64T(["n", "k0"]) }] : []),
       ],
     },
@@ -122,11 +129,11 @@ function buildGraph(kind: GraphKind, alpha: number, bothAxes: boolean): Uint8Arr
 
 const sessions = new Map<string, Promise<ort.InferenceSession>>();
 
-function session(kind: GraphKind, alpha: number, bothAxes = false): Promise<ort.InferenceSession> {
-  const key = `${kind}:${alpha}:${bothAxes}`;
+function session(kind: GraphKind, alpha: number, output: GraphOutput = "topk"): Promise<ort.InferenceSession> {
+  const key = `${kind}:${alpha}:${output}`;
   let s = sessions.get(key);
   if (!s) {
-    s = ort.InferenceSession.create(buildGraph(kind, alpha, bothAxes), { executionProviders: ["cpu"], graphOptimizationLevel: "all" });
+    s = ort.InferenceSession.create(buildGraph(kind, alpha, output), { executionProviders: ["cpu"], graphOptimizationLevel: "all" });
     sessions.set(key, s);
   }
   return s;
@@ -267,6 +274,7 @@ export async function knnSelf(vectors: Float32Array, dim: number, k: number, met
   if (vectors.length % dim !== 0) throw new BrainError("INVALID_DATA", `Vectors do not have dimension ${dim} (${vectors.length} values)`);
   if (!Number.isInteger(k) || k <= 0) throw new BrainError("INVALID_PARAMS", `k must be a positive integer, got ${k}`);
   const n = vectors.length / dim;
+  if (options.radius !== undefined && Number.isFinite(options.radius)) return radiusSelf(vectors, n, dim, k, metric, options.radius, options);
   if (dim < (options.symmetricMinDim ?? SYMMETRIC_MIN_DIM)) return knnSearch(vectors, vectors, dim, k, metric, { ...options, selfIndex: Int32Array.from({ length: n }, (_, i) => i) });
   const out: KnnResult = { indices: new Int32Array(n * k).fill(-1), distances: new Float32Array(n * k).fill(Infinity), k };
   if (n <= 1) return out;
@@ -275,7 +283,7 @@ export async function knnSelf(vectors: Float32Array, dim: number, k: number, met
   const alpha = metric === "euclidean" ? -2 : -1;
   const norms = metric === "euclidean" ? squaredNorms(rows, n, dim) : null;
   const colBias = norms ?? new Float32Array(n).fill(metric === "cosine" ? 1 : 0);
-  const sess = await session(kind, alpha, true);
+  const sess = await session(kind, alpha, "topkBoth");
   // Each row keeps its kk = k + 1 best (its own row is among them), sorted ascending.
   const kk = Math.min(n, k + 1);
   const bestD = new Float32Array(n * kk).fill(Infinity);
@@ -352,5 +360,75 @@ export async function knnSelf(vectors: Float32Array, dim: number, k: number, met
       filled++;
     }
   }
+  return out;
+}
+
+/**
+ * knnSelf within a radius: each block of the upper triangle of the distance matrix is
+ * scanned here for the pairs within the radius, each offered to both of its rows, so no
+ * partial sort runs at all (near-duplicate radii leave most pairs out). Rows keep their k
+ * nearest, earlier (lower) indices first on ties, as a TopK over the whole row would.
+ */
+async function radiusSelf(vectors: Float32Array, n: number, dim: number, k: number, metric: SimilarityMetric, radius: number, options: SelfKnnOptions): Promise<KnnResult> {
+  const out: KnnResult = { indices: new Int32Array(n * k).fill(-1), distances: new Float32Array(n * k).fill(Infinity), k };
+  if (n <= 1) return out;
+  const rows = metric === "cosine" ? normalizedRows(vectors, n, dim) : vectors;
+  const kind: GraphKind = metric === "euclidean" ? "euclidean" : "affine";
+  const norms = metric === "euclidean" ? squaredNorms(rows, n, dim) : null;
+  const colBias = norms ?? new Float32Array(n).fill(metric === "cosine" ? 1 : 0);
+  const sess = await session(kind, metric === "euclidean" ? -2 : -1, "distances");
+  const limit = metric === "euclidean" ? radius * radius : radius;
+  const { indices: bestI, distances: bestD } = out;
+  const count = new Int32Array(n);
+  const offer = (row: number, col: number, d: number) => {
+    const base = row * k;
+    let c = count[row];
+    if (c === k) {
+      if (!(d < bestD[base + k - 1])) return;
+      c = k - 1;
+    } else count[row] = c + 1;
+    let p = c;
+    for (; p > 0 && bestD[base + p - 1] > d; p--) {
+      bestD[base + p] = bestD[base + p - 1];
+      bestI[base + p] = bestI[base + p - 1];
+    }
+    bestD[base + p] = d;
+    bestI[base + p] = col;
+  };
+  const block = Math.max(1, Math.min(n, Math.floor(Math.sqrt(options.blockElements ?? 1 << 24))));
+  const starts: number[] = [];
+  for (let s = 0; s < n; s += block) starts.push(s);
+  const pairs = (starts.length * (starts.length + 1)) / 2;
+  let done = 0;
+  for (const [bi, i0] of starts.entries()) {
+    const ri = Math.min(block, n - i0);
+    const Q = new ort.Tensor("float32", rows.subarray(i0 * dim, (i0 + ri) * dim), [ri, dim]);
+    const R = new ort.Tensor("float32", norms ? norms.subarray(i0, i0 + ri) : new Float32Array(ri), [ri, 1]);
+    for (const j0 of starts.slice(bi)) {
+      if (options.signal?.aborted) throw new BrainError("CANCELLED", "The search was cancelled");
+      const rj = Math.min(block, n - j0);
+      const res = await sess.run({
+        Q,
+        B: new ort.Tensor("float32", rows.subarray(j0 * dim, (j0 + rj) * dim), [rj, dim]),
+        C: new ort.Tensor("float32", colBias.subarray(j0, j0 + rj), [1, rj]),
+        R,
+      });
+      const D = Object.values(res)[0].data as Float32Array;
+      const diagonal = i0 === j0;
+      for (let r = 0; r < ri; r++) {
+        const at = r * rj;
+        // on the diagonal block each unordered pair once (and never a row with itself)
+        for (let c = diagonal ? r + 1 : 0; c < rj; c++) {
+          const d = D[at + c];
+          if (d <= limit) {
+            offer(i0 + r, j0 + c, d);
+            offer(j0 + c, i0 + r, d);
+          }
+        }
+      }
+      options.progress?.(++done / pairs);
+    }
+  }
+  if (metric === "euclidean") for (let t = 0; t < bestD.length; t++) if (bestI[t] >= 0) bestD[t] = Math.sqrt(bestD[t]);
   return out;
 }
