@@ -265,7 +265,7 @@ const SYMMETRIC_MIN_DIM = 384;
  * (TopK along columns), which halves the matrix products of `knnSearch` on the same rows.
  * The second partial sort costs about as much as the product saved at 256 dimensions and
  * a third less from 384 (measured on 4096 × 4096 blocks), so lower dimensions take the
- * full-matrix search.
+ * full-matrix search. With a finite `radius`, radiusSelf below (no partial sorts).
  * Per row, candidates are merged in increasing column order, earlier ones winning ties,
  * so ties resolve to the lower index as in one TopK over the whole row.
  */
@@ -278,31 +278,27 @@ export async function knnSelf(vectors: Float32Array, dim: number, k: number, met
   if (dim < (options.symmetricMinDim ?? SYMMETRIC_MIN_DIM)) return knnSearch(vectors, vectors, dim, k, metric, { ...options, selfIndex: Int32Array.from({ length: n }, (_, i) => i) });
   const out: KnnResult = { indices: new Int32Array(n * k).fill(-1), distances: new Float32Array(n * k).fill(Infinity), k };
   if (n <= 1) return out;
-  const rows = metric === "cosine" ? normalizedRows(vectors, n, dim) : vectors;
-  const kind: GraphKind = metric === "euclidean" ? "euclidean" : "affine";
-  const alpha = metric === "euclidean" ? -2 : -1;
-  const norms = metric === "euclidean" ? squaredNorms(rows, n, dim) : null;
-  const colBias = norms ?? new Float32Array(n).fill(metric === "cosine" ? 1 : 0);
-  const sess = await session(kind, alpha, "topkBoth");
+  const sides = selfRows(vectors, n, dim, metric);
+  const sess = await session(sides.kind, sides.alpha, "topkBoth");
   // Each row keeps its kk = k + 1 best (its own row is among them), sorted ascending.
   const kk = Math.min(n, k + 1);
   const bestD = new Float32Array(n * kk).fill(Infinity);
   const bestI = new Int32Array(n * kk).fill(-1);
   const scratchD = new Float32Array(kk);
   const scratchI = new Int32Array(kk);
-  const merge = (row: number, values: Float32Array, idx: BigInt64Array, at: number, stride: number, count: number, offset: number) => {
+  const merge = (row: number, values: Float32Array, idx: BigInt64Array, at: number, count: number, offset: number) => {
     const base = row * kk;
     let a = 0;
     let b = 0;
     for (let t = 0; t < kk; t++) {
       const da = a < kk ? bestD[base + a] : Infinity;
-      const db = b < count ? values[at + b * stride] : Infinity;
+      const db = b < count ? values[at + b] : Infinity;
       if (a < kk && (da <= db || b >= count) && bestI[base + a] >= 0) {
         scratchD[t] = da;
         scratchI[t] = bestI[base + a++];
       } else if (b < count) {
         scratchD[t] = db;
-        scratchI[t] = Number(idx[at + b * stride]) + offset;
+        scratchI[t] = Number(idx[at + b]) + offset;
         b++;
       } else {
         scratchD[t] = Infinity;
@@ -312,39 +308,23 @@ export async function knnSelf(vectors: Float32Array, dim: number, k: number, met
     bestD.set(scratchD, base);
     bestI.set(scratchI, base);
   };
-  const block = Math.max(1, Math.min(n, Math.floor(Math.sqrt(options.blockElements ?? 1 << 24))));
-  const starts: number[] = [];
-  for (let s = 0; s < n; s += block) starts.push(s);
-  const pairs = (starts.length * (starts.length + 1)) / 2;
-  let done = 0;
-  for (const [bi, i0] of starts.entries()) {
-    const ri = Math.min(block, n - i0);
-    const Q = new ort.Tensor("float32", rows.subarray(i0 * dim, (i0 + ri) * dim), [ri, dim]);
-    const R = new ort.Tensor("float32", norms ? norms.subarray(i0, i0 + ri) : new Float32Array(ri), [ri, 1]);
-    for (const j0 of starts.slice(bi)) {
-      if (options.signal?.aborted) throw new BrainError("CANCELLED", "The search was cancelled");
-      const rj = Math.min(block, n - j0);
-      const k1 = Math.min(kk, rj);
-      const k0 = Math.min(kk, ri);
-      const res = await sess.run({
-        Q,
-        B: new ort.Tensor("float32", rows.subarray(j0 * dim, (j0 + rj) * dim), [rj, dim]),
-        C: new ort.Tensor("float32", colBias.subarray(j0, j0 + rj), [1, rj]),
-        R,
-        K: new ort.Tensor("int64", BigInt64Array.from([BigInt(k1)]), [1]),
-        K0: new ort.Tensor("int64", BigInt64Array.from([BigInt(k0)]), [1]),
-      });
-      const v1 = res.values.data as Float32Array;
-      const i1 = res.indices.data as BigInt64Array;
-      for (let r = 0; r < ri; r++) merge(i0 + r, v1, i1, r * k1, 1, k1, j0);
-      if (j0 !== i0) {
-        const v0 = res.values0.data as Float32Array;
-        const x0 = res.indices0.data as BigInt64Array;
-        for (let c = 0; c < rj; c++) merge(j0 + c, v0, x0, c * k0, 1, k0, i0);
-      }
-      options.progress?.(++done / pairs);
+  await forEachUpperBlock(sides, n, dim, options, async (i0, ri, j0, rj, feeds) => {
+    const k1 = Math.min(kk, rj);
+    const k0 = Math.min(kk, ri);
+    const res = await sess.run({
+      ...feeds,
+      K: new ort.Tensor("int64", BigInt64Array.from([BigInt(k1)]), [1]),
+      K0: new ort.Tensor("int64", BigInt64Array.from([BigInt(k0)]), [1]),
+    });
+    const v1 = res.values.data as Float32Array;
+    const i1 = res.indices.data as BigInt64Array;
+    for (let r = 0; r < ri; r++) merge(i0 + r, v1, i1, r * k1, k1, j0);
+    if (j0 !== i0) {
+      const v0 = res.values0.data as Float32Array;
+      const x0 = res.indices0.data as BigInt64Array;
+      for (let c = 0; c < rj; c++) merge(j0 + c, v0, x0, c * k0, k0, i0);
     }
-  }
+  });
   const radius = options.radius ?? Infinity;
   for (let row = 0; row < n; row++) {
     let filled = 0;
@@ -372,11 +352,8 @@ export async function knnSelf(vectors: Float32Array, dim: number, k: number, met
 async function radiusSelf(vectors: Float32Array, n: number, dim: number, k: number, metric: SimilarityMetric, radius: number, options: SelfKnnOptions): Promise<KnnResult> {
   const out: KnnResult = { indices: new Int32Array(n * k).fill(-1), distances: new Float32Array(n * k).fill(Infinity), k };
   if (n <= 1) return out;
-  const rows = metric === "cosine" ? normalizedRows(vectors, n, dim) : vectors;
-  const kind: GraphKind = metric === "euclidean" ? "euclidean" : "affine";
-  const norms = metric === "euclidean" ? squaredNorms(rows, n, dim) : null;
-  const colBias = norms ?? new Float32Array(n).fill(metric === "cosine" ? 1 : 0);
-  const sess = await session(kind, metric === "euclidean" ? -2 : -1, "distances");
+  const sides = selfRows(vectors, n, dim, metric);
+  const sess = await session(sides.kind, sides.alpha, "distances");
   const limit = metric === "euclidean" ? radius * radius : radius;
   const { indices: bestI, distances: bestD } = out;
   const count = new Int32Array(n);
@@ -395,6 +372,58 @@ async function radiusSelf(vectors: Float32Array, n: number, dim: number, k: numb
     bestD[base + p] = d;
     bestI[base + p] = col;
   };
+  await forEachUpperBlock(sides, n, dim, options, async (i0, ri, j0, rj, feeds) => {
+    const D = Object.values(await sess.run(feeds))[0].data as Float32Array;
+    const diagonal = i0 === j0;
+    for (let r = 0; r < ri; r++) {
+      const at = r * rj;
+      // on the diagonal block each unordered pair once (and never a row with itself)
+      for (let c = diagonal ? r + 1 : 0; c < rj; c++) {
+        const d = D[at + c];
+        if (d <= limit) {
+          offer(i0 + r, j0 + c, d);
+          offer(j0 + c, i0 + r, d);
+        }
+      }
+    }
+  });
+  if (metric === "euclidean") for (let t = 0; t < bestD.length; t++) if (bestI[t] >= 0) bestD[t] = Math.sqrt(bestD[t]);
+  return out;
+}
+
+/** The rows a self-search multiplies, with the biases its graph adds for the metric. */
+interface SelfRows {
+  rows: Float32Array;
+  norms: Float32Array | null;
+  colBias: Float32Array;
+  kind: GraphKind;
+  alpha: number;
+}
+
+function selfRows(vectors: Float32Array, n: number, dim: number, metric: SimilarityMetric): SelfRows {
+  const rows = metric === "cosine" ? normalizedRows(vectors, n, dim) : vectors;
+  const norms = metric === "euclidean" ? squaredNorms(rows, n, dim) : null;
+  return {
+    rows,
+    norms,
+    colBias: norms ?? new Float32Array(n).fill(metric === "cosine" ? 1 : 0),
+    kind: metric === "euclidean" ? "euclidean" : "affine",
+    alpha: metric === "euclidean" ? -2 : -1,
+  };
+}
+
+/**
+ * Visits the blocks (i ≤ j) of the upper triangle of the rows' distance matrix, row
+ * blocks in order, with the graph inputs Q (rows of block i), B (rows of block j), C, R.
+ */
+async function forEachUpperBlock(
+  sides: SelfRows,
+  n: number,
+  dim: number,
+  options: SelfKnnOptions,
+  visit: (i0: number, ri: number, j0: number, rj: number, feeds: Record<string, ort.Tensor>) => Promise<void>,
+): Promise<void> {
+  const { rows, norms, colBias } = sides;
   const block = Math.max(1, Math.min(n, Math.floor(Math.sqrt(options.blockElements ?? 1 << 24))));
   const starts: number[] = [];
   for (let s = 0; s < n; s += block) starts.push(s);
@@ -407,28 +436,10 @@ async function radiusSelf(vectors: Float32Array, n: number, dim: number, k: numb
     for (const j0 of starts.slice(bi)) {
       if (options.signal?.aborted) throw new BrainError("CANCELLED", "The search was cancelled");
       const rj = Math.min(block, n - j0);
-      const res = await sess.run({
-        Q,
-        B: new ort.Tensor("float32", rows.subarray(j0 * dim, (j0 + rj) * dim), [rj, dim]),
-        C: new ort.Tensor("float32", colBias.subarray(j0, j0 + rj), [1, rj]),
-        R,
-      });
-      const D = Object.values(res)[0].data as Float32Array;
-      const diagonal = i0 === j0;
-      for (let r = 0; r < ri; r++) {
-        const at = r * rj;
-        // on the diagonal block each unordered pair once (and never a row with itself)
-        for (let c = diagonal ? r + 1 : 0; c < rj; c++) {
-          const d = D[at + c];
-          if (d <= limit) {
-            offer(i0 + r, j0 + c, d);
-            offer(j0 + c, i0 + r, d);
-          }
-        }
-      }
+      const B = new ort.Tensor("float32", rows.subarray(j0 * dim, (j0 + rj) * dim), [rj, dim]);
+      const C = new ort.Tensor("float32", colBias.subarray(j0, j0 + rj), [1, rj]);
+      await visit(i0, ri, j0, rj, { Q, B, C, R });
       options.progress?.(++done / pairs);
     }
   }
-  if (metric === "euclidean") for (let t = 0; t < bestD.length; t++) if (bestI[t] >= 0) bestD[t] = Math.sqrt(bestD[t]);
-  return out;
 }
