@@ -206,7 +206,8 @@ export class HnswIndex implements SimilarityIndex {
   async cleanup(): Promise<void> {}
 }
 
-function checkParams(p: HnswParams): HnswParams {
+/** The parameters, checked (integers in range), without extra keys. */
+export function checkParams(p: HnswParams): HnswParams {
   for (const [name, min] of [["m", 2], ["ef_construction", 1], ["ef", 1], ["random_seed", 0]] as const) {
     const v = p[name];
     if (typeof v !== "number" || !Number.isInteger(v) || v < min) {

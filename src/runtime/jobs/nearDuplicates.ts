@@ -4,6 +4,7 @@ import { GENERIC_CONFIG_CLS, GENERIC_RESULTS_CLS, assertNewBrainKey, registerBra
 import { findDuplicates, NeighborGraph } from "../../methods/nearDuplicates";
 import { Metric, radiusGraph } from "../../methods/neighborGraph";
 import { knnRadiusGraph } from "../../index/radiusGraph";
+import { hnswNeighbourGraphs } from "../../index/hnswRadiusGraph";
 import { BrainConfig, loadBrainConfig } from "../../config/brainConfig";
 import { Job, JobContext } from "../job";
 import { optionalString, RawParams, requiredString } from "../params";
@@ -33,6 +34,21 @@ export interface NearDuplicatesResult {
 
 const METRIC_MAX: Record<Metric, number> = { cosine: 2, euclidean: Infinity };
 const MAX_STORED_NEIGHBORS = 32;
+/** Above this many samples, neighbours come from HNSW unless the exact method is asked for. */
+export const HNSW_ABOVE = 200_000;
+/** Stored neighbours per sample on the HNSW path: its candidates per row are this + 1. */
+const HNSW_STORED_NEIGHBORS = 16;
+
+export type NeighbourMethod = "exact" | "hnswlib";
+
+/** `backend`: "exact" (also "sklearn", the reference's name) or "hnswlib"; by default exact up to HNSW_ABOVE samples. */
+export function resolveNeighbourMethod(params: RawParams, n: number): NeighbourMethod {
+  const backend = optionalString(params, "backend");
+  if (backend === undefined) return n > HNSW_ABOVE ? "hnswlib" : "exact";
+  if (backend === "exact" || backend === "sklearn") return "exact";
+  if (backend === "hnswlib") return "hnswlib";
+  throw new BrainError("INVALID_PARAMS", `Unknown backend '${backend}' for near duplicates: use exact (sklearn) or hnswlib`);
+}
 
 /** The metric asked for, else the brain config's sklearn metric (the reference's implicit index). */
 export function resolveMetric(params: RawParams, config: BrainConfig = loadBrainConfig()): Metric {
@@ -119,11 +135,13 @@ export const nearDuplicatesJob: Job<NearDuplicatesResult> = {
     const { metric } = source;
     const threshold = resolveThreshold(params, metric);
     const n = source.ids.length;
+    const method = resolveNeighbourMethod(params, n);
     ctx.progress(0.3, `Finding neighbours of ${n} samples`);
     const { graph, exact } = await neighbourGraphs(source.vectors, n, source.dim, metric, threshold, {
       signal: ctx.signal,
       center: source.center,
       progress: (f) => ctx.progress(0.3 + 0.6 * f, `Finding neighbours of ${n} samples`),
+      method,
     });
     const found = findDuplicates(exact, threshold);
     const id = (i: number) => source.ids[i];
@@ -152,6 +170,7 @@ export const nearDuplicatesJob: Job<NearDuplicatesResult> = {
           config: {
             cls: GENERIC_CONFIG_CLS, type: "brain", method: "near_duplicates", runtime: "brain-ts", ...source.config, threshold,
             type_field: fieldNames.type_field ?? null, id_field: fieldNames.id_field ?? null, dist_field: fieldNames.dist_field ?? null,
+            neighbor_search: method,
           },
           results: {
             cls: GENERIC_RESULTS_CLS,
@@ -178,7 +197,10 @@ export const nearDuplicatesJob: Job<NearDuplicatesResult> = {
  * The graphs a run needs: `graph` holds neighbours up to twice the threshold and is kept
  * with the run, so panels can regroup at other thresholds without recomputing anything;
  * `exact` is complete up to the threshold, for the run's own result (rows with many
- * close neighbours make the capped graph exact only below some distance).
+ * close neighbours make the capped graph exact only below some distance). With the
+ * hnswlib method, candidates come from the sharded HNSW index (approximate: a pair it
+ * misses is missing) and are kept with their exact distances; it stores 16 neighbours
+ * per sample instead of 32.
  */
 export async function neighbourGraphs(
   vectors: ArrayLike<number>,
@@ -186,8 +208,13 @@ export async function neighbourGraphs(
   dim: number,
   metric: Metric,
   threshold: number,
-  options: { signal?: AbortSignal; progress?: (fraction: number) => void; center?: ArrayLike<number> } = {},
+  options: { signal?: AbortSignal; progress?: (fraction: number) => void; center?: ArrayLike<number>; method?: NeighbourMethod } = {},
 ): Promise<{ graph: NeighborGraph; exact: NeighborGraph }> {
+  const storedRadius = Math.min(METRIC_MAX[metric], 2 * threshold);
+  if (options.method === "hnswlib") {
+    const rows = vectors instanceof Float32Array ? vectors : Float32Array.from(vectors);
+    return hnswNeighbourGraphs(rows, n, dim, metric, threshold, storedRadius, HNSW_STORED_NEIGHBORS, { signal: options.signal, progress: options.progress });
+  }
   const graph = await knnRadiusGraph(vectors, n, dim, metric, Math.min(METRIC_MAX[metric], 2 * threshold), MAX_STORED_NEIGHBORS, options);
   const exact = graph.radius >= threshold ? graph : radiusGraph(vectors, n, dim, metric, threshold, Infinity, options.center);
   return { graph, exact };
