@@ -43,6 +43,12 @@ const { HierarchicalNSW } = require(workerData.hnswlib);
 const { dim, space } = workerData;
 const data = workerData.buffer ? new Float32Array(workerData.buffer) : null;
 const offset = workerData.offset ? new Float64Array(workerData.offset) : null;
+// Set by the owner to stop long loops: a worker must never be terminated inside an
+// hnswlib call (that aborts the process), so it stops itself between items.
+const control = new Int32Array(workerData.control);
+function checkStop() {
+  if (Atomics.load(control, 0) !== 0) throw Object.assign(new Error("stopped"), { stopped: true });
+}
 const point = new Array(dim);
 let index = null;
 function fill(source, row) {
@@ -57,6 +63,7 @@ function search(source, first, count, k) {
   const kk = Math.min(k, index.getCurrentCount());
   for (let q = 0; q < count; q++) {
     if (kk === 0) break;
+    if ((q & 63) === 0) checkStop();
     const r = index.searchKnn(fill(source, first + q), kk);
     for (let j = 0; j < r.neighbors.length; j++) {
       labels[q * k + j] = r.neighbors[j];
@@ -72,21 +79,24 @@ async function handle(msg) {
       index = new HierarchicalNSW(space, dim);
       index.initIndex({ maxElements: Math.max(1, msg.end - msg.start), m: p.m, efConstruction: p.ef_construction, randomSeed: p.random_seed });
       for (let row = msg.start; row < msg.end; row++) {
+        if ((row & 15) === 0) checkStop();
         index.addPoint(fill(data, row), row);
-        if ((row - msg.start) % 2048 === 2047) parentPort.postMessage({ progress: 2048 });
+        if ((row - msg.start) % 256 === 255) parentPort.postMessage({ progress: 256 });
       }
-      parentPort.postMessage({ progress: (msg.end - msg.start) % 2048 });
+      parentPort.postMessage({ progress: (msg.end - msg.start) % 256 });
       index.setEf(p.ef);
       return { count: index.getCurrentCount() };
     }
     case "load": {
       index = new HierarchicalNSW(space, dim);
-      await index.readIndex(msg.path);
+      // Synchronous file calls: the worker has nothing else to do, and an asynchronous one
+      // still in flight when the worker is stopped aborts the whole process.
+      index.readIndexSync(msg.path);
       index.setEf(msg.ef);
       return { count: index.getCurrentCount() };
     }
     case "save":
-      await index.writeIndex(msg.path);
+      index.writeIndexSync(msg.path);
       return {};
     case "setEf":
       index.setEf(msg.ef);
@@ -105,14 +115,14 @@ async function handle(msg) {
 let queue = Promise.resolve();
 parentPort.on("message", (msg) => {
   // Test hook: an uncaught failure inside the worker, as a crashing native call would be.
-  if (msg.op === "crash") return setImmediate(() => { throw new Error("shard worker crashed on request"); });
+  if (msg.op === "crash") throw new Error("shard worker crashed on request");
   queue = queue.then(async () => {
     try {
       const out = await handle(msg);
       if (out.transfer) parentPort.postMessage({ id: msg.id, result: out.result }, out.transfer);
       else parentPort.postMessage({ id: msg.id, result: out });
     } catch (err) {
-      parentPort.postMessage({ id: msg.id, error: String(err && err.message || err) });
+      parentPort.postMessage({ id: msg.id, error: String(err && err.message || err), stopped: Boolean(err && err.stopped) });
     }
   });
 });
@@ -127,6 +137,7 @@ interface Pending {
 class Shard {
   private readonly worker: Worker;
   private readonly pending = new Map<number, Pending>();
+  private readonly inflight = new Set<Promise<unknown>>();
   private nextId = 0;
   private failure: BrainError | null = null;
   onProgress: (rows: number) => void = () => {};
@@ -137,17 +148,19 @@ class Shard {
     space: ShardSpace,
     buffer: SharedArrayBuffer | null,
     offset: Float64Array | undefined,
+    control: Int32Array,
   ) {
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { hnswlib: require.resolve("hnswlib-node"), dim, space, buffer, offset: offset ? Float64Array.from(offset).buffer : null },
+      workerData: { hnswlib: require.resolve("hnswlib-node"), dim, space, buffer, offset: offset ? Float64Array.from(offset).buffer : null, control: control.buffer },
     });
-    this.worker.on("message", (msg: { id?: number; result?: unknown; error?: string; progress?: number }) => {
+    this.worker.on("message", (msg: { id?: number; result?: unknown; error?: string; stopped?: boolean; progress?: number }) => {
       if (msg.progress !== undefined) return this.onProgress(msg.progress);
       const p = this.pending.get(msg.id!);
       if (!p) return;
       this.pending.delete(msg.id!);
-      if (msg.error !== undefined) p.reject(new BrainError("INTERNAL", `hnswlib shard ${this.number} failed: ${msg.error}`));
+      if (msg.stopped) p.reject(new BrainError("CANCELLED", "The hnswlib index was stopped"));
+      else if (msg.error !== undefined) p.reject(new BrainError("INTERNAL", `hnswlib shard ${this.number} failed: ${msg.error}`));
       else p.resolve(msg.result);
     });
     this.worker.on("error", (err) => this.fail(`hnswlib shard ${this.number} stopped: ${err.message}`));
@@ -163,15 +176,23 @@ class Shard {
   request<T>(msg: Record<string, unknown>): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
+    const promise = new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       this.worker.postMessage({ ...msg, id });
     });
+    this.inflight.add(promise);
+    const done = () => void this.inflight.delete(promise);
+    promise.then(done, done);
+    return promise;
   }
 
-  /** Stops the worker; pending requests fail with `reason`. */
-  async stop(reason = "closed"): Promise<void> {
-    if (!this.failure) this.failure = new BrainError("CANCELLED", `The hnswlib index was ${reason}`);
+  /**
+   * Stops the worker once its requests have ended (the owner has raised the stop flag,
+   * so they end at the next item): terminating it inside hnswlib would abort the process.
+   */
+  async stop(): Promise<void> {
+    await Promise.allSettled([...this.inflight]);
+    if (!this.failure) this.failure = new BrainError("CANCELLED", "The hnswlib index was closed");
     await this.worker.terminate();
   }
 }
@@ -185,6 +206,8 @@ export class ShardedHnsw {
     /** Rows [starts[s], starts[s + 1]) are in shard s. */
     readonly starts: number[],
     private readonly buffer: SharedArrayBuffer | null,
+    /** control[0] ≠ 0 tells every worker to stop its current loop. */
+    private readonly control: Int32Array,
   ) {}
 
   /** Number of cores: the default shard count. */
@@ -214,8 +237,9 @@ export class ShardedHnsw {
     if (options.offset && options.offset.length !== dim) throw new BrainError("INVALID_PARAMS", `The offset must have ${dim} values`);
     const rows = ShardedHnsw.shared(vectors);
     const starts = Array.from({ length: count + 1 }, (_, s) => Math.round((s * n) / count));
-    const shards = starts.slice(0, count).map((_, s) => new Shard(s, dim, options.space, rows.buffer as SharedArrayBuffer, options.offset));
-    const index = new ShardedHnsw(dim, options.space, params, shards, starts, rows.buffer as SharedArrayBuffer);
+    const control = new Int32Array(new SharedArrayBuffer(4));
+    const shards = starts.slice(0, count).map((_, s) => new Shard(s, dim, options.space, rows.buffer as SharedArrayBuffer, options.offset, control));
+    const index = new ShardedHnsw(dim, options.space, params, shards, starts, rows.buffer as SharedArrayBuffer, control);
     let inserted = 0;
     for (const shard of shards) {
       shard.onProgress = (r) => {
@@ -234,10 +258,16 @@ export class ShardedHnsw {
   static async load(dir: string, meta: ShardedHnswMeta, vectors?: Float32Array, offset?: Float64Array): Promise<ShardedHnsw> {
     const count = meta.starts.length - 1;
     const rows = vectors ? ShardedHnsw.shared(vectors) : null;
-    const shards = Array.from({ length: count }, (_, s) => new Shard(s, meta.dim, meta.space, rows ? (rows.buffer as SharedArrayBuffer) : null, offset));
-    const index = new ShardedHnsw(meta.dim, meta.space, checkParams(meta.params), shards, meta.starts, rows ? (rows.buffer as SharedArrayBuffer) : null);
+    const control = new Int32Array(new SharedArrayBuffer(4));
+    const shards = Array.from({ length: count }, (_, s) => new Shard(s, meta.dim, meta.space, rows ? (rows.buffer as SharedArrayBuffer) : null, offset, control));
+    const index = new ShardedHnsw(meta.dim, meta.space, checkParams(meta.params), shards, meta.starts, rows ? (rows.buffer as SharedArrayBuffer) : null, control);
     try {
-      const counts = await Promise.all(shards.map((shard, s) => shard.request<{ count: number }>({ op: "load", path: join(dir, `shard-${s}.bin`), ef: index.params.ef })));
+      // Settled before any failure stops the workers.
+      const settled = await Promise.allSettled(shards.map((shard, s) => shard.request<{ count: number }>({ op: "load", path: join(dir, `shard-${s}.bin`), ef: index.params.ef })));
+      const counts = settled.map((r) => {
+        if (r.status === "rejected") throw r.reason;
+        return r.value;
+      });
       counts.forEach(({ count: c }, s) => {
         if (c !== meta.starts[s + 1] - meta.starts[s]) throw new BrainError("INVALID_DATA", `hnswlib shard ${s} holds ${c} items but should hold ${meta.starts[s + 1] - meta.starts[s]}`);
       });
@@ -287,8 +317,9 @@ export class ShardedHnsw {
     return mergeShards(parts, end - start, k);
   }
 
-  /** Stops every worker. */
+  /** Stops every worker (requests under way end at their next item). */
   async close(): Promise<void> {
+    Atomics.store(this.control, 0, 1);
     await Promise.all(this.shards.map((shard) => shard.stop()));
   }
 
@@ -301,12 +332,13 @@ export class ShardedHnsw {
       await this.close();
       throw new BrainError("CANCELLED", "The hnswlib index was cancelled");
     }
-    const onAbort = () => void Promise.all(this.shards.map((shard) => shard.stop("cancelled")));
+    const onAbort = () => Atomics.store(this.control, 0, 1);
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
       return await work();
     } catch (err) {
       await this.close();
+      if (signal?.aborted) throw new BrainError("CANCELLED", "The hnswlib index was cancelled");
       throw err;
     } finally {
       signal?.removeEventListener("abort", onAbort);
