@@ -13,6 +13,8 @@ import { benchNearDuplicatesQuality, formatQuality } from "./nearDuplicatesQuali
 import { formatTable, Row } from "./measure";
 import { benchVisualization } from "./visualization.bench";
 import { benchScores, scoreBenchOptions } from "./scores.bench";
+import { benchNearDuplicates1m, nearDuplicates1mSize } from "./nearDuplicates1m.bench";
+import { benchShardedHnsw } from "./shardedHnsw.bench";
 
 /**
  * Side-by-side benchmarks: this runtime and the Python reference (fiftyone-brain) on the
@@ -83,6 +85,12 @@ async function main(): Promise<void> {
       for (const n of near.sizes) rows.push(await benchNearDuplicates(ctx, n, near.dim));
       qualityTable = `\n\n${formatQuality(await benchNearDuplicatesQuality(ctx))}`;
     }
+    // Not in the default run (minutes at 1M): --only near_duplicates_1m [--near-1m-size N], --only hnsw_sharded.
+    if (only === "near_duplicates_1m") {
+      const size = nearDuplicates1mSize();
+      rows.push(await benchNearDuplicates1m(ctx, size.n, size.dim));
+    }
+    if (only === "hnsw_sharded") rows.push(...(await benchShardedHnsw(ctx)));
   } finally {
     const client = await MongoClient.connect(held.location.uri);
     await client.db(dbName).dropDatabase();

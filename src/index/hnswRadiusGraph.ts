@@ -50,21 +50,7 @@ export class HnswNeighbors {
     if (vectors.length !== n * dim) throw new RangeError(`Expected ${n}×${dim} values, got ${vectors.length}`);
     const shared = ShardedHnsw.shared(vectors);
     // The same sums in the same order as centeredRows, so distances are bit-identical.
-    const mean = new Float64Array(dim);
-    for (let i = 0; i < n; i++) for (let k = 0; k < dim; k++) mean[k] += shared[i * dim + k];
-    for (let k = 0; k < dim; k++) mean[k] /= n;
-    let norms: Float64Array | null = null;
-    if (metric === "cosine") {
-      norms = new Float64Array(n);
-      for (let i = 0; i < n; i++) {
-        let s = 0;
-        for (let k = 0; k < dim; k++) {
-          const v = shared[i * dim + k] - mean[k];
-          s += v * v;
-        }
-        norms[i] = Math.sqrt(s);
-      }
-    }
+    const { mean, norms } = centering(shared, n, dim, metric);
     const params = { ...NEAR_DUPLICATE_HNSW, ...options.params };
     const index = await ShardedHnsw.build(shared, n, dim, {
       space: metric === "cosine" ? "cosine" : "l2",
@@ -79,28 +65,7 @@ export class HnswNeighbors {
 
   /** radiusGraph's distance between rows i and j, in float64. */
   distance(i: number, j: number): number {
-    const { vectors: x, mean, dim } = this;
-    const a = i * dim;
-    const b = j * dim;
-    if (this.norms) {
-      const ni = this.norms[i];
-      const nj = this.norms[j];
-      let dot = 0;
-      for (let k = 0; k < dim; k++) {
-        let u = x[a + k] - mean[k];
-        let v = x[b + k] - mean[k];
-        if (ni > 0) u /= ni;
-        if (nj > 0) v /= nj;
-        dot += u * v;
-      }
-      return Math.min(2, Math.max(0, 1 - dot));
-    }
-    let s = 0;
-    for (let k = 0; k < dim; k++) {
-      const t = x[a + k] - mean[k] - (x[b + k] - mean[k]);
-      s += t * t;
-    }
-    return Math.sqrt(s);
+    return centeredDistance(this.vectors, this.mean, this.norms, this.dim, i, j);
   }
 
   /**
@@ -151,6 +116,54 @@ export class HnswNeighbors {
   async close(): Promise<void> {
     await this.index.close();
   }
+}
+
+/**
+ * radiusGraph's float64 distance between rows i and j of float32 rows, computed on the
+ * fly with the same operations as centeredRows + rowDistance (so bit-identical): rows
+ * centered by `mean`; for cosine (`norms` given: each centered row's norm) normalised,
+ * clip(1 − x̂·ŷ, 0, 2); else Euclidean.
+ */
+export function centeredDistance(x: Float32Array, mean: Float64Array, norms: Float64Array | null, dim: number, i: number, j: number): number {
+  const a = i * dim;
+  const b = j * dim;
+  if (norms) {
+    const ni = norms[i];
+    const nj = norms[j];
+    let dot = 0;
+    for (let k = 0; k < dim; k++) {
+      let u = x[a + k] - mean[k];
+      let v = x[b + k] - mean[k];
+      if (ni > 0) u /= ni;
+      if (nj > 0) v /= nj;
+      dot += u * v;
+    }
+    return Math.min(2, Math.max(0, 1 - dot));
+  }
+  let s = 0;
+  for (let k = 0; k < dim; k++) {
+    const t = x[a + k] - mean[k] - (x[b + k] - mean[k]);
+    s += t * t;
+  }
+  return Math.sqrt(s);
+}
+
+/** The float64 column means and (cosine) centered row norms, summed as centeredRows sums them. */
+export function centering(x: Float32Array, n: number, dim: number, metric: Metric): { mean: Float64Array; norms: Float64Array | null } {
+  const mean = new Float64Array(dim);
+  for (let i = 0; i < n; i++) for (let k = 0; k < dim; k++) mean[k] += x[i * dim + k];
+  for (let k = 0; k < dim; k++) mean[k] /= n;
+  if (metric !== "cosine") return { mean, norms: null };
+  const norms = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let k = 0; k < dim; k++) {
+      const v = x[i * dim + k] - mean[k];
+      s += v * v;
+    }
+    norms[i] = Math.sqrt(s);
+  }
+  return { mean, norms };
 }
 
 /** Symmetric, sorted, capped rows → the graph; `radius` drops to where capping made it incomplete. */
