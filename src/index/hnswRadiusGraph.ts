@@ -88,16 +88,19 @@ export class HnswNeighbors {
     const batch = this.options.batchRows ?? 2048;
     const wanted = only ?? null;
     const total = wanted ? wanted.length : n;
+    const fetch = (start: number) => {
+      const end = Math.min(total, start + batch);
+      if (!wanted) return this.index.searchRows(start, end, k, this.options.signal);
+      const queries = new Float32Array((end - start) * this.dim);
+      for (let q = start; q < end; q++) queries.set(this.vectors.subarray(wanted[q] * this.dim, (wanted[q] + 1) * this.dim), (q - start) * this.dim);
+      return this.index.search(queries, k, this.options.signal);
+    };
+    // One batch ahead, so the shards search while this thread re-checks the previous one.
+    let next = total > 0 ? fetch(0) : null;
     for (let start = 0; start < total; start += batch) {
       const end = Math.min(total, start + batch);
-      let found;
-      if (wanted) {
-        const queries = new Float32Array((end - start) * this.dim);
-        for (let q = start; q < end; q++) queries.set(this.vectors.subarray(wanted[q] * this.dim, (wanted[q] + 1) * this.dim), (q - start) * this.dim);
-        found = await this.index.search(queries, k, this.options.signal);
-      } else {
-        found = await this.index.searchRows(start, end, k, this.options.signal);
-      }
+      const found = await next!;
+      next = end < total ? fetch(end) : null;
       for (let q = start; q < end; q++) {
         const i = wanted ? wanted[q] : q;
         const row: Row = [];
