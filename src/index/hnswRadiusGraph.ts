@@ -177,13 +177,13 @@ export function centering(x: Float32Array, n: number, dim: number, metric: Metri
 /** Symmetric, sorted, capped rows → the graph; `radius` drops to where capping made it incomplete. */
 function capped(rows: Row[], radius: number, maxNeighbors: number, saturated: Uint8Array | null): NeighborGraph {
   const n = rows.length;
-  const seen: Set<number>[] = rows.map((r) => new Set(r.map((e) => e.index)));
+  // Rows are short (≤ candidates + pairs found from the other end): a scan beats a set per row.
   for (let i = 0; i < n; i++) {
-    for (const e of rows[i]) {
-      if (!seen[e.index].has(i)) {
-        seen[e.index].add(i);
-        rows[e.index].push({ index: i, dist: e.dist });
-      }
+    const own = rows[i].length; // entries appended below come from rows already visited
+    for (let c = 0; c < own; c++) {
+      const e = rows[i][c];
+      const other = rows[e.index];
+      if (!other.some((f) => f.index === i)) other.push({ index: i, dist: e.dist });
     }
   }
   let exactRadius = radius;
