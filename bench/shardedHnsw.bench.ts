@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BenchContext } from "./context";
 import { clusteredVectors } from "./clusteredVectors";
@@ -64,10 +64,15 @@ print(json.dumps({"seconds": seconds, "peakRssMb": resource.getrusage(resource.R
   const sharded = [];
   const single = [];
   const ref = [];
-  for (let i = 0; i < ctx.repeats; i++) {
-    sharded.push(await child(shards, i === 0));
-    single.push(await child(1, false));
-    ref.push(await python());
+  try {
+    for (let i = 0; i < ctx.repeats; i++) {
+      sharded.push(await child(shards, i === 0));
+      single.push(await child(1, false));
+      ref.push(await python());
+    }
+  } finally {
+    rmSync(basePath, { force: true });
+    rmSync(queryPath, { force: true });
   }
   const truth = sharded[0].output.truth!;
   const peak = (ms: { peakRssMb: number }[]) => Math.max(...ms.map((m) => m.peakRssMb));
