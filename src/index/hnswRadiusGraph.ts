@@ -1,6 +1,7 @@
 import { BrainError } from "../errors";
 import { graphFromRows, NeighborGraph } from "../methods/nearDuplicates";
 import { Metric } from "../methods/neighborGraph";
+import { columnMean } from "../methods/vectors";
 import { HnswParams } from "./hnswIndex";
 import { ShardedHnsw } from "./shardedHnsw";
 
@@ -23,6 +24,8 @@ export interface HnswGraphOptions {
   shards?: number;
   /** Rows queried per round trip to the shards. */
   batchRows?: number;
+  /** Centre the rows by this instead of their own mean (a view of an index is centred by the index's mean). */
+  center?: ArrayLike<number>;
   signal?: AbortSignal;
   progress?: (fraction: number) => void;
 }
@@ -55,7 +58,7 @@ export class HnswNeighbors {
     if (vectors.length !== n * dim) throw new RangeError(`Expected ${n}×${dim} values, got ${vectors.length}`);
     const shared = ShardedHnsw.shared(vectors);
     // The same sums in the same order as centeredRows, so distances are bit-identical.
-    const { mean, norms } = centering(shared, n, dim, metric);
+    const { mean, norms } = centering(shared, n, dim, metric, options.center);
     const params = { ...NEAR_DUPLICATE_HNSW, ...options.params };
     const index = await ShardedHnsw.build(shared, n, dim, {
       space: metric === "cosine" ? "cosine" : "l2",
@@ -157,10 +160,8 @@ export function centeredDistance(x: Float32Array, mean: Float64Array, norms: Flo
 }
 
 /** The float64 column means and (cosine) centered row norms, summed as centeredRows sums them. */
-export function centering(x: Float32Array, n: number, dim: number, metric: Metric): { mean: Float64Array; norms: Float64Array | null } {
-  const mean = new Float64Array(dim);
-  for (let i = 0; i < n; i++) for (let k = 0; k < dim; k++) mean[k] += x[i * dim + k];
-  for (let k = 0; k < dim; k++) mean[k] /= n;
+export function centering(x: Float32Array, n: number, dim: number, metric: Metric, center?: ArrayLike<number>): { mean: Float64Array; norms: Float64Array | null } {
+  const mean = center ? Float64Array.from(center) : columnMean(x, n, dim);
   if (metric !== "cosine") return { mean, norms: null };
   const norms = new Float64Array(n);
   for (let i = 0; i < n; i++) {

@@ -44,7 +44,7 @@ ds = fo.load_dataset(${JSON.stringify(DATASET)})
 index = fob.compute_near_duplicates(ds, embeddings="emb", threshold=0.2)
 print(json.dumps({"unique": list(index.unique_ids), "dups": list(index.duplicate_ids),
                   "groups": {k: [d for d, _ in v] for k, v in index.neighbors_map.items()},
-                  "backend": ds.get_brain_info("nd_hnsw").config.backend}))
+                  "backend": ds.get_brain_info("nd_hnsw").config.neighbor_search}))
 `);
     expect(ours.duplicateIds.length).toBeGreaterThanOrEqual(40);
     expect(ours.uniqueIds).toEqual(ref.unique);

@@ -213,7 +213,7 @@ export async function neighbourGraphs(
   const storedRadius = Math.min(METRIC_MAX[metric], 2 * threshold);
   if (options.method === "hnswlib") {
     const rows = vectors instanceof Float32Array ? vectors : Float32Array.from(vectors);
-    return hnswNeighbourGraphs(rows, n, dim, metric, threshold, storedRadius, HNSW_STORED_NEIGHBORS, { signal: options.signal, progress: options.progress });
+    return hnswNeighbourGraphs(rows, n, dim, metric, threshold, storedRadius, HNSW_STORED_NEIGHBORS, { signal: options.signal, progress: options.progress, center: options.center });
   }
   const graph = await knnRadiusGraph(vectors, n, dim, metric, Math.min(METRIC_MAX[metric], 2 * threshold), MAX_STORED_NEIGHBORS, options);
   const exact = graph.radius >= threshold ? graph : radiusGraph(vectors, n, dim, metric, threshold, Infinity, options.center);
