@@ -1,10 +1,13 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BenchContext } from "./context";
+import { clusteredVectors } from "./clusteredVectors";
 import { measureChild, median, Row } from "./measure";
 
 /**
- * Similarity search, side by side on the same random float32 data (Gaussian rows):
+ * Similarity search, side by side on the same float32 data: embedding-like clustered rows
+ * (bench/clusteredVectors.ts; queries drawn from the same clusters), as pure Gaussian rows
+ * are the worst case of graph indexes and unlike real embeddings:
  * - exact k-NN (cosine, k=10): this runtime's exact index (the shared onnxruntime GEMM
  *   kernel) vs scikit-learn's brute-force NearestNeighbors; GFLOP/s = 2·q·n·d / time;
  * - hnswlib: build time, queries/s and recall@10 against exact, hnswlib-node vs Python's
@@ -61,9 +64,9 @@ export async function benchSimilarity(ctx: BenchContext, sizes: SimilarityBenchS
   const { n, dim, queries } = sizes;
   const basePath = join(ctx.workDir, `sim_base_${n}_${dim}.f32`);
   const queryPath = join(ctx.workDir, `sim_queries_${queries}_${dim}.f32`);
-  const base = gaussian(n * dim, 1);
-  writeFileSync(basePath, Buffer.from(base.buffer));
-  writeFileSync(queryPath, Buffer.from(gaussian(queries * dim, 2).buffer));
+  const rows = clusteredVectors(n + queries, dim, { dupFraction: 0, seed: 1 }).vectors;
+  writeFileSync(basePath, Buffer.from(rows.slice(0, n * dim).buffer));
+  writeFileSync(queryPath, Buffer.from(rows.slice(n * dim).buffer));
   const child = (mode: "exact" | "hnswlib") =>
     measureChild<Output>(process.execPath, [join(__dirname, "similarityChild.js"), JSON.stringify({ mode, base: basePath, queries: queryPath, dim, k: K, ...HNSW })], ctx.env);
   const python = (mode: "exact" | "hnswlib") =>
