@@ -1,10 +1,9 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { closeDatabases } from "../../src/fiftyone/database";
 import { executeJob } from "../../src/runtime/execute";
-import { AppServer, startAppServer } from "../support/appServer";
-import { Browser, executeForm, launchBrowser, openDataset, openOperator, waitForExecutable } from "../support/browser";
+import { AppServer } from "../support/appServer";
+import { appInChromium, Browser, executeForm, openDataset, openOperator, waitForExecutable } from "../support/browser";
 import { runPython, testDatabase } from "../support/fiftyone";
 import { writeToyClip } from "../support/toyClip";
 
@@ -20,7 +19,7 @@ const toy = writeToyClip(join(dir, "toy"));
 let app: AppServer;
 let browser: Browser;
 
-beforeAll(async () => {
+appInChromium(async () => {
   await runPython(`
 import fiftyone as fo
 from PIL import Image
@@ -38,15 +37,7 @@ dst.add_samples([fo.Sample(filepath="%s/%s.png" % (d, n), colour=n) for n in ["r
 print("null")
 `);
   await executeJob({ method: "compute_similarity", params: { brain_key: "clip", embeddings: "clip_emb", model: toy.manifestPath }, database: testDatabase(), dataset: SRC });
-  app = await startAppServer();
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await app?.stop();
-  await closeDatabases();
-});
+}, (started) => ({ app, browser } = started));
 
 it("adds the source's samples nearest a text prompt, skips the one already present, and shows them", async () => {
   const { page, shot } = browser;

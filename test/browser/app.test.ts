@@ -1,8 +1,8 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Browser, executeButton, launchBrowser, openDataset, openOperator, executeForm, waitForExecutable } from "../support/browser";
-import { AppServer, startAppServer, startDelegatedWorker } from "../support/appServer";
+import { appInChromium, Browser, executeButton, openDataset, openOperator, executeForm, waitForExecutable } from "../support/browser";
+import { AppServer, startDelegatedWorker } from "../support/appServer";
 import { runPython } from "../support/fiftyone";
 
 jest.setTimeout(240_000);
@@ -13,7 +13,7 @@ const mediaDir = mkdtempSync(join(tmpdir(), "brain-ts-browser-media-"));
 let app: AppServer;
 let browser: Browser;
 
-beforeAll(async () => {
+appInChromium(async () => {
   // 16 distinct images, then copies: two of image 2, one of image 7 -> 2 groups, 3 duplicates.
   await runPython<{ ids: string[] }>(`
 import json, shutil, fiftyone as fo
@@ -43,14 +43,7 @@ emb += [emb[2] + rng.randn(32) * 0.01, emb[2] + rng.randn(32) * 0.02, emb[7] + r
 ds.set_values("emb", emb)
 print(json.dumps({"ids": ds.values("id")}))
 `);
-  app = await startAppServer();
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await app?.stop();
-});
+}, (started) => ({ app, browser } = started));
 
 const brainRuns = () =>
   runPython<string[]>(`

@@ -2,8 +2,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
-import { Browser, launchBrowser, openDataset } from "../support/browser";
-import { AppServer, startAppServer } from "../support/appServer";
+import { appInChromium, Browser, openDataset } from "../support/browser";
+import { AppServer } from "../support/appServer";
 import { runPython } from "../support/fiftyone";
 
 jest.setTimeout(240_000);
@@ -17,7 +17,7 @@ let browser: Browser;
 /** Sample ids of each of the three clusters the manual points form. */
 let clusters: string[][];
 
-beforeAll(async () => {
+appInChromium(async () => {
   // 60 images in three well separated clusters of 20 points (a manual visualization run,
   // as Python's fiftyone-brain stores it); the clusters are the classes cat, dog, bird.
   ({ clusters } = await runPython<{ clusters: string[][] }>(`
@@ -46,14 +46,7 @@ empty.persistent = True
 empty.add_samples([fo.Sample(filepath=samples[0].filepath)])
 print(json.dumps({"clusters": [[ids[i] for i in range(c, 60, 3)] for c in range(3)]}))
 `));
-  app = await startAppServer();
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await app?.stop();
-});
+}, (started) => ({ app, browser } = started));
 
 const panel = (page: Page) => page.getByTestId("brain-ts-embeddings-panel");
 

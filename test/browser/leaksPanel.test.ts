@@ -1,8 +1,8 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Browser, executeButton, executeForm, launchBrowser, openDataset, openOperator } from "../support/browser";
-import { AppServer, startAppServer } from "../support/appServer";
+import { appInChromium, Browser, executeButton, executeForm, openDataset, openOperator } from "../support/browser";
+import { AppServer } from "../support/appServer";
 import { runPython } from "../support/fiftyone";
 
 jest.setTimeout(240_000);
@@ -21,7 +21,7 @@ import json, fiftyone as fo
 print(json.dumps(fo.load_dataset(${JSON.stringify(DATASET)}).count_sample_tags()))
 `);
 
-beforeAll(async () => {
+appInChromium(async () => {
   // 20 train images with random embeddings; 4 test images are copies of train images 1, 5,
   // 9 and 13 with growing noise (the leaks), 6 more test images are unrelated.
   leakDistances = await runPython<number[]>(`
@@ -53,14 +53,7 @@ ds.set_values("emb", emb)
 E = np.array(emb); E = E - E.mean(axis=0); E = E / np.linalg.norm(E, axis=1, keepdims=True)
 print(json.dumps(sorted(float(1 - E[s] @ E[20 + k]) for k, s in enumerate(sources))))
 `);
-  app = await startAppServer();
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await app?.stop();
-});
+}, (started) => ({ app, browser } = started));
 
 describe("the Leaks panel in a real FiftyOne App", () => {
   it("has injected leaks the default threshold finds and the slider can separate", () => {

@@ -1,8 +1,8 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Browser, executeButton, executeForm, launchBrowser, openDataset, openOperator } from "../support/browser";
-import { AppServer, startAppServer } from "../support/appServer";
+import { appInChromium, Browser, executeButton, executeForm, openDataset, openOperator } from "../support/browser";
+import { AppServer } from "../support/appServer";
 import { runPython } from "../support/fiftyone";
 
 jest.setTimeout(240_000);
@@ -14,7 +14,7 @@ const mediaDir = mkdtempSync(join(tmpdir(), "brain-ts-ndi-media-"));
 let app: AppServer;
 let browser: Browser;
 
-beforeAll(async () => {
+appInChromium(async () => {
   // 16 images with random embeddings and 4 near copies of images 0, 4, 8 and 12; the
   // reference indexes them (sklearn, cosine) as 'sim'.
   await runPython(`
@@ -36,14 +36,7 @@ ds.set_values("emb", emb)
 fob.compute_similarity(ds, embeddings="emb", backend="sklearn", brain_key="sim")
 print("null")
 `);
-  app = await startAppServer();
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await app?.stop();
-});
+}, (started) => ({ app, browser } = started));
 
 describe("the near-duplicates form on a similarity index", () => {
   it("offers the dataset's index, checks the field names before Execute, and writes the fields", async () => {

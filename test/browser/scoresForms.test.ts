@@ -1,5 +1,5 @@
-import { AppServer, startAppServer } from "../support/appServer";
-import { Browser, executeForm, launchBrowser, openDataset, openOperator } from "../support/browser";
+import { AppServer } from "../support/appServer";
+import { appInChromium, Browser, executeForm, openDataset, openOperator } from "../support/browser";
 import { runPython } from "../support/fiftyone";
 
 jest.setTimeout(300_000);
@@ -14,7 +14,7 @@ let browser: Browser;
  * with missing and spurious objects; the score forms run in the real App and the grid
  * must come back sorted by the new score, highest first.
  */
-beforeAll(async () => {
+appInChromium(async () => {
   await runPython(`
 import json, os, tempfile, numpy as np, fiftyone as fo
 from PIL import Image, ImageDraw
@@ -44,14 +44,7 @@ ds.persistent = True
 ds.add_samples(samples)
 print(json.dumps(len(ds)))
 `);
-  app = await startAppServer();
-  browser = await launchBrowser();
-}, 300_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await app?.stop();
-});
+}, (started) => ({ app, browser } = started), 300_000);
 
 /** The dataset's samples sorted by `field` descending (None last), as FiftyOne sorts them. */
 const sortedIds = (field: string) =>

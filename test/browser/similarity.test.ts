@@ -1,10 +1,9 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { closeDatabases } from "../../src/fiftyone/database";
 import { executeJob } from "../../src/runtime/execute";
-import { Browser, executeForm, launchBrowser, openDataset, openOperator } from "../support/browser";
-import { AppServer, startAppServer } from "../support/appServer";
+import { appInChromium, Browser, executeForm, openDataset, openOperator } from "../support/browser";
+import { AppServer } from "../support/appServer";
 import { runPython, testDatabase } from "../support/fiftyone";
 
 jest.setTimeout(240_000);
@@ -16,7 +15,7 @@ let app: AppServer;
 let browser: Browser;
 let paths: string[];
 
-beforeAll(async () => {
+appInChromium(async () => {
   // 12 images in four colours; the default model's embeddings go into 'emb'.
   ({ paths } = await runPython<{ paths: string[] }>(`
 import json, fiftyone as fo
@@ -36,15 +35,7 @@ ds.add_samples([fo.Sample(filepath=p) for p in paths])
 print(json.dumps({"paths": paths}))
 `));
   await executeJob({ method: "compute_embeddings", params: { field: "emb" }, database: testDatabase(), dataset: DATASET });
-  app = await startAppServer();
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await app?.stop();
-  await closeDatabases();
-});
+}, (started) => ({ app, browser } = started));
 
 it("builds an hnswlib index from its form, then sorts the grid by similarity to an image", async () => {
   const { page, shot } = browser;

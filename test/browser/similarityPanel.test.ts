@@ -1,8 +1,8 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Browser, executeForm, launchBrowser, openDataset } from "../support/browser";
-import { AppServer, startAppServer } from "../support/appServer";
+import { appInChromium, Browser, executeForm, openDataset } from "../support/browser";
+import { AppServer } from "../support/appServer";
 import { runPython } from "../support/fiftyone";
 
 jest.setTimeout(240_000);
@@ -21,7 +21,7 @@ interface Reference {
   distances: number[];
 }
 
-beforeAll(async () => {
+appInChromium(async () => {
   // 12 coloured images with unit-length random embeddings: the ranking is the same under
   // cosine and euclidean, and averaging query vectors needs no normalisation first.
   ({ ids, reference } = await runPython<{ ids: string[]; reference: typeof reference }>(`
@@ -54,14 +54,7 @@ ds.delete_brain_run("reference_sim")
 ds.delete_sample_field("reference_dist")
 print(json.dumps(out))
 `));
-  app = await startAppServer();
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await app?.stop();
-});
+}, (started) => ({ app, browser } = started));
 
 interface Reference {
   ids: string[];

@@ -2,10 +2,9 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "pg";
-import { closeDatabases } from "../../src/fiftyone/database";
 import { executeJob } from "../../src/runtime/execute";
-import { Browser, executeForm, launchBrowser, openDataset, openOperator } from "../support/browser";
-import { AppServer, startAppServer } from "../support/appServer";
+import { appInChromium, Browser, executeForm, openDataset, openOperator } from "../support/browser";
+import { AppServer } from "../support/appServer";
 import { runPython, testDatabase } from "../support/fiftyone";
 import { startPgliteServer, type PgliteServer } from "../support/pgliteServer";
 
@@ -22,7 +21,7 @@ let browser: Browser;
 let pg: PgliteServer;
 let paths: string[];
 
-beforeAll(async () => {
+appInChromium(async () => {
   pg = await startPgliteServer();
   // The App server, and so the runtime it starts, inherits the brain config from the environment.
   process.env.FIFTYONE_BRAIN_SIMILARITY_PGVECTOR_CONNECTION_STRING = pg.connectionString;
@@ -45,14 +44,9 @@ ds.add_samples([fo.Sample(filepath=p) for p in paths])
 print(json.dumps({"paths": paths}))
 `));
   await executeJob({ method: "compute_embeddings", params: { field: "emb" }, database: testDatabase(), dataset: DATASET });
-  app = await startAppServer();
-  browser = await launchBrowser();
-});
+}, (started) => ({ app, browser } = started));
 
 afterAll(async () => {
-  await browser?.close();
-  await app?.stop();
-  await closeDatabases();
   await pg?.stop();
   process.env = savedEnv;
 });

@@ -1,8 +1,8 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Browser, executeForm, launchBrowser, openDataset, openOperator } from "../support/browser";
-import { AppServer, startAppServer } from "../support/appServer";
+import { appInChromium, Browser, executeForm, openDataset, openOperator } from "../support/browser";
+import { AppServer } from "../support/appServer";
 import { runPython } from "../support/fiftyone";
 
 jest.setTimeout(240_000);
@@ -13,7 +13,7 @@ const mediaDir = mkdtempSync(join(tmpdir(), "brain-ts-browser-viz-"));
 let app: AppServer;
 let browser: Browser;
 
-beforeAll(async () => {
+appInChromium(async () => {
   // 60 small images in 3 colour classes, with 16-d embeddings in 3 clusters.
   await runPython(`
 import json, numpy as np, fiftyone as fo
@@ -34,14 +34,7 @@ ds.set_values("gt", [fo.Detections(detections=[fo.Detection(label="box", boundin
 ds.add_sample_field("gt.detections.emb", fo.VectorField)
 print(json.dumps(len(ds)))
 `);
-  app = await startAppServer();
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await app?.stop();
-});
+}, (started) => ({ app, browser } = started));
 
 describe("compute_visualization in the App", () => {
   it("computes a UMAP from its form, and the App's built-in Embeddings panel plots it", async () => {

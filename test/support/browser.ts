@@ -2,7 +2,9 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BrowserContext, chromium, Page, selectors } from "playwright-core";
+import { closeDatabases } from "../../src/fiftyone/database";
 import { projectRoot } from "../../src/fiftyone/localDatabase";
+import { AppServer, startAppServer } from "./appServer";
 
 export const ARTIFACTS = join(projectRoot(), "test-artifacts", "screenshots");
 
@@ -101,4 +103,28 @@ export async function executeForm(page: Page, timeout = 30_000): Promise<void> {
     const text = await modal.innerText().catch(() => "");
     throw new Error(`The operator form did not close after Execute; it shows:\n${text}`);
   }
+}
+
+/**
+ * The App (FiftyOne's server with this plugin) and Chromium for one test file: started
+ * once after `prepare` (the file's datasets), handed to `started`, stopped after its tests.
+ */
+export function appInChromium(
+  prepare: () => Promise<void>,
+  started: (session: { app: AppServer; browser: Browser }) => void,
+  timeout?: number,
+): void {
+  let app: AppServer | undefined;
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    await prepare();
+    app = await startAppServer();
+    browser = await launchBrowser();
+    started({ app, browser });
+  }, timeout);
+  afterAll(async () => {
+    await browser?.close();
+    await app?.stop();
+    await closeDatabases();
+  });
 }
