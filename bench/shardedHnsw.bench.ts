@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { BenchContext } from "./context";
 import { clusteredVectors } from "./clusteredVectors";
 import { measureChild, median, Row } from "./measure";
-import { similarityBenchSizes } from "./similarity.bench";
+import { recall, similarityBenchSizes } from "./similarity.bench";
 import { ShardedHnsw } from "../src/index/shardedHnsw";
 
 /**
@@ -21,17 +21,6 @@ interface Output {
   rows: number[][];
   truth?: number[][];
   querySeconds: number;
-}
-
-function recall(approx: number[][], exact: number[][]): number {
-  let hits = 0;
-  let total = 0;
-  approx.forEach((row, i) => {
-    const truth = new Set(exact[i]);
-    hits += row.filter((id) => truth.has(id)).length;
-    total += exact[i].length;
-  });
-  return hits / total;
 }
 
 export async function benchShardedHnsw(ctx: BenchContext): Promise<Row[]> {

@@ -49,7 +49,8 @@ interface Output {
   rows: number[][];
 }
 
-function recall(approx: number[][], exact: number[][]): number {
+/** Recall@k of approximate neighbour rows against exact ones. */
+export function recall(approx: number[][], exact: number[][]): number {
   let hits = 0;
   let total = 0;
   approx.forEach((row, i) => {
