@@ -1,4 +1,5 @@
-import { ChildProcess, spawn } from "node:child_process";
+import { ChildProcess } from "node:child_process";
+import { startRuntimeService } from "../support/runtimeService";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -73,18 +74,6 @@ def attempt(params, dataset=dst):
 
 let service: ChildProcess | null = null;
 
-function startService(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(root, "lib", "src", "service", "main.js"), "--socket", socket, "--idle-timeout", "60"], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return new Promise((resolve, reject) => {
-    child.stdout!.on("data", (d: Buffer) => {
-      if (d.toString().includes("listening")) resolve(child);
-    });
-    child.on("exit", (code) => reject(new Error(`runtime exited with ${code}`)));
-  });
-}
-
 const py = <T>(code: string) => runPython<T>(`${PRELUDE}\n${code}`, { BRAIN_TS_SOCKET: socket });
 
 let dstIds: Record<string, string>;
@@ -122,7 +111,7 @@ print(json.dumps(ids))
   await executeJob(request("compute_similarity", { brain_key: "clip", embeddings: "clip_emb", model: toy.manifestPath, backend: "exact" }));
   await executeJob(request("compute_similarity", { brain_key: "plain", embeddings: "clip_emb", backend: "exact" }));
   await executeJob(request("compute_similarity", { brain_key: "proj", embeddings: "proj_emb", model: proj, backend: "exact" }));
-  service = await startService();
+  service = await startRuntimeService(socket);
 });
 
 afterAll(async () => {

@@ -1,4 +1,5 @@
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { startRuntimeService } from "../support/runtimeService";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,18 +29,6 @@ def request(method, params, view=None):
 
 let service: ChildProcess | null = null;
 
-function startService(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(root, "lib", "src", "service", "main.js"), "--socket", socket, "--idle-timeout", "60"], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return new Promise((resolve, reject) => {
-    child.stdout!.on("data", (d: Buffer) => {
-      if (d.toString().includes("listening")) resolve(child);
-    });
-    child.on("exit", (code) => reject(new Error(`runtime exited with ${code}`)));
-  });
-}
-
 beforeAll(async () => {
   if (!existsSync(join(root, "lib", "src", "service", "main.js"))) throw new Error("Build first: npm run build");
   // Two large sparse files of the same size (so the size pre-pass cannot rule them out)
@@ -62,7 +51,7 @@ ds.add_samples([fo.Sample(filepath=p, tags=["small"]) for p in paths])
 ds.add_samples([fo.Sample(filepath=p, tags=["big"]) for p in ${JSON.stringify(bigs)}])
 print(json.dumps(len(ds)))
 `);
-  service = await startService();
+  service = await startRuntimeService(socket);
 });
 
 afterAll(() => {
@@ -148,7 +137,7 @@ ds = fo.load_dataset(${JSON.stringify(DATASET)})
 print(json.dumps({"runs": ds.list_brain_runs(), "field": ds.has_field("crash_group"), "raw": len(ds.exists("crash_group"))}))
 `);
     expect(state).toEqual({ runs: ["bridged"], field: false, raw: 0 });
-    service = await startService();
+    service = await startRuntimeService(socket);
   });
 
   it("exits cleanly when idle and on SIGTERM", async () => {
