@@ -1,8 +1,9 @@
 import { Binary } from "bson";
-import { Db } from "mongodb";
+import { Db, Document } from "mongodb";
 import { BrainError } from "../errors";
 import { DatasetDoc, FieldDoc, findField } from "./datasets";
-import { decodeStoredNumpy, NumpyArray } from "./numpy";
+import { Inflater } from "./inflater";
+import { decodeStoredNumpy, NumpyArray, NumpyFormatError, parseNpy } from "./numpy";
 import { countSamples, prefetched, streamSamples, ViewTarget } from "./samples";
 
 /** Field classes whose values are vectors: numpy arrays stored as bytes, or plain lists of numbers. */
@@ -59,10 +60,11 @@ export interface StoredArray {
   float32: boolean;
 }
 
-export function storedArray(value: unknown): StoredArray | null {
+export function storedArray(value: unknown, inflated?: Buffer | Error): StoredArray | null {
   if (value instanceof Binary) {
     try {
-      return fromNumpy(decodeStoredNumpy(value.buffer.subarray(0, value.position)));
+      if (inflated instanceof Error) throw new NumpyFormatError(`not a serialized numpy array (${inflated.message})`);
+      return fromNumpy(inflated ? parseNpy(inflated) : decodeStoredNumpy(value.buffer.subarray(0, value.position)));
     } catch (err) {
       throw notNumpy(err);
     }
@@ -76,6 +78,47 @@ export function storedArray(value: unknown): StoredArray | null {
     return { shape: [data.length], data, float32: false };
   }
   throw new Error(`holds a ${typeof value} value, not an array`);
+}
+
+/**
+ * Pairs each batch of documents with its `field` values' inflated bytes (undefined where
+ * the value is not numpy bytes), inflating the next batch on Inflater's worker while the
+ * caller decodes this one.
+ */
+async function* withInflated<D extends Document>(source: AsyncIterable<D[]>, field: string): AsyncGenerator<{ docs: D[]; inflated: Array<Buffer | Error | undefined> }> {
+  const inflate = async (docs: D[]) => {
+    const slots: number[] = [];
+    const items: Uint8Array[] = [];
+    docs.forEach((doc, i) => {
+      const value = doc[field];
+      if (value instanceof Binary) {
+        slots.push(i);
+        items.push(value.buffer.subarray(0, value.position));
+      }
+    });
+    const out = await Inflater.shared().inflate(items);
+    const inflated = new Array<Buffer | Error | undefined>(docs.length);
+    slots.forEach((slot, k) => (inflated[slot] = out[k]));
+    return { docs, inflated };
+  };
+  let ahead: ReturnType<typeof inflate> | null = null;
+  for await (const docs of source) {
+    const next = inflate(docs);
+    next.catch(() => undefined); // awaited in order below
+    if (ahead) yield await ahead;
+    ahead = next;
+  }
+  if (ahead) yield await ahead;
+}
+
+/** The first index in [from, to) whose value is NaN or infinite (also after narrowing to float32), or -1. */
+function firstNonFinite(values: Float32Array | Float64Array, from: number, to: number): number {
+  for (let k = from; k < to; k++) {
+    // v - v is 0 for finite numbers and NaN for NaN and ±Infinity
+    const v = values[k];
+    if (v - v !== 0) return k;
+  }
+  return -1;
 }
 
 const fromNumpy = (arr: NumpyArray): StoredArray => ({ shape: arr.shape, data: arr.data, float32: /^[<>|=]?f4$/.test(arr.dtype) });
@@ -116,13 +159,14 @@ export async function readEmbeddings(
   let numMissing = 0;
   let seen = 0;
   type Doc = { _id: { toHexString(): string }; [k: string]: unknown };
-  for await (const batch of prefetched(streamSamples<Doc>(db, dataset, target, { _id: 1, [field]: 1 }, options.batchSize ?? 1000))) {
+  const batches = withInflated(prefetched(streamSamples<Doc>(db, dataset, target, { _id: 1, [field]: 1 }, options.batchSize ?? 1000)), field);
+  for await (const { docs: batch, inflated } of batches) {
     options.signal?.throwIfAborted();
-    for (const doc of batch) {
+    for (const [i, doc] of batch.entries()) {
       const id = doc._id.toHexString();
       let arr: StoredArray | null;
       try {
-        arr = storedArray(doc[field]);
+        arr = storedArray(doc[field], inflated[i]);
       } catch (err) {
         throw new BrainError("INVALID_DATA", `Embeddings field '${field}' of sample '${id}' ${(err as Error).message}`);
       }
@@ -150,12 +194,10 @@ export async function readEmbeddings(
         );
       }
       const row = ids.length * dim;
-      for (let k = 0; k < dim; k++) {
-        const v = arr.data[k];
-        if (!Number.isFinite(v)) {
-          throw new BrainError("INVALID_DATA", `Embeddings field '${field}' of sample '${id}' contains ${v} (element ${k})`);
-        }
-        vectors[row + k] = v;
+      vectors.set(arr.data, row);
+      const k = firstNonFinite(vectors, row, row + dim);
+      if (k >= 0) {
+        throw new BrainError("INVALID_DATA", `Embeddings field '${field}' of sample '${id}' contains ${arr.data[k - row]} (element ${k - row})`);
       }
       ids.push(id);
     }

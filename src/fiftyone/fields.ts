@@ -1,4 +1,5 @@
-import { AnyBulkWriteOperation, Db, Document, Double, ObjectId } from "mongodb";
+import { Db, Double, ObjectId } from "mongodb";
+import { BulkWriter } from "./bulkWriter";
 import { BrainError } from "../errors";
 import { DatasetDoc, FieldDoc, findField, samplesCollection } from "./datasets";
 
@@ -53,27 +54,24 @@ export async function writeSampleField(
   if (error) throw new BrainError("FIELD_EXISTS", error);
   const samples = samplesCollection(db, dataset);
   let written = 0;
+  const writer = new BulkWriter(samples, chunkSize);
   try {
-    let ops: AnyBulkWriteOperation<Document>[] = [];
     const now = new Date();
     for await (const [id, value] of values) {
-      ops.push({
+      await writer.add({
         updateOne: {
           filter: { _id: new ObjectId(id) },
           update: { $set: { [field.name]: value, last_modified_at: now } },
         },
       });
-      if (ops.length >= chunkSize) {
-        written += (await samples.bulkWrite(ops, { ordered: false })).modifiedCount;
-        ops = [];
-      }
     }
-    if (ops.length) written += (await samples.bulkWrite(ops, { ordered: false })).modifiedCount;
+    written = await writer.flush();
     await db.collection<DatasetDoc>("datasets").updateOne(
       { _id: dataset._id, "sample_fields.name": { $ne: field.name } },
       { $push: { sample_fields: field }, $set: { last_modified_at: new Date() } },
     );
   } catch (err) {
+    await writer.settled();
     await samples.updateMany({}, { $unset: { [field.name]: "" } }).catch(() => undefined);
     throw err;
   }
@@ -129,15 +127,11 @@ export async function writeScoreField(
     return { created: true };
   }
   const samples = samplesCollection(db, dataset);
-  let ops: AnyBulkWriteOperation<Document>[] = [];
+  const writer = new BulkWriter(samples);
   const now = new Date();
   for (const [id, value] of asDoubles()) {
-    ops.push({ updateOne: { filter: { _id: new ObjectId(id) }, update: { $set: { [name]: value, last_modified_at: now } } } });
-    if (ops.length >= 1000) {
-      await samples.bulkWrite(ops, { ordered: false });
-      ops = [];
-    }
+    await writer.add({ updateOne: { filter: { _id: new ObjectId(id) }, update: { $set: { [name]: value, last_modified_at: now } } } });
   }
-  if (ops.length) await samples.bulkWrite(ops, { ordered: false });
+  await writer.flush();
   return { created: false };
 }

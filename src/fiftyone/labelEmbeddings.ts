@@ -1,5 +1,6 @@
-import { AnyBulkWriteOperation, Binary, Db, Document, ObjectId } from "mongodb";
+import { Binary, Db, Document, ObjectId } from "mongodb";
 import { BrainError } from "../errors";
+import { BulkWriter } from "./bulkWriter";
 import { DatasetDoc, FieldDoc, findField, samplesCollection } from "./datasets";
 import { storedArray } from "./embeddings";
 import { fieldDoc } from "./fields";
@@ -149,10 +150,10 @@ export async function writeLabelEmbeddings(
   const list = Boolean(LIST_KEY[field.type]);
   const unset = list ? { [`${field.labelsPath}.$[].${attr}`]: "" } : { [`${field.labelsPath}.${attr}`]: "" };
   let written = 0;
+  const writer = new BulkWriter(samples);
   try {
-    let ops: AnyBulkWriteOperation<Document>[] = [];
     for await (const [sampleId, label, value] of values) {
-      ops.push(
+      await writer.add(
         list
           ? {
               updateOne: {
@@ -163,12 +164,8 @@ export async function writeLabelEmbeddings(
             }
           : { updateOne: { filter: { _id: new ObjectId(sampleId) }, update: { $set: { [`${field.labelsPath}.${attr}`]: value } } } },
       );
-      if (ops.length >= 1000) {
-        written += (await samples.bulkWrite(ops, { ordered: false })).modifiedCount;
-        ops = [];
-      }
     }
-    if (ops.length) written += (await samples.bulkWrite(ops, { ordered: false })).modifiedCount;
+    written = await writer.flush();
     const entry = fieldDoc(attr, "fiftyone.core.fields.VectorField");
     // The label schema sits inside the top-level field's entry (and its list's entry).
     const path = list ? "sample_fields.$[f].fields.$[g].fields" : "sample_fields.$[f].fields";
@@ -177,6 +174,7 @@ export async function writeLabelEmbeddings(
     await db.collection<Document>("datasets").updateOne({ _id: dataset._id }, update, { arrayFilters: filters });
     labelSchema(dataset, field).push(entry);
   } catch (err) {
+    await writer.settled();
     const filter = { [`${field.labelsPath}.${attr}`]: { $exists: true } };
     await samples.updateMany(filter, { $unset: unset }).catch(() => undefined);
     throw err;

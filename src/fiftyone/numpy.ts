@@ -12,8 +12,11 @@ export interface NumpyArray {
   dtype: string;
   shape: number[];
   fortranOrder: boolean;
-  /** The values in C order as float64 (every supported dtype is exact in a double, except >2^53 int64s). */
-  data: Float64Array;
+  /**
+   * The values in C order: little-endian float32/float64 as they are stored (a view of the
+   * decoded bytes, no copy), every other dtype as float64 (exact, except int64s above 2^53).
+   */
+  data: Float64Array | Float32Array;
 }
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
@@ -71,20 +74,19 @@ export function parseNpy(raw: Buffer): NumpyArray {
   return { dtype: descr, shape, fortranOrder, data: fortranOrder && shape.length > 1 ? toCOrder(flat, shape) : flat };
 }
 
-function readValues(descr: string, body: Buffer, size: number): Float64Array {
+function readValues(descr: string, body: Buffer, size: number): Float64Array | Float32Array {
   const order = descr[0];
   const kind = descr[1];
   const width = Number(descr.slice(2));
   if (!"<>|=".includes(order) || !Number.isInteger(width)) throw new NumpyFormatError(`unsupported dtype '${descr}'`);
   if (body.length < size * width) throw new NumpyFormatError(`truncated .npy data (${body.length} bytes for ${size} × ${descr})`);
   const le = order !== ">";
-  const out = new Float64Array(size);
   if (le && LITTLE_ENDIAN_HOST && kind === "f" && (width === 4 || width === 8)) {
-    // the common case (little-endian floats) as one native copy; unaligned bytes are copied to align them
+    // the common case (little-endian floats): a view of the bytes; unaligned bytes are copied to align them
     const bytes = body.byteOffset % width === 0 ? body : new Uint8Array(body.subarray(0, size * width));
-    out.set(width === 4 ? new Float32Array(bytes.buffer, bytes.byteOffset, size) : new Float64Array(bytes.buffer, bytes.byteOffset, size));
-    return out;
+    return width === 4 ? new Float32Array(bytes.buffer, bytes.byteOffset, size) : new Float64Array(bytes.buffer, bytes.byteOffset, size);
   }
+  const out = new Float64Array(size);
   const view = new DataView(body.buffer, body.byteOffset, size * width);
   const read = reader(kind, width, view, le, descr);
   for (let i = 0; i < size; i++) out[i] = read(i * width);
@@ -116,7 +118,7 @@ function half(h: number): number {
   return sign * 2 ** (exp - 15) * (1 + frac / 1024);
 }
 
-function toCOrder(flat: Float64Array, shape: number[]): Float64Array {
+function toCOrder(flat: Float64Array | Float32Array, shape: number[]): Float64Array {
   const out = new Float64Array(flat.length);
   const nd = shape.length;
   const idx = new Array<number>(nd).fill(0);

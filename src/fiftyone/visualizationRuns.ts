@@ -84,7 +84,10 @@ function npyBytes(value: string, where: string): Buffer {
 function readNumbers(value: unknown, where: string): { data: Float64Array } | null {
   if (value === null || value === undefined) return null;
   try {
-    if (typeof value === "string") return { data: parseNpy(npyBytes(value, where)).data };
+    if (typeof value === "string") {
+      const data = parseNpy(npyBytes(value, where)).data;
+      return { data: data instanceof Float64Array ? data : Float64Array.from(data) };
+    }
     if (Array.isArray(value)) return { data: Float64Array.from((value as unknown[]).flat(2) as number[]) };
   } catch (err) {
     if (err instanceof NumpyFormatError) throw new BrainError("INVALID_DATA", `The ${where} cannot be read: ${err.message}`);
