@@ -2,10 +2,9 @@ import { ExecutionContext, Operator, OperatorConfig, types } from "@fiftyone/ope
 import type { ComputeEmbeddingsResult } from "../src/runtime/jobs/computeEmbeddings";
 import { callRuntime, trigger } from "./bridge";
 import { hooksInfo, useDatasetInfo } from "./datasetInfo";
-import { addDelegateInput, addTargetInput } from "./forms";
+import { addDelegateInput, addTargetInput, DEFAULT_MODEL } from "./forms";
 import { chosenTarget, freeKey, hasSelection, hasView, newFieldError } from "./validation";
 
-const DEFAULT_MODEL = "mobilenet_v2_nsfwjs";
 const OTHER_MODEL = "__other__";
 const PATCH_TYPES = ["Detection", "Detections", "Polyline", "Polylines"];
 

@@ -3,23 +3,27 @@ import type { NearDuplicatesResult } from "../src/runtime/jobs/nearDuplicates";
 import { callRuntime, trigger } from "./bridge";
 import { hooksInfo, useDatasetInfo } from "./datasetInfo";
 import { addAfterRunInput, applyAfterRun } from "./duplicateResults";
-import { addDelegateInput, addEmbeddingsFieldInput, addNewBrainKeyInput, addNoEmbeddingsWarning, addTargetInput } from "./forms";
+import { addDelegateInput, addEmbeddingsFieldInput, addNewBrainKeyInput, addTargetInput, DEFAULT_MODEL } from "./forms";
 import {
-  BrainRunRef, chosenTarget, duplicateFieldsError, duplicateIndexes, embeddingsFields, freeKey, hasSelection, hasView, newBrainKeyError, thresholdError, thresholdWarning,
+  BrainRunRef, chosenTarget, duplicateFieldsError, duplicateIndexes, embeddingsFields, freeKey, hasSelection, hasView, newBrainKeyError, newFieldError, thresholdError, thresholdWarning,
 } from "./validation";
 
-type Source = "FIELD" | "INDEX";
+type Source = "FIELD" | "INDEX" | "MODEL";
 
-/** Where the vectors come from: the form's choice, else a field when there is one. */
+/** The sources this dataset offers (the default model always), in the form's order. */
+function availableSources(vectorFields: string[], indexes: BrainRunRef[]): Source[] {
+  return [...(vectorFields.length ? ["FIELD" as const] : []), ...(indexes.length ? ["INDEX" as const] : []), "MODEL"];
+}
+
+/** Where the vectors come from: the form's choice, else a field, an index, or the default model, in that order. */
 function chosenSource(params: Record<string, unknown>, vectorFields: string[], indexes: BrainRunRef[]): Source {
-  if (params.source === "INDEX" && indexes.length) return "INDEX";
-  if (params.source === "FIELD" && vectorFields.length) return "FIELD";
-  return vectorFields.length ? "FIELD" : "INDEX";
+  const available = availableSources(vectorFields, indexes);
+  return available.includes(params.source as Source) ? (params.source as Source) : available[0];
 }
 
 /** The metric the threshold is checked against: the form's for a field; an index's own is checked by the runtime. */
 function formMetric(params: Record<string, unknown>, source: Source): string {
-  return source === "FIELD" ? ((params.metric as string | undefined) ?? "cosine") : "any";
+  return source === "INDEX" ? "any" : ((params.metric as string | undefined) ?? "cosine");
 }
 
 /** Finds near duplicates from an embeddings field or a similarity index, with the reference's threshold semantics. */
@@ -43,18 +47,29 @@ export class ComputeNearDuplicates extends Operator {
     const inputs = new types.Object();
     const vectorFields = embeddingsFields(info.fields);
     const indexes = duplicateIndexes(info.brainRuns);
-    if (vectorFields.length === 0 && indexes.length === 0) return addNoEmbeddingsWarning(inputs);
     const keys = info.brainRuns.map((r) => r.key);
     addTargetInput(inputs, hasSelection(ctx), hasView(ctx));
+    const available = availableSources(vectorFields, indexes);
     const source = chosenSource(ctx.params, vectorFields, indexes);
-    if (vectorFields.length && indexes.length) {
-      const sources = new types.RadioGroup({ choices: [], orientation: "horizontal" });
-      sources.addChoice("FIELD", { label: "Embeddings field" });
-      sources.addChoice("INDEX", { label: "Similarity index", description: "Its vectors and metric; nothing is re-read or recomputed" });
-      inputs.enum("source", ["FIELD", "INDEX"], { label: "Embeddings from", default: "FIELD", view: sources });
-    }
-    if (source === "FIELD") {
-      addEmbeddingsFieldInput(inputs, vectorFields);
+    const sources = new types.RadioGroup({ choices: [], orientation: "horizontal" });
+    const labels: Record<Source, [string, string]> = {
+      FIELD: ["Embeddings field", "Vectors stored on the samples"],
+      INDEX: ["Similarity index", "Its vectors and metric; nothing is re-read or recomputed"],
+      MODEL: ["Default model", "Embed the images with the offline MobileNetV2 first"],
+    };
+    for (const s of available) sources.addChoice(s, { label: labels[s][0], description: labels[s][1] });
+    inputs.enum("source", available, { label: "Embeddings from", default: available[0], view: sources });
+    if (source !== "INDEX") {
+      if (source === "FIELD") addEmbeddingsFieldInput(inputs, vectorFields);
+      else {
+        const error = ctx.params.store_embeddings ? newFieldError(ctx.params.store_embeddings, info.fieldNames) : null;
+        inputs.str("store_embeddings", {
+          label: "Store the embeddings in (optional)",
+          description: "A new field for the model's vectors, to reuse them (similarity, visualization) without embedding again",
+          invalid: error !== null,
+          errorMessage: error ?? undefined,
+        });
+      }
       const metrics = new types.RadioGroup({ choices: [], orientation: "horizontal" });
       metrics.addChoice("cosine", { label: "Cosine" });
       metrics.addChoice("euclidean", { label: "Euclidean" });
@@ -109,14 +124,21 @@ export class ComputeNearDuplicates extends Operator {
     const source = chosenSource(ctx.params, vectorFields, indexes);
     const metric = (ctx.params.metric as string | undefined) ?? "cosine";
     const threshold = ctx.params.threshold ?? 0.2;
-    const invalid = newBrainKeyError(brainKey, keys) ?? thresholdError(threshold, formMetric(ctx.params, source)) ?? duplicateFieldsError(ctx.params, info.fieldNames)?.error;
+    const store = source === "MODEL" && typeof ctx.params.store_embeddings === "string" && ctx.params.store_embeddings ? ctx.params.store_embeddings : null;
+    const invalid =
+      newBrainKeyError(brainKey, keys) ??
+      thresholdError(threshold, formMetric(ctx.params, source)) ??
+      duplicateFieldsError(ctx.params, info.fieldNames)?.error ??
+      (store ? newFieldError(store, info.fieldNames) : null);
     if (invalid) throw new Error(invalid);
     const fields: Record<string, string> = {};
     for (const f of ["type_field", "id_field", "dist_field"]) if (typeof ctx.params[f] === "string" && ctx.params[f]) fields[f] = ctx.params[f] as string;
     const from =
       source === "INDEX"
         ? { similarity_index: (ctx.params.similarity_index as string | undefined) ?? indexes[0]?.key }
-        : { embeddings: ctx.params.embeddings ?? vectorFields[0], metric };
+        : source === "MODEL"
+          ? { model: DEFAULT_MODEL, metric, ...(store ? { embeddings: store } : {}) }
+          : { embeddings: ctx.params.embeddings ?? vectorFields[0], metric };
     const outcome = await callRuntime<NearDuplicatesResult>({
       method: "compute_near_duplicates",
       params: { brain_key: brainKey, ...from, threshold, ...fields },

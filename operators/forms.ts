@@ -56,6 +56,9 @@ export function addExistingBrainKeyInput(
 }
 
 /** The form's stop sign when the dataset has no vector field to read embeddings from. */
+/** The default embedding model's zoo name (the runtime's offline MobileNetV2). */
+export const DEFAULT_MODEL = "mobilenet_v2_nsfwjs";
+
 export function addNoEmbeddingsWarning(inputs: types.Object): types.Property {
   inputs.str("no_embeddings", {
     label: "This dataset has no embeddings field. Compute embeddings first (a VectorField or ArrayField).",

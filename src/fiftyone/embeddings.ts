@@ -152,6 +152,7 @@ export async function readEmbeddings(
   options: ReadOptions = {},
 ): Promise<EmbeddingsMatrix<Float32Array | Float64Array>> {
   embeddingsFieldDoc(dataset, field);
+  Inflater.shared().start();
   const total = await countSamples(db, dataset, target);
   const ids: string[] = [];
   let vectors: Float32Array | Float64Array = new Float32Array(0);

@@ -43,7 +43,8 @@ export class Inflater {
     });
   }
 
-  private start(): Worker | null {
+  /** Starts the worker now (a reader calls this before its first query, so the thread is up when the first batch arrives). */
+  start(): Worker | null {
     if (this.worker) return this.worker;
     const script = Inflater.workerScript();
     if (!script) return null;

@@ -31,3 +31,8 @@ export async function requireSamples(ctx: JobContext): Promise<number> {
   if (total === 0) throw new BrainError("EMPTY_VIEW", "The target view has no samples");
   return total;
 }
+
+/** The job's context with progress scaled into [0, share]. */
+export function scaledProgress(ctx: JobContext, share: number): JobContext {
+  return { ...ctx, progress: (f, label) => ctx.progress(share * f, label) };
+}

@@ -3,6 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { closeDatabases } from "../../src/fiftyone/database";
 import { executeJob, JobRequest } from "../../src/runtime/execute";
+import { LeakySplitsResult } from "../../src/runtime/jobs/leakySplits";
+import { NearDuplicatesResult } from "../../src/runtime/jobs/nearDuplicates";
 import { SortBySimilarityResult } from "../../src/runtime/jobs/similarity";
 import { runPython, testDatabase } from "../support/fiftyone";
 import { writeToyClip } from "../support/toyClip";
@@ -84,5 +86,50 @@ print(json.dumps({"ours": ds.values("u"), "ref": ds.values("u_ref"), "model": ds
 `);
     expect(out.model).toBe("toy_clip");
     out.ours.forEach((v, i) => expect(v).toBeCloseTo(out.ref[i], 6));
+  });
+});
+
+describe("near duplicates and leaky splits from a model or an index", () => {
+  it("near duplicates from a model store the model's embeddings and equal fiftyone-brain's on them", async () => {
+    // a near copy of the red image
+    await runPython(`
+import fiftyone as fo
+from PIL import Image
+ds = fo.load_dataset(${JSON.stringify(DATASET)})
+path = ${JSON.stringify(dir)} + "/red_copy.png"
+Image.new("RGB", (16, 16), (226, 42, 31)).save(path)
+ds.add_sample(fo.Sample(filepath=path))
+print(1)
+`);
+    const ours = (await executeJob(request("compute_near_duplicates", { model: toy.manifestPath, embeddings: "nd_emb", threshold: 0.05, brain_key: "nd_model" }))) as NearDuplicatesResult;
+    expect(ours.duplicateIds.length).toBeGreaterThan(0);
+    const ref = await runPython<{ dups: string[]; model: string; field: string }>(`
+import json, fiftyone as fo, fiftyone.brain as fob
+ds = fo.load_dataset(${JSON.stringify(DATASET)})
+idx = fob.compute_near_duplicates(ds, embeddings="nd_emb", threshold=0.05)
+cfg = ds.get_brain_info("nd_model").config
+print(json.dumps({"dups": sorted(idx.duplicate_ids), "model": cfg.model, "field": cfg.embeddings_field}))
+`);
+    expect([...ours.duplicateIds].sort()).toEqual(ref.dups);
+    expect(ref).toMatchObject({ model: "toy_clip", field: "nd_emb" });
+  });
+
+  it("leaky splits from a model, from the field it stored and from an index of that field find the same leaks", async () => {
+    await runPython(`
+import fiftyone as fo
+ds = fo.load_dataset(${JSON.stringify(DATASET)})
+for i, s in enumerate(ds.iter_samples(autosave=True)):
+    s.tags = ["test" if i % 2 or s.filepath.endswith("red_copy.png") else "train"]  # red: train, its copy: test
+print(1)
+`);
+    const splits = { split_tags: ["train", "test"], threshold: 0.05 };
+    const fromModel = (await executeJob(request("compute_leaky_splits", { ...splits, model: toy.manifestPath, embeddings: "leak_emb" }))) as LeakySplitsResult;
+    const fromField = (await executeJob(request("compute_leaky_splits", { ...splits, embeddings: "leak_emb" }))) as LeakySplitsResult;
+    await executeJob(request("compute_similarity", { brain_key: "leak_index", embeddings: "leak_emb", backend: "exact" }));
+    const fromIndex = (await executeJob(request("compute_leaky_splits", { ...splits, similarity_index: "leak_index", brain_key: "leaks_idx" }))) as LeakySplitsResult;
+    expect(fromModel.leakIds.length).toBeGreaterThan(0);
+    expect(new Set(fromField.leakIds)).toEqual(new Set(fromModel.leakIds));
+    expect(new Set(fromIndex.leakIds)).toEqual(new Set(fromModel.leakIds));
+    await expect(executeJob(request("compute_leaky_splits", { ...splits, similarity_index: "leak_index", model: toy.manifestPath }))).rejects.toThrow(/not both/);
   });
 });

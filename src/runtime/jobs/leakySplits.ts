@@ -1,13 +1,12 @@
 import { BrainError } from "../../errors";
-import { readEmbeddings } from "../../fiftyone/embeddings";
 import { GENERIC_CONFIG_CLS, GENERIC_RESULTS_CLS, assertNewBrainKey, registerBrainRun } from "../../fiftyone/runs";
 import { resolveSplits, SplitBy, StageDict } from "../../fiftyone/splits";
 import { assignSplits, findLeaks } from "../../methods/leakySplits";
 import { findDuplicates } from "../../methods/nearDuplicates";
 import { Metric } from "../../methods/neighborGraph";
 import { Job } from "../job";
-import { optionalString, requiredString } from "../params";
-import { neighbourGraphs, resolveMetric, resolveThreshold, StoredGraph, storedGraph } from "./nearDuplicates";
+import { optionalString } from "../params";
+import { neighbourGraphs, readNeighbourSource, resolveThreshold, StoredGraph, storedGraph } from "./nearDuplicates";
 
 export interface LeakySplitsResult {
   brainKey: string | null;
@@ -38,7 +37,8 @@ export interface StoredLeaks {
 }
 
 /**
- * compute_leaky_splits from an embeddings field, with splits given as sample tags
+ * compute_leaky_splits from embeddings (a field, a model or a similarity index, as
+ * near duplicates read them), with splits given as sample tags
  * (`split_tags`), by the values of a field (`split_field`, sorted, as the reference
  * does) or as saved views (`split_views`). Leaks are the reference's: each
  * near-duplicate group's kept sample with its duplicates from other splits. With a
@@ -49,14 +49,12 @@ export const leakySplitsJob: Job<LeakySplitsResult> = {
   name: "compute_leaky_splits",
   description: "Find near duplicates that cross train/test splits",
   async run(ctx, params) {
-    const field = requiredString(params, "embeddings");
     const brainKey = optionalString(params, "brain_key") ?? null;
-    const metric = resolveMetric(params, ctx.brainConfig);
-    const threshold = resolveThreshold(params, metric);
     if (brainKey) assertNewBrainKey(ctx.dataset, brainKey);
-    const emb = await readEmbeddings(ctx.db, ctx.dataset, ctx.target, field, { signal: ctx.signal, progress: (f) => ctx.progress(0.3 * f, "Reading embeddings") });
+    const emb = await readNeighbourSource(ctx, params);
+    const { metric } = emb;
+    const threshold = resolveThreshold(params, metric);
     const n = emb.ids.length;
-    if (n === 0) throw new BrainError("EMPTY_VIEW", `No sample of the view has embeddings in '${field}'`);
     const index = new Map(emb.ids.map((id, i) => [id, i]));
     const splits = await resolveSplits(ctx.db, ctx.dataset, params, index);
     const { names, members } = splits;
@@ -70,6 +68,7 @@ export const leakySplitsJob: Job<LeakySplitsResult> = {
     ctx.progress(0.35, `Finding neighbours of ${n} samples`);
     const { graph, exact } = await neighbourGraphs(emb.vectors, n, emb.dim, metric, threshold, {
       signal: ctx.signal,
+      center: emb.center,
       progress: (f) => ctx.progress(0.35 + 0.6 * f, `Finding neighbours of ${n} samples`),
     });
     const leakIds = findLeaks(findDuplicates(exact, threshold), splitOf).map((i) => emb.ids[i]);
@@ -89,7 +88,7 @@ export const leakySplitsJob: Job<LeakySplitsResult> = {
         viewStages: ctx.target.viewStages ?? null,
         config: {
           cls: GENERIC_CONFIG_CLS, type: "brain", method: "leaky_splits", runtime: "brain-ts",
-          embeddings_field: field, metric, threshold, split_by: splits.by, splits: names,
+          ...emb.config, threshold, split_by: splits.by, splits: names,
         },
         results: { cls: GENERIC_RESULTS_CLS, ...results },
       });

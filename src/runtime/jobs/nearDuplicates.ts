@@ -1,13 +1,13 @@
 import { BrainError } from "../../errors";
-import { readEmbeddings } from "../../fiftyone/embeddings";
 import { GENERIC_CONFIG_CLS, GENERIC_RESULTS_CLS, assertNewBrainKey, registerBrainRun } from "../../fiftyone/runs";
 import { findDuplicates, NeighborGraph } from "../../methods/nearDuplicates";
 import { Metric, radiusGraph } from "../../methods/neighborGraph";
 import { knnRadiusGraph } from "../../index/radiusGraph";
 import { hnswNeighbourGraphs } from "../../index/hnswRadiusGraph";
 import { BrainConfig, loadBrainConfig } from "../../config/brainConfig";
-import { Job, JobContext } from "../job";
-import { optionalString, RawParams, requiredString } from "../params";
+import { parseEmbeddingSourceParams, resolveEmbeddings } from "../embeddingSource";
+import { Job, JobContext, scaledProgress } from "../job";
+import { optionalString, RawParams } from "../params";
 import { parseDuplicateFields, removeDuplicateFields, writeDuplicateFields } from "./duplicateFields";
 import { readIndexVectors } from "./indexVectors";
 
@@ -67,35 +67,49 @@ export function resolveThreshold(params: RawParams, metric: Metric): number {
   return threshold;
 }
 
-/** The rows to search: an embeddings field of the view, or an existing similarity index's vectors. */
-interface Source {
+/** The rows to search: embeddings of the view (a field, or a model's), or an existing similarity index's vectors. */
+export interface NeighbourSource {
   ids: string[];
   vectors: Float32Array;
   dim: number;
   metric: Metric;
   center?: Float64Array;
+  /** Samples without embeddings (no value, or the model failed on them), or not in the index. */
   numMissing: number;
   numNotIndexed: number;
   notIndexedIds: string[];
   config: Record<string, unknown>;
 }
 
-async function readSource(ctx: JobContext, params: RawParams): Promise<Source> {
+/**
+ * The embeddings near duplicates and leaky splits search, with the reference's sources:
+ * `similarity_index` (an existing index's vectors and metric), or `embeddings` (a field),
+ * or `model` (run on the images, stored in `embeddings` when that field is new), or,
+ * when none is given, the default model.
+ */
+export async function readNeighbourSource(ctx: JobContext, params: RawParams, share = 0.3): Promise<NeighbourSource> {
   const indexKey = optionalString(params, "similarity_index");
-  const progress = (f: number) => ctx.progress(0.3 * f, "Reading embeddings");
   if (!indexKey) {
-    if (!optionalString(params, "embeddings")) {
-      throw new BrainError("INVALID_PARAMS", "Give an embeddings field ('embeddings') or a similarity index ('similarity_index')");
-    }
-    const field = requiredString(params, "embeddings");
     const metric = resolveMetric(params, ctx.brainConfig);
     resolveThreshold(params, metric);
-    const emb = await readEmbeddings(ctx.db, ctx.dataset, ctx.target, field, { signal: ctx.signal, progress });
-    if (emb.ids.length === 0) throw new BrainError("EMPTY_VIEW", `No sample of the view has embeddings in '${field}'`);
-    return { ...emb, metric, numNotIndexed: 0, notIndexedIds: [], config: { embeddings_field: field, metric } };
+    const sourceParams = parseEmbeddingSourceParams(params);
+    const emb = await resolveEmbeddings(scaledProgress(ctx, share), sourceParams, { defaultModel: !sourceParams.embeddings });
+    if (emb.ids.length === 0) {
+      throw new BrainError("EMPTY_VIEW", emb.model ? `The model '${emb.model}' embedded none of the view's images (${emb.numFailures} failed)` : `No sample of the view has embeddings in '${emb.field}'`);
+    }
+    return {
+      ids: emb.ids,
+      vectors: emb.vectors,
+      dim: emb.dim,
+      metric,
+      numMissing: emb.numMissing + emb.numFailures,
+      numNotIndexed: 0,
+      notIndexedIds: [],
+      config: { embeddings_field: emb.field, ...(emb.model ? { model: emb.model } : {}), metric },
+    };
   }
-  if (optionalString(params, "embeddings")) {
-    throw new BrainError("INVALID_PARAMS", "Give either an embeddings field or a similarity index, not both");
+  if (optionalString(params, "embeddings") || optionalString(params, "model")) {
+    throw new BrainError("INVALID_PARAMS", "Give either embeddings (a field or a model) or a similarity index, not both");
   }
   const read = await readIndexVectors(ctx, indexKey);
   const asked = optionalString(params, "metric");
@@ -131,7 +145,7 @@ export const nearDuplicatesJob: Job<NearDuplicatesResult> = {
     const brainKey = optionalString(params, "brain_key") ?? null;
     if (brainKey) assertNewBrainKey(ctx.dataset, brainKey);
     const fieldNames = parseDuplicateFields(params, ctx.dataset);
-    const source = await readSource(ctx, params);
+    const source = await readNeighbourSource(ctx, params);
     const { metric } = source;
     const threshold = resolveThreshold(params, metric);
     const n = source.ids.length;

@@ -14,7 +14,7 @@ import {
   RepresentativenessMethod,
 } from "../../methods/representativeness";
 import { computeUniquenessKnn } from "../../methods/uniqueness";
-import { Job, JobContext, requireSamples } from "../job";
+import { Job, JobContext, requireSamples, scaledProgress } from "../job";
 import { runDetectionMistakenness } from "./detectionMistakenness";
 import { parseEmbeddingSourceParams, resolveEmbeddings } from "../embeddingSource";
 import { optionalBoolean, optionalString, RawParams, requiredString } from "../params";
@@ -377,9 +377,4 @@ function unsupported(params: RawParams, names: string[]): void {
       throw new BrainError("INVALID_PARAMS", `'${name}' is not supported yet: give an embeddings field or a model`);
     }
   }
-}
-
-/** The job's context with progress scaled into [0, share]. */
-function scaledProgress(ctx: JobContext, share: number): JobContext {
-  return { ...ctx, progress: (f, label) => ctx.progress(share * f, label) };
 }
