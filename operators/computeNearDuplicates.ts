@@ -98,6 +98,11 @@ export class ComputeNearDuplicates extends Operator {
     });
     const warning = thresholdWarning(threshold, metric);
     if (warning) inputs.str("threshold_warning", { label: warning, view: new types.Warning() });
+    const searches = new types.RadioGroup({ choices: [], orientation: "horizontal" });
+    searches.addChoice("auto", { label: "Automatic", description: "Exact up to 200 000 samples, approximate (HNSW) above" });
+    searches.addChoice("exact", { label: "Exact", description: "Every pair compared: the reference's results" });
+    searches.addChoice("hnswlib", { label: "Approximate (HNSW)", description: "Faster on very large datasets; may miss some duplicates" });
+    inputs.enum("neighbor_search", ["auto", "exact", "hnswlib"], { label: "Neighbour search", default: "auto", view: searches });
     addNewBrainKeyInput(inputs, "brain_key", ctx.params.brain_key, keys, freeKey("near_duplicates", keys));
     const fieldError = duplicateFieldsError(ctx.params, info.fieldNames);
     const fieldInput = (param: string, label: string, description: string) =>
@@ -131,6 +136,7 @@ export class ComputeNearDuplicates extends Operator {
       duplicateFieldsError(ctx.params, info.fieldNames)?.error ??
       (store ? newFieldError(store, info.fieldNames) : null);
     if (invalid) throw new Error(invalid);
+    const search = ctx.params.neighbor_search as string | undefined;
     const fields: Record<string, string> = {};
     for (const f of ["type_field", "id_field", "dist_field"]) if (typeof ctx.params[f] === "string" && ctx.params[f]) fields[f] = ctx.params[f] as string;
     const from =
@@ -141,7 +147,7 @@ export class ComputeNearDuplicates extends Operator {
           : { embeddings: ctx.params.embeddings ?? vectorFields[0], metric };
     const outcome = await callRuntime<NearDuplicatesResult>({
       method: "compute_near_duplicates",
-      params: { brain_key: brainKey, ...from, threshold, ...fields },
+      params: { brain_key: brainKey, ...from, threshold, ...fields, ...(search === "exact" || search === "hnswlib" ? { backend: search } : {}) },
       target: chosenTarget(ctx.params, hasSelection(ctx), hasView(ctx)),
       delegate: Boolean(ctx.params.delegate),
     });

@@ -77,7 +77,7 @@ print(json.dumps({"runs": ds.list_brain_runs(), "config": ds.get_brain_info("nea
     expect(stored.schema).toEqual(["dup_type", "dup_nearest", "dup_dist"]);
   });
 
-  it("embeds the images with the default model when chosen, and stores the vectors in the field named", async () => {
+  it("embeds the images with the default model when chosen, stores the vectors in the field named, and searches as chosen", async () => {
     const { page, shot } = browser;
     await openDataset(page, app.url, DATASET);
     await openOperator(page, "Brain: find near duplicates");
@@ -91,15 +91,16 @@ print(json.dumps({"runs": ds.list_brain_runs(), "config": ds.get_brain_info("nea
     expect(await executeButton(page).isEnabled()).toBe(false);
     await store.fill("model_emb");
     await modal.getByText("Field 'emb' already exists").waitFor({ state: "detached" });
+    await modal.locator("input[type=radio][value=hnswlib]").check();
     await shot("near-duplicates-model-form");
     await executeForm(page, 120_000);
-    const stored = await runPython<{ model: string; field: string; dims: number[] }>(`
+    const stored = await runPython<{ model: string; field: string; search: string; dims: number[] }>(`
 import json, fiftyone as fo
 ds = fo.load_dataset(${JSON.stringify(DATASET)})
 key = [k for k in ds.list_brain_runs() if k not in ("near_duplicates", "sim")][0]
 cfg = ds.get_brain_info(key).config
-print(json.dumps({"model": cfg.model, "field": cfg.embeddings_field, "dims": sorted(set(len(v) for v in ds.values("model_emb")))}))
+print(json.dumps({"model": cfg.model, "field": cfg.embeddings_field, "search": cfg.neighbor_search, "dims": sorted(set(len(v) for v in ds.values("model_emb")))}))
 `);
-    expect(stored).toEqual({ model: "mobilenet_v2_nsfwjs", field: "model_emb", dims: [1280] });
+    expect(stored).toEqual({ model: "mobilenet_v2_nsfwjs", field: "model_emb", search: "hnswlib", dims: [1280] });
   });
 });
