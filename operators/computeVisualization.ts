@@ -3,9 +3,9 @@ import type { VisualizationResult } from "../src/runtime/jobs/visualization";
 import { callRuntime, trigger } from "./bridge";
 import { hooksInfo, useDatasetInfo } from "./datasetInfo";
 import { addDelegateInput, addNewBrainKeyInput, addNoEmbeddingsWarning, addTargetInput } from "./forms";
-import { chosenTarget, embeddingsFields, freeKey, hasSelection, hasView, labelFieldsOfType, newBrainKeyError } from "./validation";
+import { chosenTarget, embeddingsFields, freeKey, hasSelection, hasView, labelFieldsOfType, newBrainKeyError, newFieldError } from "./validation";
 import {
-  chosenMethod, METHOD_LABELS, METHOD_PARAMS, numberParamError, PATCH_LABEL_TYPES, seedError, VISUALIZATION_METHODS, visualizationFormError, visualizationRuntimeParams,
+  chosenMethod, METHOD_LABELS, METHOD_PARAMS, numberParamError, PATCH_LABEL_TYPES, pointsFieldName, seedError, VISUALIZATION_METHODS, visualizationFormError, visualizationRuntimeParams,
 } from "./visualizationParams";
 
 /**
@@ -46,7 +46,7 @@ export class ComputeVisualization extends Operator {
       inputs.enum(name, vectorFields, { label, description, required: true, default: vectorFields[0], view });
     };
     if (method === "manual") {
-      fieldChoice("points_field", "Points field", "A field holding each sample's 2-D or 3-D point; samples without one are skipped");
+      fieldChoice("manual_points", "Points field", "A field holding each sample's 2-D or 3-D point; samples without one are skipped");
     } else {
       const patchFields = labelFieldsOfType(info.fields, PATCH_LABEL_TYPES);
       const usePatches = Boolean(ctx.params.use_patches) && patchFields.length > 0;
@@ -85,6 +85,22 @@ export class ComputeVisualization extends Operator {
         metrics.addChoice("cosine", { label: "Cosine" });
         inputs.enum("metric", ["euclidean", "cosine"], { label: "Distance", default: "euclidean", view: metrics });
       }
+      if (!usePatches && Number(ctx.params.num_dims ?? 2) === 2) {
+        inputs.bool("create_index", {
+          label: "Spatial index",
+          description: "Also store the points in a sample field with a database index, so lasso selections in the App's Embeddings panel are queries (large datasets)",
+          default: false,
+        });
+        if (ctx.params.create_index) {
+          const error = newFieldError(pointsFieldName(ctx.params, ctx.params.brain_key ?? freeKey(method, keys)), info.fieldNames);
+          inputs.str("points_field", {
+            label: "Points field",
+            description: "New field for each sample's [x, y] (default: the brain key)",
+            invalid: error !== null,
+            errorMessage: error ?? undefined,
+          });
+        }
+      }
       if (method !== "pca") {
         const error = seedError(ctx.params.seed);
         inputs.int("seed", {
@@ -105,8 +121,11 @@ export class ComputeVisualization extends Operator {
     const keys = info.brainRuns.map((r) => r.key);
     const method = chosenMethod(ctx.params.method);
     const brainKey = (ctx.params.brain_key as string | undefined) ?? freeKey(method === "manual" ? "visualization" : method, keys);
-    const params = { ...ctx.params, num_dims: ctx.params.num_dims === undefined ? undefined : Number(ctx.params.num_dims) };
-    const invalid = newBrainKeyError(brainKey, keys) ?? visualizationFormError(params);
+    const params: Record<string, unknown> = { ...ctx.params, num_dims: ctx.params.num_dims === undefined ? undefined : Number(ctx.params.num_dims) };
+    const invalid =
+      newBrainKeyError(brainKey, keys) ??
+      visualizationFormError(params) ??
+      (params.create_index && method !== "manual" ? newFieldError(pointsFieldName(params, brainKey), info.fieldNames) : null);
     if (invalid) throw new Error(invalid);
     const outcome = await callRuntime<VisualizationResult>({
       method: "compute_visualization",

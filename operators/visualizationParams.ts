@@ -87,7 +87,7 @@ export function visualizationRuntimeParams(params: Record<string, unknown>, brai
   const method = chosenMethod(params.method);
   const out: Record<string, unknown> = { brain_key: brainKey, method };
   if (method === "manual") {
-    out.points = params.points_field ?? fallbackField;
+    out.points = params.manual_points ?? fallbackField;
     return out;
   }
   if (params.use_patches && typeof params.patches_field === "string" && params.patches_field) {
@@ -103,5 +103,14 @@ export function visualizationRuntimeParams(params: Record<string, unknown>, brai
     out[p.name] = v === undefined || v === null || v === "" ? p.default : Number(v);
   }
   if (method === "umap") out.metric = params.metric === "cosine" ? "cosine" : "euclidean";
+  if (params.create_index && out.num_dims === 2 && !out.patches_field) {
+    out.create_index = true;
+    out.points_field = pointsFieldName(params, brainKey);
+  }
   return out;
+}
+
+/** The field a spatial index stores the points in: the form's, else the brain key (as the reference). */
+export function pointsFieldName(params: Record<string, unknown>, brainKey: unknown): string {
+  return typeof params.points_field === "string" && params.points_field ? params.points_field : String(brainKey);
 }

@@ -79,12 +79,17 @@ export async function writeSampleField(
   return written;
 }
 
-/** Removes a top-level field's values and its schema entry. */
+/** Removes a top-level field's values, its schema entry and the database indexes on it (as FiftyOne's delete_sample_field). */
 export async function deleteSampleField(db: Db, dataset: DatasetDoc, name: string): Promise<void> {
   await db
     .collection<DatasetDoc>("datasets")
     .updateOne({ _id: dataset._id }, { $pull: { sample_fields: { name } }, $set: { last_modified_at: new Date() } });
-  await samplesCollection(db, dataset).updateMany({ [name]: { $exists: true } }, { $unset: { [name]: "" } });
+  const samples = samplesCollection(db, dataset);
+  const indexes = await samples.indexes().catch(() => []);
+  for (const index of indexes) {
+    if (index.name && Object.keys(index.key).some((k) => k === name || k.startsWith(`${name}.`))) await samples.dropIndex(index.name);
+  }
+  await samples.updateMany({ [name]: { $exists: true } }, { $unset: { [name]: "" } });
   dataset.sample_fields = dataset.sample_fields.filter((f) => f.name !== name);
 }
 

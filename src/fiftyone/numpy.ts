@@ -55,6 +55,21 @@ export function parseNpy(raw: Buffer): NumpyArray {
     throw new NumpyFormatError(`unsupported .npy format version ${major}`);
   }
   const header = raw.subarray(offset, offset + headerLen).toString(major === 3 ? "utf8" : "latin1");
+  let parsed = headers.get(header);
+  if (!parsed) {
+    parsed = parseHeader(header);
+    if (headers.size < 64) headers.set(header, parsed);
+  }
+  const { descr, fortranOrder, shape, size } = parsed;
+  const body = raw.subarray(offset + headerLen);
+  const flat = readValues(descr, body, size);
+  return { dtype: descr, shape: [...shape], fortranOrder, data: fortranOrder && shape.length > 1 ? toCOrder(flat, shape) : flat };
+}
+
+/** Parsed .npy headers: a field's vectors all share one, so each is parsed once. */
+const headers = new Map<string, { descr: string; fortranOrder: boolean; shape: number[]; size: number }>();
+
+function parseHeader(header: string): { descr: string; fortranOrder: boolean; shape: number[]; size: number } {
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
@@ -67,11 +82,7 @@ export function parseNpy(raw: Buffer): NumpyArray {
     .filter((s) => s.length > 0)
     .map((s) => Number(s));
   if (shape.some((s) => !Number.isInteger(s) || s < 0)) throw new NumpyFormatError(`bad .npy shape (${shapeText})`);
-  const size = shape.reduce((a, b) => a * b, 1);
-  const body = raw.subarray(offset + headerLen);
-  const flat = readValues(descr, body, size);
-  const fortranOrder = fortran === "True";
-  return { dtype: descr, shape, fortranOrder, data: fortranOrder && shape.length > 1 ? toCOrder(flat, shape) : flat };
+  return { descr, fortranOrder: fortran === "True", shape, size: shape.reduce((a, b) => a * b, 1) };
 }
 
 function readValues(descr: string, body: Buffer, size: number): Float64Array | Float32Array {

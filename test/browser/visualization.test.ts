@@ -97,4 +97,31 @@ print(json.dumps({"n": len(r.points), "labels": len(set(r.label_ids)), "patches"
 `);
     expect(run).toEqual({ n: 60, labels: 60, patches: "gt" });
   });
+
+  it("stores a PCA's points in an indexed field when the spatial index is asked for", async () => {
+    const { page, shot } = browser;
+    await openDataset(page, app.url, DATASET);
+    await openOperator(page, "Brain: compute visualization");
+    const modal = page.getByTestId("operators-prompt-modal");
+    await modal.locator("input[type=radio][value=pca]").check();
+    await modal.getByText("Spatial index", { exact: true }).click();
+    const pointsField = modal.getByText("Points field", { exact: true });
+    await pointsField.waitFor();
+    // Text inputs in form order: points field, brain key.
+    const field = modal.locator("input[type=string]").first();
+    await field.fill("emb");
+    await modal.getByText("Field 'emb' already exists").waitFor();
+    await field.fill("pca_xy");
+    await modal.getByText("Field 'emb' already exists").waitFor({ state: "detached" });
+    await shot("07e-visualization-spatial-index-form");
+    await executeForm(page, 120_000);
+    const run = await runPython<{ field: string; spatial: boolean; n: number }>(`
+import json, fiftyone as fo
+ds = fo.load_dataset(${JSON.stringify(DATASET)})
+key = [k for k in ds.list_brain_runs() if ds.get_brain_info(k).config.points_field][0]
+r = ds.load_brain_results(key)
+print(json.dumps({"field": r.config.points_field, "spatial": r.has_spatial_index, "n": len(ds.exists("pca_xy"))}))
+`);
+    expect(run).toEqual({ field: "pca_xy", spatial: true, n: 60 });
+  });
 });

@@ -188,6 +188,43 @@ print(json.dumps(out))
     py.patches_pca.points.forEach((p, i) => p.forEach((v, c) => expect(Math.abs(v)).toBeCloseTo(Math.abs(py.ref.points[i][c]), 3)));
   });
 
+  it("stores the points in a field with a 2d index (points_field / create_index) that Python uses, removed with the run", async () => {
+    const ours = (await executeJob(request({ brain_key: "pca_pts", embeddings: "emb", method: "pca", create_index: true }))) as VisualizationResult;
+    expect(ours.numPoints).toBe(90);
+    const stored = await storedResults("pca_pts");
+    const py = await runPython<{ ftype: string; sub: string; spatial: boolean; field: string; index: Record<string, unknown>; values: Record<string, number[]>; inBox: number }>(`
+import json, fiftyone as fo
+ds = fo.load_dataset(${JSON.stringify(DATASET)})
+r = ds.load_brain_results("pca_pts")
+f = ds.get_field("pca_pts")
+index = ds.get_index_information()["pca_pts"]
+vals = dict(zip(ds.values("id"), ds.values("pca_pts")))
+lo, hi = index["min"], index["max"]
+# a $geoWithin query on the index, as the App's Embeddings panel makes for a lasso
+in_box = ds._sample_collection.count_documents({"pca_pts": {"$geoWithin": {"$box": [[lo, lo], [0, hi]]}}})
+print(json.dumps({"ftype": type(f).__name__, "sub": type(f.field).__name__, "spatial": r.has_spatial_index, "field": r.config.points_field,
+  "index": {k: v for k, v in index.items() if k in ("key", "min", "max")}, "values": vals, "inBox": in_box}))
+`);
+    expect(py).toMatchObject({ ftype: "ListField", sub: "FloatField", spatial: true, field: "pca_pts" });
+    stored.ids.forEach((id, i) => expect(py.values[id]).toEqual(stored.points[i].map((v) => Math.fround(v))));
+    const xs = stored.points.flat();
+    expect(py.index).toMatchObject({ min: Math.min(...xs), max: Math.max(...xs) });
+    expect(py.inBox).toBe(stored.points.filter(([x]) => x <= 0).length);
+
+    // bad input: 3-D points, an existing field, patches
+    await expect(executeJob(request({ brain_key: "p3", embeddings: "emb", method: "pca", num_dims: 3, points_field: "p3f" }))).rejects.toThrow(/only supported when num_dims=2/);
+    await expect(executeJob(request({ brain_key: "p4", embeddings: "emb", method: "pca", points_field: "emb" }))).rejects.toThrow(/already exists/);
+    expect(await brainKeys()).not.toContain("p3");
+
+    await executeJob({ ...request({ brain_key: "pca_pts" }), method: "delete_brain_run" });
+    const after = await runPython<{ has: boolean; indexes: string[] }>(`
+import json, fiftyone as fo
+ds = fo.load_dataset(${JSON.stringify(DATASET)})
+print(json.dumps({"has": ds.has_field("pca_pts"), "indexes": list(ds.get_index_information())}))
+`);
+    expect(after).toEqual({ has: false, indexes: expect.not.arrayContaining(["pca_pts"]) });
+  });
+
   it("refuses bad input with a clear error and writes nothing", async () => {
     await executeJob(request({ brain_key: "taken", points: "xy" }));
     const before = await brainKeys();

@@ -9,7 +9,13 @@ describe("compute_visualization form", () => {
       brain_key: "t", method: "tsne", embeddings: "emb", num_dims: 3, perplexity: 30, learning_rate: 200, max_iters: 1000, pca_dims: 50,
     });
     expect(visualizationRuntimeParams({ method: "pca", embeddings: "e", num_neighbors: 3 }, "p", "x")).toEqual({ brain_key: "p", method: "pca", embeddings: "e", num_dims: 2 });
-    expect(visualizationRuntimeParams({ method: "manual", points_field: "xy", embeddings: "e" }, "m", "x")).toEqual({ brain_key: "m", method: "manual", points: "xy" });
+    expect(visualizationRuntimeParams({ method: "manual", manual_points: "xy", embeddings: "e" }, "m", "x")).toEqual({ brain_key: "m", method: "manual", points: "xy" });
+    // a spatial index: the points field defaults to the brain key, 2-D samples only
+    expect(visualizationRuntimeParams({ method: "pca", embeddings: "e", create_index: true }, "p", "x")).toEqual({
+      brain_key: "p", method: "pca", embeddings: "e", num_dims: 2, create_index: true, points_field: "p",
+    });
+    expect(visualizationRuntimeParams({ method: "pca", embeddings: "e", create_index: true, points_field: "xy2" }, "p", "x")).toMatchObject({ create_index: true, points_field: "xy2" });
+    expect(visualizationRuntimeParams({ method: "pca", embeddings: "e", create_index: true, num_dims: 3 }, "p", "x")).not.toHaveProperty("create_index");
     expect(visualizationRuntimeParams({ method: "pca", embeddings: "e", use_patches: true, patches_field: "gt", patch_embeddings: "emb" }, "p", "x")).toEqual({
       brain_key: "p", method: "pca", patches_field: "gt", embeddings: "emb", num_dims: 2,
     });

@@ -2,7 +2,9 @@ import { BrainConfig, loadBrainConfig } from "../../config/brainConfig";
 import { BrainError } from "../../errors";
 import { EmbeddingsMatrix, readEmbeddings } from "../../fiftyone/embeddings";
 import { parseEmbeddingSourceParams, resolveEmbeddings } from "../embeddingSource";
+import { deleteSampleField, validateNewFieldName } from "../../fiftyone/fields";
 import { serializeNumpyAscii } from "../../fiftyone/numpy";
+import { writePointsField } from "../../fiftyone/pointsField";
 import { assertNewBrainKey, registerBrainRun, RunConfig } from "../../fiftyone/runs";
 import { streamSamples } from "../../fiftyone/samples";
 import { KnnResult, knnSelf } from "../../index/exactKnn";
@@ -10,7 +12,7 @@ import { fitPca, pca, projectPca } from "../../methods/visualization/pca";
 import { checkTsneInput, TSNE_DEFAULTS, tsne, tsneNeighborCount } from "../../methods/visualization/tsne";
 import { checkUmapInput, umap } from "../../methods/visualization/umap";
 import { Job, JobContext, requireSamples } from "../job";
-import { optionalString, RawParams, requiredString } from "../params";
+import { optionalBoolean, optionalString, RawParams, requiredString } from "../params";
 
 /**
  * compute_visualization (spec §9): UMAP, t-SNE, PCA or manual points from an embeddings
@@ -78,7 +80,7 @@ export function resolveMethodParams(method: VisualizationMethod, params: RawPara
 }
 
 const GENERAL_PARAMS = new Set([
-  "brain_key", "embeddings", "method", "num_dims", "points", "patches_field", "seed",
+  "brain_key", "embeddings", "method", "num_dims", "points", "patches_field", "seed", "points_field", "create_index",
   // Where embeddings come from when no field holds them (runtime/embeddingSource.ts).
   "model", "model_manifest", "alpha", "force_square", "skip_failures", "batch_size",
 ]);
@@ -113,6 +115,7 @@ export const visualizationJob: Job<VisualizationResult> = {
       throw new BrainError("INVALID_PARAMS", "Manual points for patches are not supported yet: give points of samples");
     }
     const methodParams = resolveMethodParams(method, params, ctx.brainConfig);
+    const pointsField = resolvePointsField(ctx, params, brainKey, patchesField);
     const total = await requireSamples(ctx);
 
     let emb: EmbeddingsMatrix;
@@ -127,9 +130,11 @@ export const visualizationJob: Job<VisualizationResult> = {
       points = read.vectors;
       numDims = read.dim;
       checkNumDims(numDims, true);
+      checkPointsDims(pointsField, numDims);
     } else {
       numDims = params.num_dims === undefined || params.num_dims === null ? 2 : (params.num_dims as number);
       checkNumDims(numDims, false);
+      checkPointsDims(pointsField, numDims);
       // A stored field (sample vectors, or label attributes with patches_field), or a model run on the images.
       const source = await resolveEmbeddings(
         { ...ctx, progress: (f: number, label?: string) => ctx.progress(0.2 * f, label) },
@@ -154,7 +159,7 @@ export const visualizationJob: Job<VisualizationResult> = {
       type: "visualization",
       method,
       embeddings_field: embeddingsField,
-      points_field: null,
+      points_field: pointsField?.name ?? null,
       similarity_index: null,
       model: null,
       model_kwargs: null,
@@ -164,25 +169,50 @@ export const visualizationJob: Job<VisualizationResult> = {
     };
     ctx.signal.throwIfAborted();
     ctx.progress(0.97, "Saving the run");
-    await registerBrainRun(ctx.db, ctx.dataset, {
-      key: brainKey,
-      version: ctx.fiftyoneVersion,
-      viewStages: ctx.target.viewStages ?? null,
-      config,
-      results: {
-        cls: VISUALIZATION_RESULTS_CLS,
-        reducer_blob: null,
-        points: serializeNumpyAscii({ dtype: "<f4", shape: [emb.ids.length, numDims], data: points }),
-        sample_ids: serializeNumpyAscii({ dtype: "<U", shape: [emb.ids.length], data: emb.ids }),
-        label_ids: labelIds ? serializeNumpyAscii({ dtype: "<U", shape: [labelIds.length], data: labelIds }) : null,
-      },
-    });
+    if (pointsField) await writePointsField(ctx.db, ctx.dataset, pointsField.name, emb.ids, points, pointsField.createIndex);
+    try {
+      await registerBrainRun(ctx.db, ctx.dataset, {
+        key: brainKey,
+        version: ctx.fiftyoneVersion,
+        viewStages: ctx.target.viewStages ?? null,
+        config,
+        results: {
+          cls: VISUALIZATION_RESULTS_CLS,
+          reducer_blob: null,
+          points: serializeNumpyAscii({ dtype: "<f4", shape: [emb.ids.length, numDims], data: points }),
+          sample_ids: serializeNumpyAscii({ dtype: "<U", shape: [emb.ids.length], data: emb.ids }),
+          label_ids: labelIds ? serializeNumpyAscii({ dtype: "<U", shape: [labelIds.length], data: labelIds }) : null,
+        },
+      });
+    } catch (err) {
+      if (pointsField) await deleteSampleField(ctx.db, ctx.dataset, pointsField.name);
+      throw err;
+    }
     ctx.progress(1, `${emb.ids.length} points`);
     const min = Array.from({ length: numDims }, (_, c) => points.reduce((m, _v, t) => (t % numDims === c ? Math.min(m, points[t]) : m), Infinity));
     const max = Array.from({ length: numDims }, (_, c) => points.reduce((m, _v, t) => (t % numDims === c ? Math.max(m, points[t]) : m), -Infinity));
     return { brainKey, method, numDims, numPoints: emb.ids.length, numMissing: emb.numMissing, numSamples: total, min, max };
   },
 };
+
+/**
+ * `points_field` / `create_index` as the reference takes them: `create_index` alone stores
+ * the points in a field named after the brain key; a new field, of samples, checked before
+ * any work.
+ */
+function resolvePointsField(ctx: JobContext, params: RawParams, brainKey: string, patchesField: string | null): { name: string; createIndex: boolean } | null {
+  const createIndex = optionalBoolean(params, "create_index", false);
+  const name = optionalString(params, "points_field") ?? (createIndex ? brainKey : undefined);
+  if (!name) return null;
+  if (patchesField) throw new BrainError("INVALID_PARAMS", "Storing points in a field ('points_field') is supported for samples only, not for patches yet");
+  const error = validateNewFieldName(ctx.dataset, name);
+  if (error) throw new BrainError("FIELD_EXISTS", `${error}: choose another points field`);
+  return { name, createIndex };
+}
+
+function checkPointsDims(pointsField: { name: string } | null, numDims: number): void {
+  if (pointsField && numDims !== 2) throw new BrainError("INVALID_PARAMS", `'points_field' is only supported when num_dims=2 (this visualization has ${numDims})`);
+}
 
 function checkNumDims(numDims: unknown, manual: boolean): void {
   if (numDims === 2 || numDims === 3) return;
