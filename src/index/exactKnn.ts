@@ -52,7 +52,7 @@ type GraphKind = "affine" | "euclidean";
  * cosine: alpha −1, colBias 1; dotproduct: alpha −1, colBias 0; euclidean (squared): alpha −2,
  * colBias ‖b‖², rowBias ‖q‖², clamped at 0 against rounding.
  */
-type GraphOutput = "topk" | "topkBoth" | "distances";
+type GraphOutput = "topk" | "topkBoth" | "distances" | "pairs";
 
 function buildGraph(kind: GraphKind, alpha: number, output: GraphOutput): Uint8Array {
   const bothAxes = output === "topkBoth";
@@ -91,7 +91,14 @@ function buildGraph(kind: GraphKind, alpha: number, output: GraphOutput): Uint8A
       { name: "axis", type: A.INT, i: -1 },
     ],
   });
-  if (output !== "distances") nodes.push(topK(dist, "K", "values", "indices"));
+  if (output === "pairs") {
+    // only the entries ≤ L leave the graph: handing a 4096² block to JavaScript to scan
+    // costs more than computing it
+    nodes.push({ opType: "LessOrEqual", input: [dist, "L"], output: ["M"] });
+    nodes.push({ opType: "NonZero", input: ["M"], output: ["pairIndices"] });
+    nodes.push({ opType: "Transpose", input: ["pairIndices"], output: ["NZT"], attribute: [{ name: "perm", type: A.INTS, ints: [1, 0] }] });
+    nodes.push({ opType: "GatherND", input: [dist, "NZT"], output: ["pairValues"] });
+  } else if (output !== "distances") nodes.push(topK(dist, "K", "values", "indices"));
   if (bothAxes) {
     // the same block seen from B's rows: the nearest Q rows of every B row (TopK along
     // the last axis of the transpose is about twice as fast as along axis 0)
@@ -110,13 +117,18 @@ function buildGraph(kind: GraphKind, alpha: number, output: GraphOutput): Uint8A
         { name: "B", type: floatT(["n", "d"]) },
         { name: "C", type: floatT(["one", "n"]) },
         { name: "R", type: floatT(["q", "one"]) },
-        ...(output === "distances" ? [] : [{ name: "K", type: int64T(["k1"]) }]),
+        ...(output === "distances" ? [] : output === "pairs" ? [{ name: "L", type: floatT(["one1"]) }] : [{ name: "K", type: int64T(["k1"]) }]),
         ...(bothAxes ? [{ name: "K0", type: int64T(["k1"]) }] : []),
       ],
       output: [
         ...(output === "distances"
           ? [{ name: dist, type: floatT(["q", "n"]) }]
-          : [
+          : output === "pairs"
+            ? [
+                { name: "pairIndices", type: int64T(["two", "pairs"]) },
+                { name: "pairValues", type: floatT(["pairs"]) },
+              ]
+            : [
               { name: "values", type: floatT(["q", "k"]) },
               { name: "indices", type: int64T(["q", "k"]) },
             ]),
@@ -353,8 +365,9 @@ async function radiusSelf(vectors: Float32Array, n: number, dim: number, k: numb
   const out: KnnResult = { indices: new Int32Array(n * k).fill(-1), distances: new Float32Array(n * k).fill(Infinity), k };
   if (n <= 1) return out;
   const sides = selfRows(vectors, n, dim, metric);
-  const sess = await session(sides.kind, sides.alpha, "distances");
+  const sess = await session(sides.kind, sides.alpha, "pairs");
   const limit = metric === "euclidean" ? radius * radius : radius;
+  const L = new ort.Tensor("float32", Float32Array.of(limit), [1]);
   const { indices: bestI, distances: bestD } = out;
   const count = new Int32Array(n);
   const offer = (row: number, col: number, d: number) => {
@@ -372,19 +385,19 @@ async function radiusSelf(vectors: Float32Array, n: number, dim: number, k: numb
     bestD[base + p] = d;
     bestI[base + p] = col;
   };
-  await forEachUpperBlock(sides, n, dim, options, async (i0, ri, j0, rj, feeds) => {
-    const D = Object.values(await sess.run(feeds))[0].data as Float32Array;
+  await forEachUpperBlock(sides, n, dim, options, async (i0, _ri, j0, _rj, feeds) => {
+    const out = await sess.run({ ...feeds, L });
+    const at = out.pairIndices.data as BigInt64Array;
+    const values = out.pairValues.data as Float32Array;
+    const found = values.length;
     const diagonal = i0 === j0;
-    for (let r = 0; r < ri; r++) {
-      const at = r * rj;
+    for (let t = 0; t < found; t++) {
+      const r = Number(at[t]);
+      const c = Number(at[found + t]);
       // on the diagonal block each unordered pair once (and never a row with itself)
-      for (let c = diagonal ? r + 1 : 0; c < rj; c++) {
-        const d = D[at + c];
-        if (d <= limit) {
-          offer(i0 + r, j0 + c, d);
-          offer(j0 + c, i0 + r, d);
-        }
-      }
+      if (diagonal && c <= r) continue;
+      offer(i0 + r, j0 + c, values[t]);
+      offer(j0 + c, i0 + r, values[t]);
     }
   });
   if (metric === "euclidean") for (let t = 0; t < bestD.length; t++) if (bestI[t] >= 0) bestD[t] = Math.sqrt(bestD[t]);
