@@ -28,7 +28,11 @@ import { circulantKernel, convolutionSize, Fft } from "./fft";
 export interface FftRepulsionOptions {
   /** Largest box width in embedding units. */
   maxBoxWidth?: number;
-  /** Fewest boxes per dimension (when the points span less than that many `maxBoxWidth`s). */
+  /**
+   * Fewest boxes per dimension (when the points span less than that many `maxBoxWidth`s):
+   * 15 is the 64-point padded grid, well under a millisecond, and on a layout that small
+   * (the first iterations) the interpolation is already exact to about 1e-13.
+   */
   minBoxes?: number;
 }
 

@@ -18,7 +18,8 @@ import { fitPca, projectPca } from "./pca";
  * that grows with the layout's extent, not with n). The default is the FFT in 2-D from
  * FFT_MIN_POINTS points and Barnes–Hut otherwise: the grid costs the same whatever n, so
  * at 2 000 MNIST digits Barnes–Hut is as fast (and its 10-NN recall 0.496 against 0.492),
- * while at 5 000 the FFT is 2.3× faster at equal recall (0.448) and at 10 000 about 3×.
+ * while at 5 000 the FFT's iterations are 2.3× faster at equal recall (0.448) and at
+ * 10 000 2.8× (recall 0.427 against 0.428).
  * Memory O(n·k).
  *
  * Deterministic: the initialisation is exact PCA (see pca.ts), and nothing is sampled,
