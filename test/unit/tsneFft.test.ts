@@ -119,6 +119,15 @@ describe("FFT repulsion", () => {
     const b = fftRepulsion(shifted, 300);
     expect(b.z).toBeCloseTo(a.z, 6);
     for (let t = 0; t < 600; t++) expect(b.neg[t]).toBeCloseTo(a.neg[t], 6);
+    // One instance reused (as t-SNE does, with grids of the same or another size in
+    // between) gives exactly what a fresh one gives.
+    const reused = new FftRepulsion(300);
+    const neg = new Float64Array(600);
+    const spread = y.map((v) => v * 3);
+    for (const other of [layout("uniform"), spread, y]) reused.compute(other, neg);
+    const z = reused.compute(y, neg);
+    expect(z).toBe(a.z);
+    expect(Array.from(neg)).toEqual(Array.from(a.neg));
   });
 });
 
