@@ -299,7 +299,9 @@ export class Fft {
 
   /**
    * 2-D forward transform (bit-reversed order on both axes) of a matrix whose non-zero
-   * entries lie in its top-left `used` × `used` corner.
+   * entries lie in its top-left `used` × `used` corner. When `used` ≤ size/2, only rows
+   * [0, size/2) need to be zero outside the corner, and of rows [0, used) only the first
+   * halves: the rest is written before it is read.
    */
   forward2d(re: Float64Array, im: Float64Array, used = this.size): void {
     const halfZero = used <= this.size >> 1;
@@ -343,15 +345,15 @@ export function circulantKernel(m: number, kernel: (du: number, dv: number) => n
 }
 
 /**
- * out(u, v) = Σ signal(u', v') · k(u − u', v − v') over an n × n grid (row-major, u along
- * rows), for an even kernel, by FFT. Exact up to rounding; the building block of the
+ * out(u, v) = Σ signal(u', v') · k(u − u', v − v') over an n × n grid (row-major: u is the
+ * column, v the row), for an even kernel, by FFT. Exact up to rounding; the building block of the
  * interpolated repulsion, exposed on its own so it can be checked against the direct sum.
  */
 export function linearConvolution2d(signal: Float64Array, n: number, kernel: (du: number, dv: number) => number): Float64Array {
   const m = convolutionSize(n);
   const fft = new Fft(m);
   // An even real kernel has a real transform: transform it once with zero imaginary part.
-  const kRe = circulantKernel(m, (du, dv) => kernel(du, dv), 1 / (m * m));
+  const kRe = circulantKernel(m, kernel, 1 / (m * m));
   const kIm = new Float64Array(m * m);
   fft.forward2d(kRe, kIm);
   const re = new Float64Array(m * m);
