@@ -1,17 +1,26 @@
 import { BrainError } from "../../errors";
 import type { KnnResult } from "../../index/exactKnn";
+import { FftRepulsion } from "./fftRepulsion";
 import { fitPca, projectPca } from "./pca";
 
 /**
- * Barnes–Hut t-SNE (van der Maaten 2014), with the optimisation schedule of scikit-learn's
+ * t-SNE with the optimisation schedule of scikit-learn's
  * `TSNE(method="barnes_hut")`, which the reference calls: input similarities from each
  * point's ⌊3·perplexity⌋ + 1 nearest neighbours (squared Euclidean distances, a binary
  * search on the Gaussian precision per point to the wanted perplexity, then symmetrised
  * and normalised), PCA initialisation scaled to a first-coordinate standard deviation of
  * 1e-4, early exaggeration 12 with momentum 0.5 for 250 iterations then momentum 0.8,
  * per-coordinate adaptive gains (+0.2 / ×0.8, at least 0.01), gradient 4·(attraction −
- * repulsion / Z), and repulsion summarised by a 2^d-tree (quadtree or octree) with the
- * opening angle θ = 0.5. Time per iteration O(n log n), memory O(n·k).
+ * repulsion / Z). The attraction is the exact sum over the sparse P. The repulsion
+ * (`negativeGradient`) is either Barnes–Hut (van der Maaten 2014: a 2^d-tree, quadtree or
+ * octree, with the opening angle θ = 0.5; O(n log n) per iteration) or, in 2-D only,
+ * interpolated on a grid and convolved by FFT (fftRepulsion.ts; O(n) plus FFTs of a grid
+ * that grows with the layout's extent, not with n). The default is the FFT in 2-D from
+ * FFT_MIN_POINTS points and Barnes–Hut otherwise: the grid costs the same whatever n, so
+ * at 2 000 MNIST digits Barnes–Hut is as fast (and its 10-NN recall 0.496 against 0.492),
+ * while at 5 000 the FFT's iterations are 2.3× faster at equal recall (0.448) and at
+ * 10 000 2.8× (recall 0.427 against 0.428).
+ * Memory O(n·k).
  *
  * Deterministic: the initialisation is exact PCA (see pca.ts), and nothing is sampled,
  * so the same input gives the same points (the seed the reference passes only affects
@@ -25,9 +34,16 @@ export interface TsneOptions {
   earlyExaggeration?: number;
   explorationIters?: number;
   theta?: number;
+  /** How the repulsion is computed: "fft" (2-D only; the default there from FFT_MIN_POINTS points) or "bh" (Barnes–Hut). */
+  negativeGradient?: "fft" | "bh";
+  /** The FFT repulsion's largest interpolation box width (see fftRepulsion.ts). */
+  fftMaxBoxWidth?: number;
   signal?: AbortSignal;
   progress?: (fraction: number) => void;
 }
+
+/** From this many points a 2-D t-SNE uses the FFT repulsion by default (between the sizes measured above). */
+export const FFT_MIN_POINTS = 3000;
 
 export const TSNE_DEFAULTS = { perplexity: 30, learningRate: 200, maxIters: 1000, earlyExaggeration: 12, explorationIters: 250, theta: 0.5 };
 
@@ -51,6 +67,12 @@ export async function tsne(vectors: Float32Array, n: number, dim: number, neighb
   checkTsneInput(n, o.perplexity);
   if (neighbors.indices.length !== n * neighbors.k) throw new BrainError("INTERNAL", "t-SNE needs the neighbours of every point");
   if (dim < nd) throw new BrainError("INVALID_DATA", `t-SNE to ${nd} dimensions needs embeddings of at least ${nd} dimensions (these have ${dim})`);
+  const method = o.negativeGradient ?? (nd === 2 && n >= FFT_MIN_POINTS ? "fft" : "bh");
+  if (method !== "fft" && method !== "bh") throw new BrainError("INVALID_PARAMS", `t-SNE's negative gradient method must be "fft" or "bh"; got ${JSON.stringify(method)}`);
+  if (method === "fft" && nd !== 2) throw new BrainError("INVALID_PARAMS", `t-SNE's FFT repulsion works in 2-D only; use negativeGradient "bh" for num_dims = ${nd}`);
+  if (o.fftMaxBoxWidth !== undefined && !(o.fftMaxBoxWidth > 0 && Number.isFinite(o.fftMaxBoxWidth))) {
+    throw new BrainError("INVALID_PARAMS", `t-SNE's FFT box width must be a positive number; got ${o.fftMaxBoxWidth}`);
+  }
   const P = jointProbabilities(neighbors, o.perplexity);
 
   const y = new Float64Array(n * nd);
@@ -66,14 +88,15 @@ export async function tsne(vectors: Float32Array, n: number, dim: number, neighb
   const update = new Float64Array(n * nd);
   const gains = new Float64Array(n * nd).fill(1);
   const grad = new Float64Array(n * nd);
-  const tree = new SpaceTree(n, nd);
+  const neg = new Float64Array(n * nd);
+  const repulsion: Repulsion = method === "fft" ? new FftRepulsion(n, { maxBoxWidth: o.fftMaxBoxWidth }) : new BarnesHutRepulsion(n, nd, o.theta);
   for (let iter = 0; iter < o.maxIters; iter++) {
     if ((iter & 15) === 0) {
       o.signal?.throwIfAborted();
       o.progress?.(iter / o.maxIters);
     }
     const exploring = iter < o.explorationIters;
-    gradient(P, y, n, nd, exploring ? o.earlyExaggeration : 1, tree, o.theta, grad);
+    gradient(P, y, n, nd, exploring ? o.earlyExaggeration : 1, repulsion, neg, grad);
     const momentum = exploring ? 0.5 : 0.8;
     for (let t = 0; t < n * nd; t++) {
       const g = grad[t];
@@ -182,25 +205,64 @@ function jointProbabilities(neighbors: KnnResult, perplexity: number): SparseP {
   return { offsets, cols: cols.slice(0, at), vals: outVals };
 }
 
-function gradient(P: SparseP, y: Float64Array, n: number, nd: number, exaggeration: number, tree: SpaceTree, theta: number, grad: Float64Array): void {
-  tree.build(y);
-  tree.finish();
-  const neg = new Float64Array(nd);
-  let sumQ = 0;
-  // Repulsion first (it needs Z = ΣQ over all pairs before it can be normalised).
-  for (let i = 0; i < n; i++) {
-    neg.fill(0);
-    sumQ += tree.repulsion(i, y, theta, neg);
-    for (let c = 0; c < nd; c++) grad[i * nd + c] = -neg[c];
+/** Repulsion for every point: writes Σⱼ qᵢⱼ² (yᵢ − yⱼ) into `neg` (n × nd) and returns Z = Σᵢ≠ⱼ qᵢⱼ. */
+export interface Repulsion {
+  compute(y: Float64Array, neg: Float64Array): number;
+}
+
+/** Barnes–Hut repulsion: each point against the cells of a 2^d-tree that look small enough from it. */
+export class BarnesHutRepulsion implements Repulsion {
+  private readonly tree: SpaceTree;
+  private readonly one: Float64Array;
+
+  constructor(private readonly n: number, private readonly nd: number, private readonly theta: number) {
+    this.tree = new SpaceTree(n, nd);
+    this.one = new Float64Array(nd);
   }
+
+  compute(y: Float64Array, neg: Float64Array): number {
+    const { n, nd, tree, one } = this;
+    tree.build(y);
+    tree.finish();
+    let sumQ = 0;
+    for (let i = 0; i < n; i++) {
+      one.fill(0);
+      sumQ += tree.repulsion(i, y, this.theta, one);
+      for (let c = 0; c < nd; c++) neg[i * nd + c] = one[c];
+    }
+    return sumQ;
+  }
+}
+
+function gradient(P: SparseP, y: Float64Array, n: number, nd: number, exaggeration: number, repulsion: Repulsion, neg: Float64Array, grad: Float64Array): void {
+  // Repulsion first (it needs Z = ΣQ over all pairs before it can be normalised).
+  const sumQ = repulsion.compute(y, neg);
   const invZ = 1 / Math.max(sumQ, Number.MIN_VALUE);
+  const { offsets, cols, vals } = P;
+  if (nd === 2) {
+    for (let i = 0; i < n; i++) {
+      const yi0 = y[2 * i], yi1 = y[2 * i + 1];
+      let g0 = -neg[2 * i] * invZ;
+      let g1 = -neg[2 * i + 1] * invZ;
+      for (let t = offsets[i]; t < offsets[i + 1]; t++) {
+        const j = cols[t];
+        const d0 = yi0 - y[2 * j], d1 = yi1 - y[2 * j + 1];
+        const w = (exaggeration * vals[t]) / (1 + (d0 * d0 + d1 * d1));
+        g0 += w * d0;
+        g1 += w * d1;
+      }
+      grad[2 * i] = g0 * 4;
+      grad[2 * i + 1] = g1 * 4;
+    }
+    return;
+  }
   for (let i = 0; i < n; i++) {
-    for (let c = 0; c < nd; c++) grad[i * nd + c] *= invZ;
-    for (let t = P.offsets[i]; t < P.offsets[i + 1]; t++) {
-      const j = P.cols[t];
+    for (let c = 0; c < nd; c++) grad[i * nd + c] = -neg[i * nd + c] * invZ;
+    for (let t = offsets[i]; t < offsets[i + 1]; t++) {
+      const j = cols[t];
       let d2 = 0;
       for (let c = 0; c < nd; c++) d2 += (y[i * nd + c] - y[j * nd + c]) ** 2;
-      const w = (exaggeration * P.vals[t]) / (1 + d2);
+      const w = (exaggeration * vals[t]) / (1 + d2);
       for (let c = 0; c < nd; c++) grad[i * nd + c] += w * (y[i * nd + c] - y[j * nd + c]);
     }
     for (let c = 0; c < nd; c++) grad[i * nd + c] *= 4;
