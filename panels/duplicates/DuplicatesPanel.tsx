@@ -2,6 +2,7 @@ import * as React from "react";
 import { usePromptOperatorInput } from "@fiftyone/operators";
 import * as fos from "@fiftyone/state";
 import { useRecoilValue } from "recoil";
+import type { DuplicateFieldParam, WriteDuplicateFieldsResult } from "../../src/runtime/jobs/duplicateFields";
 import type { DuplicateGroupsResult } from "../../src/runtime/jobs/runManagement";
 import { PLUGIN_NAME, queryRuntime, trigger } from "../../operators/bridge";
 import { DUPLICATE_TAG } from "../../operators/duplicateResults";
@@ -10,6 +11,11 @@ import { duplicateIds, duplicateRuns, GroupOrder, groupIds, mediaUrl, regroup, s
 import { styles } from "./styles";
 
 type GroupsState = DuplicateGroupsResult;
+
+// (the runtime's modules stay out of the browser bundle: only their types are imported)
+const FIELD_PARAMS: DuplicateFieldParam[] = ["type_field", "id_field", "dist_field"];
+const DEFAULT_FIELD_NAMES: Record<DuplicateFieldParam, string> = { type_field: "dup_type", id_field: "dup_nearest", dist_field: "dup_dist" };
+const FIELD_LABELS: Record<DuplicateFieldParam, string> = { type_field: "Type", id_field: "Nearest id", dist_field: "Distance" };
 
 /**
  * The Duplicates browser: groups of a duplicates run (first sample + its duplicates)
@@ -30,6 +36,8 @@ export function DuplicatesPanel() {
   const [pendingDelete, setPendingDelete] = React.useState<string[] | null>(null);
   const [threshold, setThreshold] = React.useState<number | null>(null);
   const [order, setOrder] = React.useState<GroupOrder>("size");
+  // The duplicates view's fields at the slider's threshold (near-duplicate runs).
+  const [fieldNames, setFieldNames] = React.useState<Record<DuplicateFieldParam, string> | null>(null);
   const activeKey = brainKey && runs.includes(brainKey) ? brainKey : runs[0] ?? null;
 
   React.useEffect(() => {
@@ -74,6 +82,17 @@ export function DuplicatesPanel() {
       setPendingDelete(null);
       const { deleted } = await queryRuntime<{ deleted: number }>("delete_samples", { sample_ids: ids, confirm: ids.length });
       return `Deleted ${deleted} samples`;
+    });
+
+  const saveFields = (names: Record<DuplicateFieldParam, string>, at: number) =>
+    act(async () => {
+      const { fields, numDuplicates } = await queryRuntime<WriteDuplicateFieldsResult>("write_duplicate_fields", {
+        brain_key: activeKey,
+        threshold: at,
+        ...Object.fromEntries(Object.entries(names).filter(([, v]) => v.trim() !== "")),
+      });
+      setFieldNames(null);
+      return `Wrote ${fields.map((f) => `'${f}'`).join(", ")} at threshold ${at.toPrecision(3)} (${numDuplicates} duplicates); deleting run '${activeKey}' removes them`;
     });
 
   const current = state?.brainKey === activeKey ? state : null;
@@ -146,6 +165,23 @@ export function DuplicatesPanel() {
           />
           <span data-cy="brain-ts-threshold-value">{threshold.toPrecision(3)}</span>
           <span style={styles.muted}>(run: {current.threshold?.toPrecision(3)}; regrouped from stored distances up to {current.graph.radius.toPrecision(3)})</span>
+          <button style={styles.button} onClick={() => setFieldNames(fieldNames ? null : { ...DEFAULT_FIELD_NAMES })} data-cy="brain-ts-save-fields">
+            Save as fields…
+          </button>
+        </div>
+      )}
+      {fieldNames && threshold !== null && (
+        <div style={styles.toolbar} data-cy="brain-ts-fields-form">
+          {FIELD_PARAMS.map((p) => (
+            <label key={p}>
+              {FIELD_LABELS[p]}{" "}
+              <input value={fieldNames[p]} onChange={(e) => setFieldNames({ ...fieldNames, [p]: e.target.value })} data-cy={`brain-ts-${p}`} size={12} />
+            </label>
+          ))}
+          <button style={styles.button} onClick={() => saveFields(fieldNames, threshold)} data-cy="brain-ts-save-fields-yes">
+            Write at {threshold.toPrecision(3)}
+          </button>
+          <span style={styles.muted}>new fields; leave a name empty to skip it</span>
         </div>
       )}
       {pendingDelete && (

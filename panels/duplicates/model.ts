@@ -1,5 +1,5 @@
 import type * as fos from "@fiftyone/state";
-import { findDuplicates } from "../../src/methods/nearDuplicates";
+import { findDuplicates, neighborGraphOf } from "../../src/methods/nearDuplicates";
 import type { StoredGraph } from "../../src/runtime/jobs/nearDuplicates";
 import type { DuplicateGroupView } from "../../src/runtime/jobs/runManagement";
 
@@ -30,16 +30,7 @@ export function duplicateIds(groups: readonly DuplicateGroupView[]): string[] {
  * with the same greedy rule as the run itself; nothing is recomputed from embeddings.
  */
 export function regroup(graph: StoredGraph, filepaths: Record<string, string>, threshold: number): DuplicateGroupView[] {
-  const found = findDuplicates(
-    {
-      n: graph.ids.length,
-      offsets: Int32Array.from(graph.offsets),
-      indices: Int32Array.from(graph.indices),
-      distances: Float64Array.from(graph.distances),
-      radius: graph.radius,
-    },
-    threshold,
-  );
+  const found = findDuplicates(neighborGraphOf(graph), threshold);
   const entry = (i: number, distance?: number) => ({
     id: graph.ids[i],
     filepath: filepaths[graph.ids[i]] ?? "",

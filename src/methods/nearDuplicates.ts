@@ -22,6 +22,25 @@ export interface NeighborGraph {
   radius: number;
 }
 
+/** A neighbour graph in plain arrays, as a run stores it (row i is ids[i]). */
+export interface PlainNeighborGraph {
+  ids: readonly string[];
+  offsets: readonly number[];
+  indices: readonly number[];
+  distances: readonly number[];
+  radius: number;
+}
+
+export function neighborGraphOf(graph: PlainNeighborGraph): NeighborGraph {
+  return {
+    n: graph.ids.length,
+    offsets: Int32Array.from(graph.offsets),
+    indices: Int32Array.from(graph.indices),
+    distances: Float64Array.from(graph.distances),
+    radius: graph.radius,
+  };
+}
+
 export interface NearDuplicates {
   thresh: number;
   /** Kept items, ascending index order. */

@@ -15,6 +15,7 @@ import {
 import { deleteSamplesJob, tagSamplesJob } from "./jobs/sampleActions";
 import { sampleFilepathsJob } from "./jobs/sampleMedia";
 import { writeDistanceFieldJob } from "./jobs/distanceField";
+import { writeDuplicateFieldsJob } from "./jobs/duplicateFields";
 import { SIMILARITY_JOBS } from "./jobs/similarity";
 import { visualizationJob } from "./jobs/visualization";
 import { hardnessJob, mistakennessJob, representativenessJob, uniquenessJob } from "./jobs/scores";
@@ -52,6 +53,7 @@ const JOBS: Job[] = [
   writeDistanceFieldJob,
   findSimilarSamplesJob,
   listSimilaritySourcesJob,
+  writeDuplicateFieldsJob,
 ];
 
 const byName = new Map(JOBS.map((j) => [j.name, j]));

@@ -212,6 +212,22 @@ print(json.dumps(fo.load_dataset(${JSON.stringify(DATASET)}).count_sample_tags()
     await panel.getByTestId("brain-ts-threshold").fill("0.02");
     await count.filter({ hasText: "1 groups, 2 duplicates" }).waitFor();
     await shot("05b-threshold-slider");
+    // the duplicates view's fields at the slider's threshold, owned by the run
+    await panel.getByTestId("brain-ts-save-fields").click();
+    await panel.getByTestId("brain-ts-type_field").fill("slider_type");
+    await panel.getByTestId("brain-ts-id_field").fill("slider_nearest");
+    await panel.getByTestId("brain-ts-dist_field").fill("");
+    await shot("05c-save-fields");
+    await panel.getByTestId("brain-ts-save-fields-yes").click();
+    await panel.getByTestId("brain-ts-notice").filter({ hasText: "Wrote 'slider_type', 'slider_nearest' at threshold 0.0200 (2 duplicates)" }).waitFor({ timeout: 30_000 });
+    const fields = await runPython<{ types: Record<string, number>; owned: string[] }>(`
+import json, fiftyone as fo
+ds = fo.load_dataset(${JSON.stringify(DATASET)})
+cfg = ds.get_brain_info("near_duplicates").config
+print(json.dumps({"types": {str(k): v for k, v in ds.count_values("slider_type").items()}, "owned": [cfg.type_field, cfg.id_field]}))
+`);
+    expect(fields.types).toMatchObject({ nearest: 1, duplicate: 2 });
+    expect(fields.owned).toEqual(["slider_type", "slider_nearest"]);
     await panel.getByTestId("brain-ts-threshold").fill("0.2");
     await count.filter({ hasText: "2 groups, 3 duplicates" }).waitFor();
   });

@@ -59,3 +59,38 @@ print(json.dumps({"unique": list(index.unique_ids), "dups": list(index.duplicate
     await expect(executeJob(request({ embeddings: "nope", threshold: 0.2 }))).rejects.toMatchObject({ code: "FIELD_NOT_FOUND" });
   });
 });
+
+describe("the duplicates view's fields from a run's stored graph (the Duplicates panel's slider)", () => {
+  it("writes at another threshold the fields a run at that threshold writes, owned by the run; bad input writes nothing", async () => {
+    await executeJob(request({ embeddings: "emb", threshold: 0.3, brain_key: "nd_slider" }));
+    const write = (params: Record<string, unknown>) => executeJob({ ...request(params), method: "write_duplicate_fields" });
+    const written = (await write({ brain_key: "nd_slider", threshold: 0.1, type_field: "s_type", id_field: "s_id", dist_field: "s_dist" })) as { fields: string[]; numDuplicates: number };
+    expect(written.fields).toEqual(["s_type", "s_id", "s_dist"]);
+    // the same fields from a run computed at 0.1
+    const direct = (await executeJob(request({ embeddings: "emb", threshold: 0.1, type_field: "d_type", id_field: "d_id", dist_field: "d_dist" }))) as NearDuplicatesResult;
+    expect(written.numDuplicates).toBe(direct.duplicateIds.length);
+    const values = await runPython<Record<string, unknown[]>>(`
+import json, fiftyone as fo
+ds = fo.load_dataset(${JSON.stringify(DATASET)})
+print(json.dumps({f: ds.values(f) for f in ["s_type", "s_id", "s_dist", "d_type", "d_id", "d_dist"]}))
+`);
+    expect(values.s_type).toEqual(values.d_type);
+    expect(values.s_id).toEqual(values.d_id);
+    (values.s_dist as (number | null)[]).forEach((d, i) => (d === null ? expect(values.d_dist[i]).toBeNull() : expect(d).toBeCloseTo(values.d_dist[i] as number, 12)));
+
+    // a run owns one set; a threshold beyond the stored distances, or no name, is refused
+    await expect(write({ brain_key: "nd_slider", threshold: 0.1, type_field: "s_type2" })).rejects.toThrow(/already wrote the fields 's_type'/);
+    await executeJob(request({ embeddings: "emb", threshold: 0.1, brain_key: "nd_slider2" }));
+    await expect(write({ brain_key: "nd_slider2", threshold: 5, type_field: "t2" })).rejects.toThrow(/threshold must be in/);
+    await expect(write({ brain_key: "nd_slider2", threshold: 0.05 })).rejects.toThrow(/at least one field name/);
+    await expect(write({ brain_key: "nd_slider2", threshold: 0.05, type_field: "emb" })).rejects.toMatchObject({ code: "FIELD_EXISTS" });
+
+    await executeJob({ ...request({ brain_key: "nd_slider" }), method: "delete_brain_run" });
+    const after = await runPython<string[]>(`
+import json, fiftyone as fo
+ds = fo.load_dataset(${JSON.stringify(DATASET)})
+print(json.dumps([f for f in ["s_type", "s_id", "s_dist", "t2"] if ds.has_field(f)]))
+`);
+    expect(after).toEqual([]);
+  });
+});

@@ -1,8 +1,12 @@
-import { Db, Double } from "mongodb";
+import { Db, Document, Double } from "mongodb";
 import { BrainError } from "../../errors";
 import { DatasetDoc, findField } from "../../fiftyone/datasets";
 import { deleteSampleField, fieldDoc, FLOAT_FIELD, FieldType, validateNewFieldName, writeSampleField } from "../../fiftyone/fields";
-import { optionalString, RawParams } from "../params";
+import { getBrainRun, loadBrainResults, RunDoc } from "../../fiftyone/runs";
+import { findDuplicates, neighborGraphOf } from "../../methods/nearDuplicates";
+import { Job } from "../job";
+import { optionalString, RawParams, requiredString } from "../params";
+import { neighborsMapOf, StoredGraph } from "./nearDuplicates";
 
 /**
  * The optional fields of the reference's `duplicates_view(type_field, id_field,
@@ -91,3 +95,50 @@ export async function writeDuplicateFields(
 export async function removeDuplicateFields(db: Db, dataset: DatasetDoc, names: string[]): Promise<void> {
   for (const name of names) await deleteSampleField(db, dataset, name).catch(() => undefined);
 }
+
+export interface WriteDuplicateFieldsResult {
+  brainKey: string;
+  threshold: number;
+  fields: string[];
+  numDuplicates: number;
+}
+
+/**
+ * The duplicates view's fields for an existing near-duplicates run at any threshold its
+ * stored graph covers (the Duplicates panel's slider): the groups are formed again from
+ * the stored distances with the run's greedy rule, nothing is recomputed. The run then
+ * owns the fields (deleting it removes them); a run owns one set.
+ */
+export const writeDuplicateFieldsJob: Job<WriteDuplicateFieldsResult> = {
+  name: "write_duplicate_fields",
+  description: "Write a near-duplicates run's type / nearest id / distance fields at a threshold",
+  async run(ctx, params) {
+    const brainKey = requiredString(params, "brain_key");
+    const run = await getBrainRun(ctx.db, ctx.dataset, brainKey);
+    if (run.config.method !== "near_duplicates") throw new BrainError("INVALID_PARAMS", `Brain run '${brainKey}' is not a near-duplicates run`);
+    const owned = DUPLICATE_FIELD_PARAMS.map((p) => run.config[p]).filter((f): f is string => typeof f === "string" && f.length > 0);
+    if (owned.length) {
+      throw new BrainError("INVALID_PARAMS", `Run '${brainKey}' already wrote the fields ${owned.map((f) => `'${f}'`).join(", ")}; delete them with the run, or run near duplicates again`);
+    }
+    const names = parseDuplicateFields(params, ctx.dataset);
+    if (Object.keys(names).length === 0) throw new BrainError("INVALID_PARAMS", "Give at least one field name (type_field, id_field or dist_field)");
+    const results = await loadBrainResults(ctx.db, run);
+    const graph = results?.graph as StoredGraph | undefined;
+    if (!graph) throw new BrainError("INVALID_PARAMS", `Run '${brainKey}' stores no neighbour graph to group from`);
+    const threshold = params.threshold === undefined ? Number(results?.thresh) : Number(params.threshold);
+    if (!(threshold > 0) || threshold > graph.radius) {
+      throw new BrainError("INVALID_PARAMS", `The threshold must be in (0, ${graph.radius}], the distances the run stored; got ${params.threshold}`);
+    }
+    const found = findDuplicates(neighborGraphOf(graph), threshold);
+    const fields = await writeDuplicateFields(ctx.db, ctx.dataset, names, neighborsMapOf(found, graph.ids));
+    try {
+      const set: Document = { "config.fields_threshold": threshold };
+      for (const p of DUPLICATE_FIELD_PARAMS) set[`config.${p}`] = names[p] ?? null;
+      await ctx.db.collection<RunDoc>("runs").updateOne({ _id: run._id }, { $set: set });
+    } catch (err) {
+      await removeDuplicateFields(ctx.db, ctx.dataset, fields);
+      throw err;
+    }
+    return { brainKey, threshold, fields, numDuplicates: found.duplicates.length };
+  },
+};

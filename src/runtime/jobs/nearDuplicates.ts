@@ -1,6 +1,6 @@
 import { BrainError } from "../../errors";
 import { GENERIC_CONFIG_CLS, GENERIC_RESULTS_CLS, assertNewBrainKey, registerBrainRun } from "../../fiftyone/runs";
-import { findDuplicates, NeighborGraph } from "../../methods/nearDuplicates";
+import { findDuplicates, NearDuplicates, NeighborGraph } from "../../methods/nearDuplicates";
 import { Metric, radiusGraph } from "../../methods/neighborGraph";
 import { knnRadiusGraph } from "../../index/radiusGraph";
 import { hnswNeighbourGraphs } from "../../index/hnswRadiusGraph";
@@ -159,9 +159,7 @@ export const nearDuplicatesJob: Job<NearDuplicatesResult> = {
     });
     const found = findDuplicates(exact, threshold);
     const id = (i: number) => source.ids[i];
-    const neighborsMap = Object.fromEntries(
-      [...found.neighborsMap].map(([k, group]) => [id(k), group.map((e): [string, number] => [id(e.index), e.dist])]),
-    );
+    const neighborsMap = neighborsMapOf(found, source.ids);
     ctx.signal.throwIfAborted();
     const fields = await writeDuplicateFields(ctx.db, ctx.dataset, fieldNames, neighborsMap);
     const result: NearDuplicatesResult = {
@@ -241,6 +239,11 @@ export interface StoredGraph {
   indices: number[];
   distances: number[];
   radius: number;
+}
+
+/** The run's neighbours map by sample id: kept id → [duplicate id, distance][], as the reference stores it. */
+export function neighborsMapOf(found: NearDuplicates, ids: readonly string[]): Record<string, [string, number][]> {
+  return Object.fromEntries([...found.neighborsMap].map(([k, group]) => [ids[k], group.map((e): [string, number] => [ids[e.index], e.dist])]));
 }
 
 export function storedGraph(graph: NeighborGraph, ids: string[]): StoredGraph {
