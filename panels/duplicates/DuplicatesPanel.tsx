@@ -175,7 +175,7 @@ export function DuplicatesPanel() {
           {FIELD_PARAMS.map((p) => (
             <label key={p}>
               {FIELD_LABELS[p]}{" "}
-              <input value={fieldNames[p]} onChange={(e) => setFieldNames({ ...fieldNames, [p]: e.target.value })} data-cy={`brain-ts-${p}`} size={12} />
+              <input value={fieldNames[p]} onChange={(e) => setFieldNames({ ...fieldNames, [p]: e.target.value })} data-cy={`brain-ts-${p}`} size={12} style={styles.input} />
             </label>
           ))}
           <button style={styles.button} onClick={() => saveFields(fieldNames, threshold)} data-cy="brain-ts-save-fields-yes">

@@ -19,4 +19,5 @@ export const styles: Record<string, CSSProperties> = {
   thumb: { width: 96, height: 96, objectFit: "cover", borderRadius: 4, border: "2px solid transparent" },
   thumbFirst: { width: 96, height: 96, objectFit: "cover", borderRadius: 4, border: "2px solid #ff6d04" },
   caption: { fontSize: 11, opacity: 0.7 },
+  input: { background: "transparent", color: "inherit", border: "1px solid #888", borderRadius: 4, padding: "2px 6px" },
 };
