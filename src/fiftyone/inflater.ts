@@ -9,8 +9,8 @@ import { projectRoot } from "./localDatabase";
  * thread parses the next batch of documents while this one is inflated: at 50 000 × 512
  * float32 vectors, inflating is ≈ 0.55 s of a 1.9 s read on one thread. One worker per
  * process, started on first use; it keeps the process alive only while a request is
- * pending. Running
- * from TypeScript sources (no compiled worker), bytes are inflated on the calling thread.
+ * pending. Running from TypeScript sources (no compiled worker), bytes are inflated on the
+ * calling thread.
  */
 export class Inflater {
   private static instance: Inflater | null = null;
