@@ -11,6 +11,17 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 
+# hnswlib-node, rebuilt for this CPU: its published build flags have no -march, so
+# hnswlib's distance kernels fall back to SSE, and its addon reads a point element by
+# element; the patch lets addPoint/searchKnn take a Float32Array in one copy.
+hstamp=$( (cat patches/hnswlib-node+3.0.0.patch; echo "-O3 -march=native") | sha256sum | cut -c1-16)
+if [ "$(cat node_modules/hnswlib-node/.brain-ts-stamp 2>/dev/null)" != "$hstamp" ]; then
+  grep -q isFloat32Array node_modules/hnswlib-node/src/addon.cc \
+    || patch -d node_modules/hnswlib-node -p1 --forward --silent < patches/hnswlib-node+3.0.0.patch
+  CXXFLAGS="-O3 -march=native" npm rebuild hnswlib-node --no-audit --no-fund >/dev/null
+  echo "$hstamp" > node_modules/hnswlib-node/.brain-ts-stamp
+fi
+
 PY=${PYTHON:-python3}
 # Re-installs when the pinned requirements change (the stamp holds their checksum).
 stamp=$(cat requirements.txt constraints.txt | sha256sum | cut -c1-16)

@@ -113,7 +113,7 @@ export class HnswIndex implements SimilarityIndex {
     if (needed > this.hnsw.getMaxElements()) this.hnsw.resizeIndex(Math.max(needed, 2 * this.hnsw.getMaxElements()));
     for (let i = 0; i < n; i++) {
       const id = items.ids[i];
-      const point = Array.from(items.vectors.subarray(i * this.dim, (i + 1) * this.dim));
+      const point = items.vectors.subarray(i * this.dim, (i + 1) * this.dim);
       const existing = this.byId.get(id);
       if (existing !== undefined && !overwrite) {
         result.skipped++;
@@ -189,7 +189,7 @@ export class HnswIndex implements SimilarityIndex {
         results.push({ ids: [], distances: new Float32Array(0) });
         continue;
       }
-      const point = Array.from(queries.subarray(q * this.dim, (q + 1) * this.dim));
+      const point = queries.subarray(q * this.dim, (q + 1) * this.dim);
       const { neighbors, distances } = this.hnsw.searchKnn(point, k, filter);
       results.push({
         ids: neighbors.map((l) => this.labels[l]!),

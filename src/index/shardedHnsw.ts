@@ -49,12 +49,12 @@ const control = new Int32Array(workerData.control);
 function checkStop() {
   if (Atomics.load(control, 0) !== 0) throw Object.assign(new Error("stopped"), { stopped: true });
 }
-const point = new Array(dim);
+const point = new Float32Array(dim);
 let index = null;
 function fill(source, row) {
   const o = row * dim;
   if (offset) for (let k = 0; k < dim; k++) point[k] = source[o + k] - offset[k];
-  else for (let k = 0; k < dim; k++) point[k] = source[o + k];
+  else return source.subarray(o, o + dim);
   return point;
 }
 function search(source, first, count, k) {
