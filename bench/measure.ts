@@ -32,10 +32,14 @@ export interface Row {
   agree: boolean;
 }
 
+/** The reference column of a row whose Python side was not run. */
+export const NOT_RUN = { seconds: NaN, peakRssMb: NaN };
+
 export function formatTable(rows: Row[]): string {
   const head = "| benchmark | size | brain-ts (s) | fiftyone-brain (s) | speed-up | peak RSS brain-ts / Python (MB) | outputs agree |\n|---|---|---|---|---|---|---|";
+  const num = (x: number, digits: number, unit = "") => (Number.isFinite(x) ? `${x.toFixed(digits)}${unit}` : "—");
   const body = rows.map((r) =>
-    `| ${r.benchmark} | ${r.size} | ${r.ours.seconds.toFixed(3)} | ${r.reference.seconds.toFixed(3)} | ${(r.reference.seconds / r.ours.seconds).toFixed(2)}× | ${r.ours.peakRssMb.toFixed(0)} / ${r.reference.peakRssMb.toFixed(0)} | ${r.agree ? "yes" : "**NO**"} |`,
+    `| ${r.benchmark} | ${r.size} | ${num(r.ours.seconds, 3)} | ${num(r.reference.seconds, 3)} | ${num(r.reference.seconds / r.ours.seconds, 2, "×")} | ${num(r.ours.peakRssMb, 0)} / ${num(r.reference.peakRssMb, 0)} | ${r.agree ? "yes" : "**NO**"} |`,
   );
   return [head, ...body].join("\n");
 }

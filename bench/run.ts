@@ -91,6 +91,12 @@ async function main(): Promise<void> {
       rows.push(await benchNearDuplicates1m(ctx, size.n, size.dim));
     }
     if (only === "hnsw_sharded") rows.push(...(await benchShardedHnsw(ctx)));
+    // --only similarity_warm_1m: warm sort_by_similarity on BENCH_SIM_WARM_N (default 1M) × 512
+    // hnswlib; BENCH_SIM_WARM_REFERENCE=0 skips fiftyone-brain's sklearn side.
+    if (only === "similarity_warm_1m") {
+      const n = Number(process.env.BENCH_SIM_WARM_N ?? 1_000_000);
+      rows.push(await benchWarmSort(ctx, n, similarityBenchSizes().dim, 50, process.env.BENCH_SIM_WARM_REFERENCE !== "0"));
+    }
   } finally {
     const client = await MongoClient.connect(held.location.uri);
     await client.db(dbName).dropDatabase();
