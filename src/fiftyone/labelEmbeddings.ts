@@ -1,9 +1,9 @@
-import { Binary, Db, Document, ObjectId } from "mongodb";
+import { Binary, Db, Document, Double, ObjectId } from "mongodb";
 import { BrainError } from "../errors";
 import { BulkWriter } from "./bulkWriter";
 import { DatasetDoc, FieldDoc, findField, samplesCollection } from "./datasets";
 import { storedArray } from "./embeddings";
-import { fieldDoc } from "./fields";
+import { fieldDoc, FLOAT_FIELD } from "./fields";
 import { requireLabelField } from "./labels";
 import { streamSamples, ViewTarget } from "./samples";
 
@@ -146,6 +146,34 @@ export async function writeLabelEmbeddings(
 ): Promise<number> {
   const error = await newLabelAttributeError(db, dataset, field, attr);
   if (error) throw new BrainError("FIELD_EXISTS", error);
+  return writeLabelValues(db, dataset, field, attr, values, { declare: fieldDoc(attr, "fiftyone.core.fields.VectorField"), removeOnError: true });
+}
+
+/**
+ * Writes a float per listed label (`<labelsPath>.<attr>`; other labels keep theirs), as a
+ * FloatField of the label schema: declared if new, else it must already be a FloatField.
+ * A new attribute is removed from every label again on error.
+ */
+export async function writeLabelScores(db: Db, dataset: DatasetDoc, field: PatchField, attr: string, values: Array<[string, string, number]>): Promise<number> {
+  const existing = labelSchema(dataset, field).find((f) => f.name === attr);
+  if (existing && existing.ftype !== FLOAT_FIELD) {
+    throw new BrainError("FIELD_EXISTS", `The labels of '${field.name}' already have an attribute '${attr}' of type ${existing.ftype.split(".").pop()}; choose another name`);
+  }
+  const doubles = (async function* (): AsyncIterable<[string, string, Double]> {
+    for (const [sample, label, v] of values) yield [sample, label, new Double(v)];
+  })();
+  return writeLabelValues(db, dataset, field, attr, doubles, { declare: existing ? null : fieldDoc(attr, FLOAT_FIELD), removeOnError: !existing });
+}
+
+/** Sets `<labelsPath>.<attr>` of each listed label, then declares the attribute (if asked) in the label schema. */
+async function writeLabelValues(
+  db: Db,
+  dataset: DatasetDoc,
+  field: PatchField,
+  attr: string,
+  values: AsyncIterable<[string, string, unknown]>,
+  options: { declare: FieldDoc | null; removeOnError: boolean },
+): Promise<number> {
   const samples = samplesCollection(db, dataset);
   const list = Boolean(LIST_KEY[field.type]);
   const unset = list ? { [`${field.labelsPath}.$[].${attr}`]: "" } : { [`${field.labelsPath}.${attr}`]: "" };
@@ -166,17 +194,21 @@ export async function writeLabelEmbeddings(
       );
     }
     written = await writer.flush();
-    const entry = fieldDoc(attr, "fiftyone.core.fields.VectorField");
-    // The label schema sits inside the top-level field's entry (and its list's entry).
-    const path = list ? "sample_fields.$[f].fields.$[g].fields" : "sample_fields.$[f].fields";
-    const filters: Document[] = list ? [{ "f.name": field.name }, { "g.name": LIST_KEY[field.type] }] : [{ "f.name": field.name }];
-    const update: Document = { $push: { [path]: entry }, $set: { last_modified_at: new Date() } };
-    await db.collection<Document>("datasets").updateOne({ _id: dataset._id }, update, { arrayFilters: filters });
-    labelSchema(dataset, field).push(entry);
+    const entry = options.declare;
+    if (entry) {
+      // The label schema sits inside the top-level field's entry (and its list's entry).
+      const path = list ? "sample_fields.$[f].fields.$[g].fields" : "sample_fields.$[f].fields";
+      const filters: Document[] = list ? [{ "f.name": field.name }, { "g.name": LIST_KEY[field.type] }] : [{ "f.name": field.name }];
+      const update: Document = { $push: { [path]: entry }, $set: { last_modified_at: new Date() } };
+      await db.collection<Document>("datasets").updateOne({ _id: dataset._id }, update, { arrayFilters: filters });
+      labelSchema(dataset, field).push(entry);
+    }
   } catch (err) {
     await writer.settled();
-    const filter = { [`${field.labelsPath}.${attr}`]: { $exists: true } };
-    await samples.updateMany(filter, { $unset: unset }).catch(() => undefined);
+    if (options.removeOnError) {
+      const filter = { [`${field.labelsPath}.${attr}`]: { $exists: true } };
+      await samples.updateMany(filter, { $unset: unset }).catch(() => undefined);
+    }
     throw err;
   }
   return written;

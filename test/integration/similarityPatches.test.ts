@@ -52,3 +52,26 @@ print(json.dumps({"samples": list(samples), "labels": list(labels), "dists": [fl
   expect(ref.py).toEqual({ field: "emb", patches: "gt" });
   expect(bySample.ids).toEqual(ref.bySample);
 });
+
+it("dist_field on a patch index stores each found label's distance as a FloatField label attribute", async () => {
+  // Runs after the test above (same dataset and index).
+  const ours = await run<SortBySimilarityResult>("sort_by_similarity", { brain_key: "patches", query_vector: [1, 0, 0, 0, 0, 0, 0, 0], k: 5, dist_field: "qdist" });
+  const again = await run<SortBySimilarityResult>("sort_by_similarity", { brain_key: "patches", query_vector: [0, 1, 0, 0, 0, 0, 0, 0], k: 5, dist_field: "qdist" });
+  const read = () =>
+    runPython<{ values: Record<string, number>; type: string }>(`
+import json, fiftyone as fo
+ds = fo.load_dataset(${JSON.stringify(DATASET)})
+ids = ds.values("gt.detections.id", unwind=True)
+vals = ds.values("gt.detections.qdist", unwind=True)
+print(json.dumps({"values": {i: v for i, v in zip(ids, vals) if v is not None}, "type": type(ds.get_field("gt.detections.qdist")).__name__}))
+`);
+  const after = await read();
+  expect(after.type).toBe("FloatField");
+  // The second query's labels hold its distances; labels only the first found keep theirs.
+  again.ids.forEach((id, i) => expect(after.values[id]).toBeCloseTo(again.distances[i], 6));
+  ours.ids.filter((id) => !again.ids.includes(id)).forEach((id) => expect(after.values[id]).toBeCloseTo(ours.distances[ours.ids.indexOf(id)], 6));
+  expect(Object.keys(after.values).length).toBe(new Set([...ours.ids, ...again.ids]).size);
+  // An attribute of another type is refused, and nothing changes.
+  await expect(run("sort_by_similarity", { brain_key: "patches", query_vector: [0, 0, 1, 0, 0, 0, 0, 0], k: 5, dist_field: "emb" })).rejects.toThrow(/already have an attribute 'emb' of type VectorField/);
+  expect(await read()).toEqual(after);
+});

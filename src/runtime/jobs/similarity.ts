@@ -2,7 +2,8 @@ import { ObjectId } from "mongodb";
 import { defaultModelRef, sharedEmbeddingModel } from "../../embeddings/loadModel";
 import { BrainError } from "../../errors";
 import { samplesCollection } from "../../fiftyone/datasets";
-import { scoreFieldError, writeScoreField } from "../../fiftyone/fields";
+import { writeScoreField } from "../../fiftyone/fields";
+import { attributeName, patchField, writeLabelScores } from "../../fiftyone/labelEmbeddings";
 import { assertNewBrainKey, getBrainRun, registerBrainRun, RunDoc, loadBrainResults } from "../../fiftyone/runs";
 import { checkEmbeddingsSource, gridfsStore, ItemsMatrix, patchListPath, readIndexItems, replaceRunResults, viewSampleIds } from "../../fiftyone/similarityRuns";
 import { BackendContext, BACKENDS, backendOfRun, createIndex, defaultBackendName, getBackend, markFieldBacked, resolveBackendParams, StoredIndex } from "../../index/backends";
@@ -264,10 +265,6 @@ export const sortBySimilarityJob: Job<SortBySimilarityResult> = {
   description: "The view's samples (or patches) most similar to a query, in order, with distances",
   async run(ctx, params) {
     const p = parseSortParams(params);
-    if (p.dist_field) {
-      const error = scoreFieldError(ctx.dataset, p.dist_field);
-      if (error) throw new BrainError("FIELD_EXISTS", error);
-    }
     const viewIds = await viewSampleIds(ctx.db, ctx.dataset, ctx.target);
     const { result, sampleOf, patchesField } = await withRunIndex(ctx, p.brain_key, async (loaded, run) => {
       const found = await runQuery(loaded, run, p, viewIds);
@@ -275,8 +272,12 @@ export const sortBySimilarityJob: Job<SortBySimilarityResult> = {
       return { result: found, sampleOf: loaded.sampleOf, patchesField: pf };
     });
     const distances = Array.from(result.distances);
-    if (p.dist_field) {
-      if (patchesField) throw new BrainError("INVALID_PARAMS", "dist_field is not supported for patch indexes yet");
+    if (p.dist_field && patchesField) {
+      // On the labels found (what the reference means to do; its own call fails, see README).
+      const field = patchField(ctx.dataset, patchesField, "patches_field");
+      const attr = attributeName(field, p.dist_field);
+      await writeLabelScores(ctx.db, ctx.dataset, field, attr, result.ids.map((id, i): [string, string, number] => [sampleOf?.get(id) ?? id, id, distances[i]]));
+    } else if (p.dist_field) {
       await writeScoreField(ctx.db, ctx.dataset, p.dist_field, result.ids.map((id, i): [string, number] => [id, distances[i]]));
     }
     return {
