@@ -87,3 +87,49 @@ print(json.dumps({"n": len(dst), "prompts": added.values("prompt"), "colours": s
   expect(out.prompts).toEqual(["a photo of red", "a photo of red"]);
   expect(out.colours).toEqual(["darkred", "orange"]);
 });
+
+it("with a sample selected in the grid, adds the source's samples nearest its image", async () => {
+  const { page, shot } = browser;
+  await openDataset(page, app.url, DST);
+  // The App keeps the view the first test set: back to the whole dataset.
+  await page.getByTestId("btn-clear-view-bar").click();
+  // The whole dataset in insertion order: red, white, then the two added above; select white.
+  await page.getByTestId("entry-counts").filter({ hasText: /^4 samples/ }).waitFor({ timeout: 30_000 }).catch(async (err) => {
+    await shot("addsim-04-grid-failed");
+    throw new Error(`${(err as Error).message}\ncounts: ${await page.getByTestId("entry-counts").first().innerText().catch(() => "?")}`);
+  });
+  await page.getByTestId("fo-grid").getByTestId("looker").nth(1).click({ position: { x: 10, y: 5 } });
+  await shot("addsim-04-selected");
+  await openOperator(page, "Brain: add similar samples");
+  const modal = page.getByTestId("operators-prompt-modal");
+  await modal.getByText("Add samples by image similarity (to the selected samples)").first().waitFor({ timeout: 30_000 });
+  const source = modal.getByRole("combobox").first();
+  await source.click();
+  await source.fill("addsim_src");
+  await page.getByRole("option", { name: SRC }).click();
+  await modal.getByText("Number of matches (k)", { exact: true }).first().waitFor();
+  await expect(modal.getByText("Text prompt", { exact: true }).count()).resolves.toBe(0);
+  await modal.getByText("Number of matches (k)", { exact: true }).first().locator("xpath=following::input[1]").fill("2");
+  await waitForExecutable(page);
+  await shot("addsim-04-image-form");
+  await executeForm(page, 60_000);
+  // White itself is already here (skipped); the next nearest source sample is added.
+  await page.getByText(/Added 1 sample from '.*'; 1 skipped/).waitFor({ timeout: 30_000 }).catch(async (err) => {
+    await shot("addsim-05-image-failed");
+    throw new Error(`${(err as Error).message}\n${await page.locator("body").innerText()}\n${browser.logs.slice(-15).join("\n")}`);
+  });
+  await page.getByTestId("entry-counts").filter({ hasText: /^2 samples|2 of 5 samples/ }).waitFor({ timeout: 30_000 });
+  await page.waitForTimeout(1500);
+  await shot("addsim-05-image-grid");
+  const out = await runPython<{ n: number; added: string[]; whiteInSource: string; colourOf: Record<string, string> }>(`
+import json, fiftyone as fo
+dst = fo.load_dataset(${JSON.stringify(DST)})
+src = fo.load_dataset(${JSON.stringify(SRC)})
+print(json.dumps({"n": len(dst), "added": dst.match(~fo.ViewField("colour").is_in(["red", "white", "darkred", "orange"])).values("colour"),
+  "whiteInSource": src.match(fo.ViewField("colour") == "white").first().id, "colourOf": dict(zip(src.values("id"), src.values("colour")))}))
+`);
+  // The same image's neighbours in the source's index: itself, then the one added.
+  const nearest = (await executeJob({ method: "sort_by_similarity", params: { brain_key: "clip", query_ids: [out.whiteInSource], k: 2 }, database: testDatabase(), dataset: SRC })) as { ids: string[] };
+  expect(out.n).toBe(5);
+  expect(out.added).toEqual([out.colourOf[nearest.ids[1]]]);
+});
