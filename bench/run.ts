@@ -15,6 +15,7 @@ import { benchVisualization } from "./visualization.bench";
 import { benchScores, scoreBenchOptions } from "./scores.bench";
 import { benchNearDuplicates1m, nearDuplicates1mSize } from "./nearDuplicates1m.bench";
 import { benchShardedHnsw } from "./shardedHnsw.bench";
+import { benchBridgeLatency } from "./bridgeLatency.bench";
 
 /**
  * Side-by-side benchmarks: this runtime and the Python reference (fiftyone-brain) on the
@@ -93,6 +94,11 @@ async function main(): Promise<void> {
     if (only === "hnsw_sharded") rows.push(...(await benchShardedHnsw(ctx)));
     // --only similarity_warm_1m: warm sort_by_similarity on BENCH_SIM_WARM_N (default 1M) × 512
     // hnswlib; BENCH_SIM_WARM_REFERENCE=0 skips fiftyone-brain's sklearn side.
+    // --only bridge: what an App operator call adds to a job (printed, not a table row).
+    if (only === "bridge") {
+      const b = await benchBridgeLatency(ctx);
+      console.log(`sort_by_similarity through the App server (${b.n} × 512 hnswlib index, ${b.requests} requests): p50 ${(b.p50 * 1000).toFixed(1)} ms, p95 ${(b.p95 * 1000).toFixed(1)} ms`);
+    }
     if (only === "similarity_warm_1m") {
       const n = Number(process.env.BENCH_SIM_WARM_N ?? 1_000_000);
       rows.push(await benchWarmSort(ctx, n, similarityBenchSizes().dim, 50, process.env.BENCH_SIM_WARM_REFERENCE !== "0"));
