@@ -86,7 +86,7 @@ async function main(): Promise<void> {
       for (const n of near.sizes) rows.push(await benchNearDuplicates(ctx, n, near.dim));
       qualityTable = `\n\n${formatQuality(await benchNearDuplicatesQuality(ctx))}`;
     }
-    // Not in the default run (minutes at 1M): --only near_duplicates_1m [--near-1m-size N], --only hnsw_sharded.
+    // Not in the default run: --only near_duplicates_1m [--near-1m-size N], hnsw_sharded, bridge, similarity_warm_1m.
     if (only === "near_duplicates_1m") {
       const size = nearDuplicates1mSize();
       rows.push(await benchNearDuplicates1m(ctx, size.n, size.dim));
