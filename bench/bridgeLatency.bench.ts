@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { startAppServer } from "../test/support/appServer";
 import { BenchContext } from "./context";
+import { quantile } from "./measure";
 
 /**
  * The hop an App operator call adds to a runtime job: `sort_by_similarity` requests sent
@@ -15,8 +16,6 @@ export interface BridgeLatency {
   p50: number;
   p95: number;
 }
-
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
 
 export async function benchBridgeLatency(ctx: BenchContext, n = 10_000, dim = 512, requests = 50): Promise<BridgeLatency> {
   const name = `bench_bridge_${n}_${dim}`;

@@ -18,6 +18,11 @@ export function measureChild<T>(command: string, args: string[], env: NodeJS.Pro
   });
 }
 
+/** The q-quantile of sorted values (nearest rank: the smallest value with at least q of them at or below it). */
+export function quantile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
 export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);

@@ -181,6 +181,13 @@ export function uploadJson(bucket: GridFSBucket, value: Document): Promise<Objec
   });
 }
 
+/** Sets entries of a run's config (`{ key: value }` → `config.key`), with any other `$set` entries. */
+export async function updateRunConfig(db: Db, run: RunDoc, config: Document, set: Document = {}): Promise<void> {
+  const update: Document = { ...set };
+  for (const [k, v] of Object.entries(config)) update[`config.${k}`] = v;
+  await runs(db).updateOne({ _id: run._id }, { $set: update });
+}
+
 export async function loadBrainResults(db: Db, run: RunDoc): Promise<Document | null> {
   if (!run.results) return null;
   const chunks: Buffer[] = [];

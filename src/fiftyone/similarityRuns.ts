@@ -7,7 +7,7 @@ import { DatasetDoc, findField } from "./datasets";
 import { embeddingsFieldDoc, readEmbeddings } from "./embeddings";
 import { patchField, readLabelEmbeddings } from "./labelEmbeddings";
 import { labelType, requireLabelField } from "./labels";
-import { RunDoc, uploadJson } from "./runs";
+import { RunDoc, updateRunConfig, uploadJson } from "./runs";
 import { streamSamples, ViewTarget } from "./samples";
 
 /** Storage of similarity indexes with their brain runs: GridFS files, embeddings of samples and patches. */
@@ -80,10 +80,8 @@ export function checkEmbeddingsSource(dataset: DatasetDoc, field: string, patche
 export async function replaceRunResults(db: Db, run: RunDoc, results: Document, configUpdate: Document = {}): Promise<RunDoc> {
   const bucket = new GridFSBucket(db);
   const id = await uploadJson(bucket, results);
-  const set: Document = { results: id };
-  for (const [k, v] of Object.entries(configUpdate)) set[`config.${k}`] = v;
   try {
-    await db.collection<RunDoc>("runs").updateOne({ _id: run._id }, { $set: set });
+    await updateRunConfig(db, run, configUpdate, { results: id });
   } catch (err) {
     await bucket.delete(id).catch(() => undefined);
     throw err;

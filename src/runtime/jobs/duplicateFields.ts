@@ -2,7 +2,7 @@ import { Db, Document, Double } from "mongodb";
 import { BrainError } from "../../errors";
 import { DatasetDoc, findField } from "../../fiftyone/datasets";
 import { deleteSampleField, fieldDoc, FLOAT_FIELD, FieldType, validateNewFieldName, writeSampleField } from "../../fiftyone/fields";
-import { getBrainRun, loadBrainResults, RunDoc } from "../../fiftyone/runs";
+import { getBrainRun, loadBrainResults, updateRunConfig } from "../../fiftyone/runs";
 import { findDuplicates, neighborGraphOf } from "../../methods/nearDuplicates";
 import { Job } from "../job";
 import { optionalString, RawParams, requiredString } from "../params";
@@ -132,9 +132,9 @@ export const writeDuplicateFieldsJob: Job<WriteDuplicateFieldsResult> = {
     const found = findDuplicates(neighborGraphOf(graph), threshold);
     const fields = await writeDuplicateFields(ctx.db, ctx.dataset, names, neighborsMapOf(found, graph.ids));
     try {
-      const set: Document = { "config.fields_threshold": threshold };
-      for (const p of DUPLICATE_FIELD_PARAMS) set[`config.${p}`] = names[p] ?? null;
-      await ctx.db.collection<RunDoc>("runs").updateOne({ _id: run._id }, { $set: set });
+      const config: Document = { fields_threshold: threshold };
+      for (const p of DUPLICATE_FIELD_PARAMS) config[p] = names[p] ?? null;
+      await updateRunConfig(ctx.db, run, config);
     } catch (err) {
       await removeDuplicateFields(ctx.db, ctx.dataset, fields);
       throw err;

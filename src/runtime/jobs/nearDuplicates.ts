@@ -1,6 +1,6 @@
 import { BrainError } from "../../errors";
 import { GENERIC_CONFIG_CLS, GENERIC_RESULTS_CLS, assertNewBrainKey, registerBrainRun } from "../../fiftyone/runs";
-import { findDuplicates, NearDuplicates, NeighborGraph } from "../../methods/nearDuplicates";
+import { findDuplicates, NearDuplicates, NeighborGraph, PlainNeighborGraph } from "../../methods/nearDuplicates";
 import { Metric, radiusGraph } from "../../methods/neighborGraph";
 import { knnRadiusGraph } from "../../index/radiusGraph";
 import { hnswNeighbourGraphs } from "../../index/hnswRadiusGraph";
@@ -233,13 +233,7 @@ export async function neighbourGraphs(
 }
 
 /** The neighbour graph as stored with a run (JSON in GridFS): only rows with neighbours. */
-export interface StoredGraph {
-  ids: string[];
-  offsets: number[];
-  indices: number[];
-  distances: number[];
-  radius: number;
-}
+export type StoredGraph = PlainNeighborGraph;
 
 /** The run's neighbours map by sample id: kept id → [duplicate id, distance][], as the reference stores it. */
 export function neighborsMapOf(found: NearDuplicates, ids: readonly string[]): Record<string, [string, number][]> {
