@@ -111,7 +111,8 @@ async function main(): Promise<void> {
   }
   const table = formatTable(rows) + qualityTable;
   const report = `Command: \`npm run bench\` (${repeats} runs each, median time, max peak RSS; ${new Date().toISOString().slice(0, 10)}, ${require("node:os").cpus().length} cores)\n\n${table}\n`;
-  writeFileSync(join(root, "bench", "RESULTS.md"), report);
+  // One group's table would replace every other group's figures: only a full run writes the file.
+  if (!only) writeFileSync(join(root, "bench", "RESULTS.md"), report);
   console.log(report);
   if (rows.some((r) => !r.agree)) process.exit(1);
 }
