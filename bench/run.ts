@@ -21,7 +21,7 @@ import { benchBridgeLatency } from "./bridgeLatency.bench";
  * Side-by-side benchmarks: this runtime and the Python reference (fiftyone-brain) on the
  * same inputs, on this machine, in one run. Prints a Markdown table and, for a full run,
  * writes it to bench/RESULTS.md. Usage: npm run bench [-- --repeats N] [--only GROUP]
- * [--viz-sizes 10000,70000] [--scores-sizes 10000,50000,100000] [--scores-dim 512]
+ * [--viz-sizes 10000,70000] [--viz-methods umap,tsne] [--scores-sizes 10000,50000,100000] [--scores-dim 512]
  * [--det-images 10000]; the Embeddings panel's figures (printed, not written):
  * npm run bench -- --embeddings-panel [N]
  */
@@ -31,6 +31,8 @@ async function main(): Promise<void> {
   // --viz-sizes 10000,70000 (0 to skip); --only visualization runs only those rows
   const vizArg = process.argv.indexOf("--viz-sizes");
   const vizSizes = (vizArg > 0 ? process.argv[vizArg + 1] : "10000").split(",").map(Number).filter((s) => s > 0);
+  const vizMethodsArg = process.argv.indexOf("--viz-methods");
+  const vizMethods = (vizMethodsArg > 0 ? process.argv[vizMethodsArg + 1] : "umap,tsne").split(",").filter((m): m is "umap" | "tsne" => m === "umap" || m === "tsne");
   const only = process.argv.indexOf("--only") > 0 ? process.argv[process.argv.indexOf("--only") + 1] : null;
   const root = projectRoot();
   const python = findPython(root);
@@ -75,8 +77,7 @@ async function main(): Promise<void> {
     }
     if (runs("visualization")) {
       for (const size of vizSizes) {
-        rows.push(await benchVisualization(ctx, "umap", size));
-        rows.push(await benchVisualization(ctx, "tsne", size));
+        for (const method of vizMethods) rows.push(await benchVisualization(ctx, method, size));
       }
     }
     if (runs("embeddings")) rows.push(await benchEmbeddings(ctx, 256));

@@ -103,7 +103,7 @@ def recall(path):
 print(json.dumps({"seconds": 0, "peakRssMb": 0, "output": {"ours": recall(${JSON.stringify(oursOut)}), "reference": recall(${JSON.stringify(refOut)})}}))
 `], ctx.env);
   const q = quality.output;
-  const label = method === "umap" ? "UMAP 2-D vs umap-learn 0.5.12" : `t-SNE 2-D (${size >= FFT_MIN_POINTS ? "FFT" : "Barnes–Hut"}) vs openTSNE 1.0.4`;
+  const label = method === "umap" ? "UMAP 2-D vs umap-learn 0.5.12" : `t-SNE 2-D (${size >= FFT_MIN_POINTS ? "FFT" : "Barnes–Hut"}, learning rate auto) vs openTSNE 1.0.4`;
   return {
     benchmark: `${label}; 10-NN recall ${q.ours.toFixed(3)} vs ${q.reference.toFixed(3)}`,
     size: `${size} MNIST digits × 784`,

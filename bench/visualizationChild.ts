@@ -1,13 +1,15 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { knnSelf } from "../src/index/exactKnn";
 import { fitPca, projectPca } from "../src/methods/visualization/pca";
-import { tsne, tsneNeighborCount } from "../src/methods/visualization/tsne";
-import { umap } from "../src/methods/visualization/umap";
+import { autoLearningRate, tsne, tsneNeighborCount } from "../src/methods/visualization/tsne";
+import { umap, umapNeighbors } from "../src/methods/visualization/umap";
 
 /**
  * Child process of the visualization benchmark: runs this runtime's UMAP or t-SNE on a
- * raw float32 n × d file exactly as the compute_visualization job does (exact k-NN, then
- * the method; t-SNE after PCA to 50 dimensions), writes the points, prints its Measurement.
+ * raw float32 n × d file exactly as the compute_visualization job does (the method's
+ * neighbour search, then the method; t-SNE after PCA to 50 dimensions, with
+ * learning_rate "auto", as openTSNE scales its own with n), writes the
+ * points, prints its Measurement.
  */
 interface ChildArgs {
   method: "umap" | "tsne";
@@ -26,13 +28,13 @@ async function main(): Promise<void> {
   const t0 = process.hrtime.bigint();
   let points: Float32Array;
   if (args.method === "umap") {
-    const nn = await knnSelf(x, dim, 14, "euclidean");
+    const nn = await umapNeighbors(x, dim, 14, "euclidean");
     points = await umap(x, n, dim, nn, { numDims: 2, numNeighbors: 15, minDist: 0.1, seed: args.seed });
   } else {
     const reduced = dim > 50 ? await projectPca(await fitPca(x, n, dim, 50), x, n) : x;
     const d = dim > 50 ? 50 : dim;
     const nn = await knnSelf(reduced, d, tsneNeighborCount(n, 30), "euclidean");
-    points = await tsne(reduced, n, d, nn, { numDims: 2, perplexity: 30, learningRate: 200, maxIters: 1000 });
+    points = await tsne(reduced, n, d, nn, { numDims: 2, perplexity: 30, learningRate: autoLearningRate(n), maxIters: 1000 });
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   writeFileSync(args.output, Buffer.from(points.buffer, points.byteOffset, points.byteLength));

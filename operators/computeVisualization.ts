@@ -5,7 +5,7 @@ import { hooksInfo, useDatasetInfo } from "./datasetInfo";
 import { addDelegateInput, addNewBrainKeyInput, addNoEmbeddingsWarning, addTargetInput } from "./forms";
 import { chosenTarget, embeddingsFields, freeKey, hasSelection, hasView, labelFieldsOfType, newBrainKeyError, newFieldError } from "./validation";
 import {
-  chosenMethod, METHOD_LABELS, METHOD_PARAMS, numberParamError, PATCH_LABEL_TYPES, pointsFieldName, seedError, VISUALIZATION_METHODS, visualizationFormError, visualizationRuntimeParams,
+  chosenMethod, METHOD_LABELS, numberParamError, PATCH_LABEL_TYPES, pointsFieldName, seedError, shownParams, VISUALIZATION_METHODS, visualizationFormError, visualizationRuntimeParams,
 } from "./visualizationParams";
 
 /**
@@ -73,7 +73,14 @@ export class ComputeVisualization extends Operator {
       dims.addChoice("2", { label: "2-D" });
       dims.addChoice("3", { label: "3-D" });
       inputs.enum("num_dims", ["2", "3"], { label: "Dimensions", default: "2", view: dims });
-      for (const p of METHOD_PARAMS[method]) {
+      if (method === "tsne") {
+        inputs.bool("auto_learning_rate", {
+          label: "Automatic learning rate",
+          description: "Scale the learning rate with the number of samples (scikit-learn's 'auto': n / 48, at least 50); better for large datasets than the fixed 200",
+          default: false,
+        });
+      }
+      for (const p of shownParams(method, ctx.params)) {
         const error = numberParamError(p, ctx.params[p.name]);
         const options = { label: p.label, description: p.description, default: p.default, invalid: error !== null, errorMessage: error ?? undefined };
         if (p.integer) inputs.int(p.name, options);

@@ -38,6 +38,11 @@ export const METHOD_PARAMS: Record<VisualizationMethod, NumberParam[]> = {
   manual: [],
 };
 
+/** The method's number inputs on the form: t-SNE's learning rate is hidden when it is automatic. */
+export function shownParams(method: VisualizationMethod, params: Record<string, unknown>): NumberParam[] {
+  return METHOD_PARAMS[method].filter((p) => !(p.name === "learning_rate" && params.auto_learning_rate));
+}
+
 export function chosenMethod(value: unknown): VisualizationMethod {
   return VISUALIZATION_METHODS.includes(value as VisualizationMethod) ? (value as VisualizationMethod) : "umap";
 }
@@ -66,7 +71,7 @@ export function visualizationFormError(params: Record<string, unknown>, sampleCo
     const attr = params.patch_embeddings;
     if (typeof attr !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(attr)) return "Give the name of the labels' embedding attribute (e.g. embedding)";
   }
-  for (const p of METHOD_PARAMS[method]) {
+  for (const p of shownParams(method, params)) {
     const e = numberParamError(p, params[p.name]);
     if (e) return e;
   }
@@ -102,6 +107,7 @@ export function visualizationRuntimeParams(params: Record<string, unknown>, brai
     const v = params[p.name];
     out[p.name] = v === undefined || v === null || v === "" ? p.default : Number(v);
   }
+  if (method === "tsne" && params.auto_learning_rate) out.learning_rate = "auto";
   if (method === "umap") out.metric = params.metric === "cosine" ? "cosine" : "euclidean";
   if (params.create_index && out.num_dims === 2 && !out.patches_field) {
     out.create_index = true;

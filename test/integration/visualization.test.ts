@@ -85,13 +85,14 @@ print(json.dumps({"points": r.points.tolist(), "ids": list(r.sample_ids), "sklea
   it("stores UMAP and t-SNE runs that Python loads as VisualizationResults with our points", async () => {
     const u = (await executeJob(request({ brain_key: "umap2", embeddings: "emb", method: "umap", seed: 3, num_neighbors: 10 }))) as VisualizationResult;
     const t = (await executeJob(request({ brain_key: "tsne3", embeddings: "emb", method: "tsne", num_dims: 3, perplexity: 10, max_iters: 400 }))) as VisualizationResult;
+    await executeJob(request({ brain_key: "tsne_auto", embeddings: "emb", method: "tsne", perplexity: 10, max_iters: 400, learning_rate: "auto" }));
     expect(u).toMatchObject({ method: "umap", numDims: 2, numPoints: 90, numMissing: 2 });
     expect(t).toMatchObject({ method: "tsne", numDims: 3, numPoints: 90 });
     const py = await runPython<Record<string, { cls: string; config: Record<string, unknown>; points: number[][]; ids: string[]; view: number; inView: number; purity: number }>>(`
 import json, numpy as np, fiftyone as fo
 ds = fo.load_dataset(${JSON.stringify(DATASET)})
 out = {}
-for key in ["umap2", "tsne3"]:
+for key in ["umap2", "tsne3", "tsne_auto"]:
     r = ds.load_brain_results(key)
     info = ds.get_brain_info(key)
     labels = np.array(ds.select(list(r.sample_ids), ordered=True).values("cluster"))
@@ -105,7 +106,7 @@ for key in ["umap2", "tsne3"]:
                 "inView": in_view, "purity": float((labels[nn] == labels[:, None]).mean())}
 print(json.dumps(out))
 `);
-    for (const key of ["umap2", "tsne3"]) {
+    for (const key of ["umap2", "tsne3", "tsne_auto"]) {
       const stored = await storedResults(key);
       expect(py[key].cls).toBe("fiftyone.brain.visualization.VisualizationResults");
       expect(py[key].ids).toEqual(stored.ids);
@@ -116,6 +117,8 @@ print(json.dumps(out))
     }
     expect(py.umap2.config).toMatchObject({ cls: "fiftyone.brain.visualization.UMAPVisualizationConfig", method: "umap", num_dims: 2, num_neighbors: 10, min_dist: 0.1, seed: 3, embeddings_field: "emb" });
     expect(py.tsne3.config).toMatchObject({ cls: "fiftyone.brain.visualization.TSNEVisualizationConfig", method: "tsne", num_dims: 3, perplexity: 10, learning_rate: 200, max_iters: 400 });
+    // scikit-learn's "auto", as the reference passes it through
+    expect(py.tsne_auto.config).toMatchObject({ learning_rate: "auto" });
     expect(py.umap2.points[0].length).toBe(2);
     expect(py.tsne3.points[0].length).toBe(3);
 
@@ -129,7 +132,7 @@ ds = fo.load_dataset(${JSON.stringify(DATASET)})
 ds.delete_brain_run("umap2_again")
 print(json.dumps(ds.list_brain_runs(type="visualization")))
 `);
-    expect(deleted).toEqual(expect.arrayContaining(["tsne3", "umap2"]));
+    expect(deleted).toEqual(expect.arrayContaining(["tsne3", "tsne_auto", "umap2"]));
     expect(deleted).not.toContain("umap2_again");
   });
 
@@ -238,6 +241,7 @@ print(json.dumps({"has": ds.has_field("pca_pts"), "indexes": list(ds.get_index_i
       [{ brain_key: "taken", embeddings: "emb", method: "pca" }, /already exists/],
       [{ brain_key: "not-valid", embeddings: "emb", method: "pca" }, /valid Python identifiers/],
       [{ brain_key: "b7", embeddings: "emb", method: "umap", learning_rate: 3 }, /Unknown parameter 'learning_rate'/],
+      [{ brain_key: "b8", embeddings: "emb", method: "tsne", learning_rate: "fast" }, /'learning_rate' must be a positive number or 'auto'/],
     ];
     for (const [params, message] of bad) await expect(executeJob(request(params))).rejects.toThrow(message);
     await expect(executeJob(request({ brain_key: "n1", embeddings: "emb", method: "umap" }, DATASET + "_nan"))).rejects.toThrow(/sample '[0-9a-f]{24}' contains NaN/);

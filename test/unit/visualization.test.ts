@@ -119,7 +119,7 @@ describe("t-SNE (Barnes–Hut)", () => {
   });
 });
 
-describe("UMAP (umap-js with precomputed neighbours)", () => {
+describe("UMAP with precomputed neighbours", () => {
   const { x, labels } = blobs(3, 40, 8, 2);
   const n = labels.length;
   const options = { numDims: 2, numNeighbors: 15, minDist: 0.1, nEpochs: 200 };

@@ -8,6 +8,8 @@ describe("compute_visualization form", () => {
     expect(visualizationRuntimeParams({ method: "tsne", num_dims: 3 }, "t", "emb")).toEqual({
       brain_key: "t", method: "tsne", embeddings: "emb", num_dims: 3, perplexity: 30, learning_rate: 200, max_iters: 1000, pca_dims: 50,
     });
+    // the automatic learning rate replaces the number
+    expect(visualizationRuntimeParams({ method: "tsne", auto_learning_rate: true, learning_rate: 0 }, "t", "emb")).toMatchObject({ learning_rate: "auto" });
     expect(visualizationRuntimeParams({ method: "pca", embeddings: "e", num_neighbors: 3 }, "p", "x")).toEqual({ brain_key: "p", method: "pca", embeddings: "e", num_dims: 2 });
     expect(visualizationRuntimeParams({ method: "manual", manual_points: "xy", embeddings: "e" }, "m", "x")).toEqual({ brain_key: "m", method: "manual", points: "xy" });
     // a spatial index: the points field defaults to the brain key, 2-D samples only
@@ -25,6 +27,8 @@ describe("compute_visualization form", () => {
     expect(visualizationFormError({ method: "umap", num_neighbors: 1 })).toBe("Neighbours must be at least 2");
     expect(visualizationFormError({ method: "umap", num_neighbors: 2.5 })).toBe("Neighbours must be a whole number");
     expect(visualizationFormError({ method: "tsne", perplexity: 0 })).toBe("Perplexity must be greater than 0");
+    expect(visualizationFormError({ method: "tsne", learning_rate: 0 })).toBe("Learning rate must be greater than 0");
+    expect(visualizationFormError({ method: "tsne", learning_rate: 0, auto_learning_rate: true })).toBeNull();
     expect(visualizationFormError({ method: "pca", num_dims: 4 })).toBe("num_dims must be 2 or 3");
     expect(visualizationFormError({ method: "umap", seed: -1 })).toMatch(/seed/);
     expect(visualizationFormError({ method: "umap" }, 10)).toMatch(/needs more than 15 samples/);

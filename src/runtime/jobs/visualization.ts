@@ -7,10 +7,10 @@ import { serializeNumpyAscii } from "../../fiftyone/numpy";
 import { writePointsField } from "../../fiftyone/pointsField";
 import { assertNewBrainKey, registerBrainRun, RunConfig } from "../../fiftyone/runs";
 import { streamSamples } from "../../fiftyone/samples";
-import { KnnResult, knnSelf } from "../../index/exactKnn";
+import { knnSelf, SelfKnnOptions } from "../../index/exactKnn";
 import { fitPca, pca, projectPca } from "../../methods/visualization/pca";
-import { checkTsneInput, TSNE_DEFAULTS, tsne, tsneNeighborCount } from "../../methods/visualization/tsne";
-import { checkUmapInput, umap } from "../../methods/visualization/umap";
+import { autoLearningRate, checkTsneInput, TSNE_DEFAULTS, tsne, tsneNeighborCount } from "../../methods/visualization/tsne";
+import { checkUmapInput, umap, umapNeighbors } from "../../methods/visualization/umap";
 import { Job, JobContext, requireSamples } from "../job";
 import { optionalBoolean, optionalString, RawParams, requiredString } from "../params";
 
@@ -241,12 +241,12 @@ async function reduce(ctx: JobContext, method: VisualizationMethod, emb: Embeddi
     const metric = p.metric;
     if (metric !== "euclidean" && metric !== "cosine") throw new BrainError("INVALID_PARAMS", `UMAP metric must be 'euclidean' or 'cosine'; got ${JSON.stringify(metric)}`);
     checkUmapInput(n, numNeighbors);
-    const neighbors = await nearestNeighbors(emb.vectors, n, emb.dim, numNeighbors - 1, metric, ctx, 0.2, 0.4);
+    const neighbors = await umapNeighbors(emb.vectors, emb.dim, numNeighbors - 1, metric, neighborOptions(n, numNeighbors - 1, ctx, 0.2, 0.4));
     return umap(emb.vectors, n, emb.dim, neighbors, { numDims, numNeighbors, minDist, seed, signal: ctx.signal, progress: progress(0.4, 0.95) });
   }
   // t-SNE
   const perplexity = number(p, "perplexity", (v) => v > 0, "a positive number");
-  const learningRate = number(p, "learning_rate", (v) => v > 0, "a positive number");
+  const learningRate = p.learning_rate === "auto" ? autoLearningRate(n) : number(p, "learning_rate", (v) => v > 0, "a positive number or 'auto'");
   const maxIters = number(p, "max_iters", (v) => Number.isInteger(v) && v >= 1, "a positive integer");
   if (p.metric !== "euclidean") throw new BrainError("INVALID_PARAMS", `t-SNE metric must be 'euclidean'; got ${JSON.stringify(p.metric)}`);
   const pcaDims = p.pca_dims === null ? null : number(p, "pca_dims", (v) => Number.isInteger(v) && v >= 1, "a positive integer or null");
@@ -260,7 +260,8 @@ async function reduce(ctx: JobContext, method: VisualizationMethod, emb: Embeddi
     x = await projectPca(await fitPca(x, n, dim, pcaDims, ctx.signal), x, n);
     dim = pcaDims;
   }
-  const neighbors = await nearestNeighbors(x, n, dim, tsneNeighborCount(n, perplexity), "euclidean", ctx, 0.3, 0.4);
+  const k = tsneNeighborCount(n, perplexity);
+  const neighbors = await knnSelf(x, dim, k, "euclidean", neighborOptions(n, k, ctx, 0.3, 0.4));
   return tsne(x, n, dim, neighbors, {
     numDims, perplexity, learningRate, maxIters,
     earlyExaggeration: TSNE_DEFAULTS.earlyExaggeration,
@@ -269,12 +270,12 @@ async function reduce(ctx: JobContext, method: VisualizationMethod, emb: Embeddi
   });
 }
 
-/** Exact k nearest other rows of every row (the shared multi-threaded kernel); cosine distances are 1 − cos. */
-function nearestNeighbors(vectors: Float32Array, n: number, dim: number, k: number, metric: "euclidean" | "cosine", ctx: JobContext, from: number, to: number): Promise<KnnResult> {
-  return knnSelf(vectors, dim, k, metric, {
+/** Cancellation and progress (between `from` and `to`) of the neighbour search. */
+function neighborOptions(n: number, k: number, ctx: JobContext, from: number, to: number): SelfKnnOptions {
+  return {
     signal: ctx.signal,
     progress: (f) => ctx.progress(from + (to - from) * f, `Finding the ${k} nearest neighbours of ${n} samples`),
-  });
+  };
 }
 
 /**
