@@ -5,7 +5,7 @@ import { hooksInfo, useDatasetInfo } from "./datasetInfo";
 import { addDelegateInput, addNewBrainKeyInput, addNoEmbeddingsWarning, addTargetInput } from "./forms";
 import { chosenTarget, embeddingsFields, freeKey, hasSelection, hasView, labelFieldsOfType, newBrainKeyError, newFieldError } from "./validation";
 import {
-  chosenMethod, METHOD_LABELS, numberParamError, PATCH_LABEL_TYPES, pointsFieldName, seedError, shownParams, VISUALIZATION_METHODS, visualizationFormError, visualizationRuntimeParams,
+  chosenMethod, METHOD_LABELS, numberParamError, PATCH_LABEL_TYPES, pointsFieldName, seedError, labelPointsError, shownParams, VISUALIZATION_METHODS, visualizationFormError, visualizationRuntimeParams,
 } from "./visualizationParams";
 
 /**
@@ -107,6 +107,15 @@ export class ComputeVisualization extends Operator {
             errorMessage: error ?? undefined,
           });
         }
+      }
+      if (usePatches && Number(ctx.params.num_dims ?? 2) === 2) {
+        const error = labelPointsError(ctx.params.points_field);
+        inputs.str("points_field", {
+          label: "Points attribute",
+          description: "Optional: also store each label's [x, y] in this new attribute of the labels",
+          invalid: error !== null,
+          errorMessage: error ?? undefined,
+        });
       }
       if (method !== "pca") {
         const error = seedError(ctx.params.seed);

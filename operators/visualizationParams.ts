@@ -78,6 +78,10 @@ export function visualizationFormError(params: Record<string, unknown>, sampleCo
   if (method !== "manual" && params.num_dims !== undefined && params.num_dims !== 2 && params.num_dims !== 3) return "num_dims must be 2 or 3";
   const seed = seedError(params.seed);
   if (seed) return seed;
+  if (method !== "manual" && params.use_patches) {
+    const points = labelPointsError(params.points_field);
+    if (points) return points;
+  }
   if (sampleCount !== undefined) {
     const k = Number(params.num_neighbors ?? 15);
     if (method === "umap" && sampleCount <= k) return `UMAP with ${k} neighbours needs more than ${k} samples; the target has ${sampleCount}`;
@@ -113,7 +117,14 @@ export function visualizationRuntimeParams(params: Record<string, unknown>, brai
     out.create_index = true;
     out.points_field = pointsFieldName(params, brainKey);
   }
+  if (out.patches_field && out.num_dims === 2 && typeof params.points_field === "string" && params.points_field) out.points_field = params.points_field;
   return out;
+}
+
+/** Why the patches' points attribute name is unusable, or null (empty: no attribute). */
+export function labelPointsError(value: unknown): string | null {
+  if (value === undefined || value === null || value === "") return null;
+  return typeof value === "string" && /^[A-Za-z_][A-Za-z0-9_]*$/.test(value) ? null : "Use letters, digits and _ for the points attribute";
 }
 
 /** The field a spatial index stores the points in: the form's, else the brain key (as the reference). */

@@ -93,6 +93,29 @@ export async function deleteSampleField(db: Db, dataset: DatasetDoc, name: strin
   dataset.sample_fields = dataset.sample_fields.filter((f) => f.name !== name);
 }
 
+/**
+ * Renames a top-level field: its values, its schema entry, and the database indexes on it
+ * (recreated on the new name with their options, e.g. a "2d" index's bounds), as FiftyOne's
+ * rename_sample_field.
+ */
+export async function renameSampleField(db: Db, dataset: DatasetDoc, name: string, newName: string): Promise<void> {
+  const error = validateNewFieldName(dataset, newName);
+  if (error) throw new BrainError("FIELD_EXISTS", error);
+  const samples = samplesCollection(db, dataset);
+  const indexes = (await samples.indexes().catch(() => [])).filter((index) => index.name && Object.keys(index.key).some((k) => k === name));
+  for (const index of indexes) await samples.dropIndex(index.name!);
+  await samples.updateMany({ [name]: { $exists: true } }, { $rename: { [name]: newName } });
+  for (const { key, name: _indexName, v: _v, ns: _ns, ...options } of indexes) {
+    const renamed = Object.fromEntries(Object.entries(key).map(([k, dir]) => [k === name ? newName : k, dir]));
+    await samples.createIndex(renamed, options);
+  }
+  await db
+    .collection<DatasetDoc>("datasets")
+    .updateOne({ _id: dataset._id, "sample_fields.name": name }, { $set: { "sample_fields.$.name": newName, "sample_fields.$.db_field": newName, last_modified_at: new Date() } });
+  const entry = findField(dataset, name);
+  if (entry) Object.assign(entry, { name: newName, db_field: newName });
+}
+
 export const FLOAT_FIELD: FieldType = "fiftyone.core.fields.FloatField";
 
 /**

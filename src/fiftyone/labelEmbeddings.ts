@@ -165,6 +165,74 @@ export async function writeLabelScores(db: Db, dataset: DatasetDoc, field: Patch
   return writeLabelValues(db, dataset, field, attr, doubles, { declare: existing ? null : fieldDoc(attr, FLOAT_FIELD), removeOnError: !existing });
 }
 
+/**
+ * A visualization's 2-D point of each listed label as `<labelsPath>.<attr>` (the
+ * reference's `points_field` of patches), declared as a ListField(FloatField) of the
+ * label schema. The attribute must be new; on error it is removed again.
+ */
+export async function writeLabelPoints(db: Db, dataset: DatasetDoc, field: PatchField, attr: string, values: Iterable<[string, string, [number, number]]>): Promise<number> {
+  const error = await newLabelAttributeError(db, dataset, field, attr);
+  if (error) throw new BrainError("FIELD_EXISTS", error);
+  const doubles = (async function* (): AsyncIterable<[string, string, Double[]]> {
+    for (const [sample, label, [x, y]] of values) yield [sample, label, [new Double(x), new Double(y)]];
+  })();
+  return writeLabelValues(db, dataset, field, attr, doubles, { declare: fieldDoc(attr, "fiftyone.core.fields.ListField", FLOAT_FIELD), removeOnError: true });
+}
+
+/** Removes a label attribute from every label and from the label schema. */
+export async function deleteLabelAttribute(db: Db, dataset: DatasetDoc, field: PatchField, attr: string): Promise<void> {
+  const { path, filters } = labelSchemaPath(field);
+  const update: Document = { $pull: { [path]: { name: attr } }, $set: { last_modified_at: new Date() } };
+  await db.collection<Document>("datasets").updateOne({ _id: dataset._id }, update, { arrayFilters: filters });
+  const list = Boolean(LIST_KEY[field.type]);
+  await samplesCollection(db, dataset).updateMany(
+    { [`${field.labelsPath}.${attr}`]: { $exists: true } },
+    { $unset: list ? { [`${field.labelsPath}.$[].${attr}`]: "" } : { [`${field.labelsPath}.${attr}`]: "" } },
+  );
+  const schema = labelSchema(dataset, field);
+  const at = schema.findIndex((f) => f.name === attr);
+  if (at >= 0) schema.splice(at, 1);
+}
+
+/** Renames a label attribute on every label and in the label schema (`$rename` cannot reach into arrays, so lists are rewritten). */
+export async function renameLabelAttribute(db: Db, dataset: DatasetDoc, field: PatchField, attr: string, newAttr: string): Promise<void> {
+  const samples = samplesCollection(db, dataset);
+  const filter = { [`${field.labelsPath}.${attr}`]: { $exists: true } };
+  if (LIST_KEY[field.type]) {
+    const renamed = {
+      $map: {
+        input: `$${field.labelsPath}`,
+        as: "l",
+        in: {
+          $mergeObjects: [
+            { $arrayToObject: { $filter: { input: { $objectToArray: "$$l" }, cond: { $ne: ["$$this.k", attr] } } } },
+            // a label without the attribute gets none (a missing value leaves the key out)
+            { [newAttr]: `$$l.${attr}` },
+          ],
+        },
+      },
+    };
+    await samples.updateMany(filter, [{ $set: { [field.labelsPath]: renamed } }]);
+  } else {
+    await samples.updateMany(filter, { $rename: { [`${field.labelsPath}.${attr}`]: `${field.labelsPath}.${newAttr}` } });
+  }
+  const { path, filters } = labelSchemaPath(field);
+  await db.collection<Document>("datasets").updateOne(
+    { _id: dataset._id },
+    { $set: { [`${path}.$[a].name`]: newAttr, [`${path}.$[a].db_field`]: newAttr, last_modified_at: new Date() } },
+    { arrayFilters: [...filters, { "a.name": attr }] },
+  );
+  const entry = labelSchema(dataset, field).find((f) => f.name === attr);
+  if (entry) Object.assign(entry, { name: newAttr, db_field: newAttr });
+}
+
+/** Where the label schema sits in the dataset document: inside the top-level field's entry (and its list's entry). */
+function labelSchemaPath(field: PatchField): { path: string; filters: Document[] } {
+  return LIST_KEY[field.type]
+    ? { path: "sample_fields.$[f].fields.$[g].fields", filters: [{ "f.name": field.name }, { "g.name": LIST_KEY[field.type] }] }
+    : { path: "sample_fields.$[f].fields", filters: [{ "f.name": field.name }] };
+}
+
 /** Sets `<labelsPath>.<attr>` of each listed label, then declares the attribute (if asked) in the label schema. */
 async function writeLabelValues(
   db: Db,
@@ -196,9 +264,7 @@ async function writeLabelValues(
     written = await writer.flush();
     const entry = options.declare;
     if (entry) {
-      // The label schema sits inside the top-level field's entry (and its list's entry).
-      const path = list ? "sample_fields.$[f].fields.$[g].fields" : "sample_fields.$[f].fields";
-      const filters: Document[] = list ? [{ "f.name": field.name }, { "g.name": LIST_KEY[field.type] }] : [{ "f.name": field.name }];
+      const { path, filters } = labelSchemaPath(field);
       const update: Document = { $push: { [path]: entry }, $set: { last_modified_at: new Date() } };
       await db.collection<Document>("datasets").updateOne({ _id: dataset._id }, update, { arrayFilters: filters });
       labelSchema(dataset, field).push(entry);

@@ -2,7 +2,8 @@ import { EJSON } from "bson";
 import { Db, Document, GridFSBucket, ObjectId } from "mongodb";
 import { BrainError, validateBrainKey } from "../errors";
 import { DatasetDoc } from "./datasets";
-import { deleteSampleField } from "./fields";
+import { deleteSampleField, renameSampleField } from "./fields";
+import { deleteLabelAttribute, patchField, renameLabelAttribute } from "./labelEmbeddings";
 
 /**
  * Brain runs in FiftyOne's own format: a document in the `runs` collection referenced
@@ -198,6 +199,13 @@ export async function loadBrainResults(db: Db, run: RunDoc): Promise<Document | 
 export async function renameBrainRun(db: Db, dataset: DatasetDoc, key: string, newKey: string): Promise<void> {
   const run = await getBrainRun(db, dataset, key);
   assertNewBrainKey(dataset, newKey);
+  // A visualization's points stored under the brain key follow it, as in the reference.
+  if (run.config.type === "visualization" && run.config.points_field === key) {
+    const patches = labelPointsField(dataset, run.config);
+    if (patches) await renameLabelAttribute(db, dataset, patches, key, newKey);
+    else await renameSampleField(db, dataset, key, newKey);
+    await updateRunConfig(db, run, { points_field: newKey });
+  }
   await runs(db).updateOne({ _id: run._id }, { $set: { key: newKey } });
   await datasets(db).updateOne(
     { _id: dataset._id },
@@ -206,6 +214,16 @@ export async function renameBrainRun(db: Db, dataset: DatasetDoc, key: string, n
   const map = { ...(dataset.brain_methods ?? {}) };
   delete map[key];
   dataset.brain_methods = { ...map, [newKey]: run._id };
+}
+
+/** The label field holding a patches visualization's points attribute, or null (samples, or the field is gone). */
+function labelPointsField(dataset: DatasetDoc, config: RunConfig) {
+  if (config.type !== "visualization" || typeof config.patches_field !== "string") return null;
+  try {
+    return patchField(dataset, config.patches_field, "patches_field");
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -219,7 +237,8 @@ export function fieldsOwnedByRun(config: RunConfig): string[] {
     config.hardness_field,
     config.mistakenness_field,
     config.representativeness_field,
-    config.points_field,
+    // points of patches are a label attribute (deleteBrainRun removes it)
+    config.patches_field ? null : config.points_field,
     // the reference's detection mistakenness also writes these counts (its object attributes are not removed here)
     ...(config.method === "detection" ? [config.missing_field, config.spurious_field] : []),
     // near duplicates: the duplicates view's optional fields
@@ -252,6 +271,8 @@ export async function deleteBrainRun(db: Db, dataset: DatasetDoc, key: string): 
   await removeDetectionMistakennessAttributes(db, dataset, run.config);
   const deletedFields = fieldsOwnedByRun(run.config);
   for (const field of deletedFields) await deleteSampleField(db, dataset, field);
+  const patches = typeof run.config.points_field === "string" ? labelPointsField(dataset, run.config) : null;
+  if (patches) await deleteLabelAttribute(db, dataset, patches, run.config.points_field as string);
   await datasets(db).updateOne({ _id: dataset._id }, { $unset: { [`brain_methods.${key}`]: "" } });
   await runs(db).deleteOne({ _id: run._id });
   if (run.results) await new GridFSBucket(db).delete(run.results).catch(() => undefined);

@@ -189,6 +189,46 @@ print(json.dumps(out))
     expect(py.patches_pca.sample_ids).toEqual(py.ref.sample_ids);
     expect(py.patches_pca.config).toEqual(py.ref.config);
     py.patches_pca.points.forEach((p, i) => p.forEach((v, c) => expect(Math.abs(v)).toBeCloseTo(Math.abs(py.ref.points[i][c]), 3)));
+
+    // points_field of patches: an attribute of each label, as the reference's; renamed and removed with the run
+    const patches = DATASET + "_patches";
+    await executeJob(request({ brain_key: "pts_patches", embeddings: "emb", patches_field: "gt", method: "pca", points_field: "pts_patches", create_index: true }, patches));
+    await expect(executeJob(request({ brain_key: "pts_bad", embeddings: "emb", patches_field: "gt", method: "pca", points_field: "emb" }, patches))).rejects.toThrow(/already have an attribute 'emb'/);
+    const labelPoints = (key: string) => runPython<{ ours: Array<number[] | null>; ref: Array<number[] | null>; schema: Record<string, string>; config: unknown }>(`
+import json, fiftyone as fo, fiftyone.brain as fob
+ds = fo.load_dataset(${JSON.stringify(patches)})
+if "ref_pts" not in ds.list_brain_runs():
+    fob.compute_visualization(ds, patches_field="gt", embeddings="emb", method="pca", brain_key="ref_pts", points_field="ref_pts", verbose=False)
+schema = ds.get_field_schema(flat=True)
+print(json.dumps({"ours": [p for ps in ds.values("gt.detections.${key}") for p in (ps or [])], "ref": [p for ps in ds.values("gt.detections.ref_pts") for p in (ps or [])],
+  "schema": {k: type(v).__name__ for k, v in schema.items() if k.startswith("gt.detections.") and "pts" in k},
+  "config": ds.get_brain_info("${key}").config.points_field if "${key}" in ds.list_brain_runs() else None}))
+`);
+    const before = await labelPoints("pts_patches");
+    expect(before.ours.length).toBe(19); // 18 with an embedding, one without (None)
+    before.ours.forEach((p, i) => {
+      if (p === null) return expect(before.ref[i]).toBeNull();
+      p.forEach((v, c) => expect(Math.abs(v)).toBeCloseTo(Math.abs(before.ref[i]![c]), 3));
+    });
+    expect(before.schema).toEqual({ "gt.detections.pts_patches": "ListField", "gt.detections.ref_pts": "ListField" });
+    expect(before.config).toBe("pts_patches");
+    await executeJob({ ...request({ brain_key: "pts_patches", new_brain_key: "pts_renamed" }, patches), method: "rename_brain_run" });
+    const renamed = await labelPoints("pts_renamed");
+    expect(renamed.ours).toEqual(before.ours);
+    expect(renamed.schema).toEqual({ "gt.detections.pts_renamed": "ListField", "gt.detections.ref_pts": "ListField" });
+    expect(renamed.config).toBe("pts_renamed");
+    await executeJob({ ...request({ brain_key: "pts_renamed" }, patches), method: "delete_brain_run" });
+    const gone = await runPython<{ schema: string[]; values: number }>(`
+import json, fiftyone as fo
+ds = fo.load_dataset(${JSON.stringify(patches)})
+print(json.dumps({"schema": [k for k in ds.get_field_schema(flat=True) if "pts" in k], "values": ds.count_values("gt.detections.pts_renamed").get(None, 0)}))
+`);
+    expect(gone.schema).toEqual(["gt.detections.ref_pts"]);
+    expect(await runPython<number>(`
+import json, fiftyone as fo
+ds = fo.load_dataset(${JSON.stringify(patches)})
+print(json.dumps(ds._sample_collection.count_documents({"gt.detections.pts_renamed": {"$exists": True}})))
+`)).toBe(0);
   });
 
   it("stores the points in a field with a 2d index (points_field / create_index) that Python uses, removed with the run", async () => {
@@ -214,18 +254,31 @@ print(json.dumps({"ftype": type(f).__name__, "sub": type(f.field).__name__, "spa
     expect(py.index).toMatchObject({ min: Math.min(...xs), max: Math.max(...xs) });
     expect(py.inBox).toBe(stored.points.filter(([x]) => x <= 0).length);
 
-    // bad input: 3-D points, an existing field, patches
+    // bad input: 3-D points, an existing field
     await expect(executeJob(request({ brain_key: "p3", embeddings: "emb", method: "pca", num_dims: 3, points_field: "p3f" }))).rejects.toThrow(/only supported when num_dims=2/);
     await expect(executeJob(request({ brain_key: "p4", embeddings: "emb", method: "pca", points_field: "emb" }))).rejects.toThrow(/already exists/);
     expect(await brainKeys()).not.toContain("p3");
 
-    await executeJob({ ...request({ brain_key: "pca_pts" }), method: "delete_brain_run" });
+    // renaming the run renames the field named after it, with its index
+    await executeJob({ ...request({ brain_key: "pca_pts", new_brain_key: "pca_pts2" }), method: "rename_brain_run" });
+    const renamed = await runPython<{ has: boolean[]; index: Record<string, unknown>; field: string; values: Record<string, number[]>; points: number }>(`
+import json, fiftyone as fo
+ds = fo.load_dataset(${JSON.stringify(DATASET)})
+index = ds.get_index_information()["pca_pts2"]
+print(json.dumps({"has": [ds.has_field("pca_pts"), ds.has_field("pca_pts2")], "index": {k: v for k, v in index.items() if k in ("key", "min", "max")},
+  "field": ds.get_brain_info("pca_pts2").config.points_field, "values": dict(zip(ds.values("id"), ds.values("pca_pts2"))),
+  "points": len(ds.load_brain_results("pca_pts2").points)}))
+`);
+    expect(renamed).toMatchObject({ has: [false, true], field: "pca_pts2", points: 90, index: { key: [["pca_pts2", "2d"]], min: py.index.min, max: py.index.max } });
+    expect(renamed.values).toEqual(py.values);
+
+    await executeJob({ ...request({ brain_key: "pca_pts2" }), method: "delete_brain_run" });
     const after = await runPython<{ has: boolean; indexes: string[] }>(`
 import json, fiftyone as fo
 ds = fo.load_dataset(${JSON.stringify(DATASET)})
-print(json.dumps({"has": ds.has_field("pca_pts"), "indexes": list(ds.get_index_information())}))
+print(json.dumps({"has": ds.has_field("pca_pts2"), "indexes": list(ds.get_index_information())}))
 `);
-    expect(after).toEqual({ has: false, indexes: expect.not.arrayContaining(["pca_pts"]) });
+    expect(after).toEqual({ has: false, indexes: expect.not.arrayContaining(["pca_pts", "pca_pts2"]) });
   });
 
   it("refuses bad input with a clear error and writes nothing", async () => {

@@ -21,6 +21,10 @@ describe("compute_visualization form", () => {
     expect(visualizationRuntimeParams({ method: "pca", embeddings: "e", use_patches: true, patches_field: "gt", patch_embeddings: "emb" }, "p", "x")).toEqual({
       brain_key: "p", method: "pca", patches_field: "gt", embeddings: "emb", num_dims: 2,
     });
+    // patches: an optional points attribute of the labels (no spatial index)
+    expect(visualizationRuntimeParams({ method: "pca", use_patches: true, patches_field: "gt", patch_embeddings: "emb", points_field: "xy", create_index: true }, "p", "x")).toEqual({
+      brain_key: "p", method: "pca", patches_field: "gt", embeddings: "emb", num_dims: 2, points_field: "xy",
+    });
   });
 
   it("says what is wrong before Execute", () => {
@@ -36,5 +40,6 @@ describe("compute_visualization form", () => {
     expect(visualizationFormError({ method: "umap", num_neighbors: 5, seed: 0 }, 100)).toBeNull();
     expect(visualizationFormError({ method: "pca", use_patches: true, patch_embeddings: "" })).toMatch(/embedding attribute/);
     expect(visualizationFormError({ method: "pca", use_patches: true, patch_embeddings: "emb" })).toBeNull();
+    expect(visualizationFormError({ method: "pca", use_patches: true, patch_embeddings: "emb", points_field: "x y" })).toMatch(/points attribute/);
   });
 });

@@ -4,6 +4,7 @@ import { EmbeddingsMatrix, readEmbeddings } from "../../fiftyone/embeddings";
 import { parseEmbeddingSourceParams, resolveEmbeddings } from "../embeddingSource";
 import { deleteSampleField, validateNewFieldName } from "../../fiftyone/fields";
 import { serializeNumpyAscii } from "../../fiftyone/numpy";
+import { attributeName, deleteLabelAttribute, newLabelAttributeError, PatchField, patchField, writeLabelPoints } from "../../fiftyone/labelEmbeddings";
 import { writePointsField } from "../../fiftyone/pointsField";
 import { assertNewBrainKey, registerBrainRun, RunConfig } from "../../fiftyone/runs";
 import { streamSamples } from "../../fiftyone/samples";
@@ -115,7 +116,7 @@ export const visualizationJob: Job<VisualizationResult> = {
       throw new BrainError("INVALID_PARAMS", "Manual points for patches are not supported yet: give points of samples");
     }
     const methodParams = resolveMethodParams(method, params, ctx.brainConfig);
-    const pointsField = resolvePointsField(ctx, params, brainKey, patchesField);
+    const pointsField = await resolvePointsField(ctx, params, brainKey, patchesField);
     const total = await requireSamples(ctx);
 
     let emb: EmbeddingsMatrix;
@@ -169,7 +170,7 @@ export const visualizationJob: Job<VisualizationResult> = {
     };
     ctx.signal.throwIfAborted();
     ctx.progress(0.97, "Saving the run");
-    if (pointsField) await writePointsField(ctx.db, ctx.dataset, pointsField.name, emb.ids, points, pointsField.createIndex);
+    if (pointsField) await writePoints(ctx, pointsField, emb.ids, labelIds, points);
     try {
       await registerBrainRun(ctx.db, ctx.dataset, {
         key: brainKey,
@@ -185,7 +186,7 @@ export const visualizationJob: Job<VisualizationResult> = {
         },
       });
     } catch (err) {
-      if (pointsField) await deleteSampleField(ctx.db, ctx.dataset, pointsField.name);
+      if (pointsField) await removePoints(ctx, pointsField);
       throw err;
     }
     ctx.progress(1, `${emb.ids.length} points`);
@@ -197,17 +198,45 @@ export const visualizationJob: Job<VisualizationResult> = {
 
 /**
  * `points_field` / `create_index` as the reference takes them: `create_index` alone stores
- * the points in a field named after the brain key; a new field, of samples, checked before
- * any work.
+ * the points in a field named after the brain key. Of samples: a new field (with
+ * `create_index`, a "2d" database index on it). Of patches: a new attribute of the labels
+ * (`create_index` does not apply, as in the reference). Checked before any work.
  */
-function resolvePointsField(ctx: JobContext, params: RawParams, brainKey: string, patchesField: string | null): { name: string; createIndex: boolean } | null {
+async function resolvePointsField(ctx: JobContext, params: RawParams, brainKey: string, patchesField: string | null): Promise<PointsTarget | null> {
   const createIndex = optionalBoolean(params, "create_index", false);
   const name = optionalString(params, "points_field") ?? (createIndex ? brainKey : undefined);
   if (!name) return null;
-  if (patchesField) throw new BrainError("INVALID_PARAMS", "Storing points in a field ('points_field') is supported for samples only, not for patches yet");
+  if (patchesField) {
+    const labels = patchField(ctx.dataset, patchesField, "patches_field");
+    const attr = attributeName(labels, name);
+    const error = await newLabelAttributeError(ctx.db, ctx.dataset, labels, attr);
+    if (error) throw new BrainError("FIELD_EXISTS", `${error}: choose another points field`);
+    return { name: attr, createIndex: false, labels };
+  }
   const error = validateNewFieldName(ctx.dataset, name);
   if (error) throw new BrainError("FIELD_EXISTS", `${error}: choose another points field`);
-  return { name, createIndex };
+  return { name, createIndex, labels: null };
+}
+
+interface PointsTarget {
+  name: string;
+  createIndex: boolean;
+  /** The label field whose labels get the attribute, for patches. */
+  labels: PatchField | null;
+}
+
+/** Writes the 2-D points where `target` says: one [x, y] per sample, or per label. */
+async function writePoints(ctx: JobContext, target: PointsTarget, ids: string[], labelIds: string[] | null, points: Float32Array): Promise<void> {
+  if (!target.labels) return writePointsField(ctx.db, ctx.dataset, target.name, ids, points, target.createIndex);
+  const rows = function* (): Generator<[string, string, [number, number]]> {
+    for (let i = 0; i < ids.length; i++) yield [ids[i], labelIds![i], [points[2 * i], points[2 * i + 1]]];
+  };
+  await writeLabelPoints(ctx.db, ctx.dataset, target.labels, target.name, rows());
+}
+
+async function removePoints(ctx: JobContext, target: PointsTarget): Promise<void> {
+  if (target.labels) await deleteLabelAttribute(ctx.db, ctx.dataset, target.labels, target.name);
+  else await deleteSampleField(ctx.db, ctx.dataset, target.name);
 }
 
 function checkPointsDims(pointsField: { name: string } | null, numDims: number): void {
