@@ -74,6 +74,39 @@ print(json.dumps({"runs": ds.list_brain_runs(type="visualization"), "n": len(r.p
     await shot("07c-builtin-embeddings-plot");
   });
 
+  it("computes a t-SNE with the automatic learning rate from its form, and our Embeddings panel plots it", async () => {
+    const { page, shot } = browser;
+    await openDataset(page, app.url, DATASET);
+    await openOperator(page, "Brain: compute visualization");
+    const modal = page.getByTestId("operators-prompt-modal");
+    await modal.locator("input[type=radio][value=tsne]").check();
+    await modal.getByText("Learning rate", { exact: true }).waitFor();
+    await modal.getByText("Automatic learning rate", { exact: true }).click();
+    await modal.getByText("Learning rate", { exact: true }).waitFor({ state: "detached" });
+    await shot("07f-visualization-tsne-form");
+    await executeForm(page, 120_000);
+    const run = await runPython<{ n: number; lr: unknown }>(`
+import json, fiftyone as fo
+ds = fo.load_dataset(${JSON.stringify(DATASET)})
+print(json.dumps({"n": len(ds.load_brain_results("tsne").points), "lr": ds.get_brain_info("tsne").config.learning_rate}))
+`);
+    expect(run).toEqual({ n: 60, lr: "auto" });
+
+    await openDataset(page, app.url, DATASET);
+    await page.getByTestId("new-panel-btn").first().click();
+    await page.getByTestId("new-panel-option-brain_ts_embeddings").click();
+    const ours = page.getByTestId("brain-ts-embeddings-panel");
+    await ours.getByTestId("brain-ts-embeddings-run").selectOption("tsne");
+    await ours.getByTestId("brain-ts-embeddings-status").filter({ hasText: /^60 points/ }).waitFor({ timeout: 60_000 });
+    await expect(ours.getAttribute("data-points")).resolves.toBe("60");
+    await shot("07g-embeddings-panel-tsne");
+    // The App keeps the panel in the dataset's layout: closed, so the grid is back for the next forms.
+    await page.evaluate(() =>
+      (window as unknown as { __foo__: { executeOperator(u: string, p: unknown): void } }).__foo__.executeOperator("close_panel", { name: "brain_ts_embeddings" }),
+    );
+    await ours.waitFor({ state: "detached" });
+  });
+
   it("computes a PCA of patches from the form", async () => {
     const { page, shot } = browser;
     await openDataset(page, app.url, DATASET);
@@ -87,15 +120,21 @@ print(json.dumps({"runs": ds.list_brain_runs(type="visualization"), "n": len(r.p
     await attribute.fill("");
     await modal.getByText(/embedding attribute \(e\.g\. embedding\)/).waitFor();
     await attribute.fill("emb");
+    // Text inputs in form order: embedding attribute, points attribute, brain key.
+    const points = modal.locator("input[type=string]").nth(1);
+    await points.fill("p xy");
+    await modal.getByText("Use letters, digits and _ for the points attribute").waitFor();
+    await points.fill("pxy");
     await shot("07d-visualization-patches-form");
     await executeForm(page, 120_000);
-    const run = await runPython<{ n: number; labels: number; patches: string }>(`
+    const run = await runPython<{ n: number; labels: number; patches: string; stored: number }>(`
 import json, fiftyone as fo
 ds = fo.load_dataset(${JSON.stringify(DATASET)})
 r = ds.load_brain_results("pca")
-print(json.dumps({"n": len(r.points), "labels": len(set(r.label_ids)), "patches": ds.get_brain_info("pca").config.patches_field}))
+print(json.dumps({"n": len(r.points), "labels": len(set(r.label_ids)), "patches": ds.get_brain_info("pca").config.patches_field,
+  "stored": sum(1 for ps in ds.values("gt.detections.pxy") for p in (ps or []) if p is not None and len(p) == 2)}))
 `);
-    expect(run).toEqual({ n: 60, labels: 60, patches: "gt" });
+    expect(run).toEqual({ n: 60, labels: 60, patches: "gt", stored: 60 });
   });
 
   it("stores a PCA's points in an indexed field when the spatial index is asked for", async () => {
@@ -118,7 +157,7 @@ print(json.dumps({"n": len(r.points), "labels": len(set(r.label_ids)), "patches"
     const run = await runPython<{ field: string; spatial: boolean; n: number }>(`
 import json, fiftyone as fo
 ds = fo.load_dataset(${JSON.stringify(DATASET)})
-key = [k for k in ds.list_brain_runs() if ds.get_brain_info(k).config.points_field][0]
+key = [k for k in ds.list_brain_runs() if ds.get_brain_info(k).config.points_field and not ds.get_brain_info(k).config.patches_field][0]
 r = ds.load_brain_results(key)
 print(json.dumps({"field": r.config.points_field, "spatial": r.has_spatial_index, "n": len(ds.exists("pca_xy"))}))
 `);
