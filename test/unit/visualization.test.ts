@@ -134,6 +134,21 @@ describe("UMAP with precomputed neighbours", () => {
     expect(await clusterPurity(a, 2, labels, 5)).toBeGreaterThan(0.98);
   });
 
+  it("can be cancelled while its epochs run (the event loop keeps turning)", async () => {
+    const big = blobs(4, 1000, 8, 5);
+    const nn = await neighbours(big.x, 4000, 8, 14);
+    const abort = new AbortController();
+    const seen: number[] = [];
+    // A timer set once the epochs have started fires only if the loop yields to the event loop.
+    const progress = (f: number) => {
+      if (seen.push(f) === 1) setTimeout(() => abort.abort(), 0);
+    };
+    const run = umap(big.x, 4000, 8, nn, { numDims: 2, numNeighbors: 15, minDist: 0.1, nEpochs: 100_000, seed: 1, signal: abort.signal, progress });
+    await expect(run).rejects.toThrow();
+    expect(seen.length).toBeGreaterThan(0);
+    expect(Math.max(...seen)).toBeLessThan(0.01);
+  });
+
   it("refuses fewer samples than neighbours and other dimensions", async () => {
     const nn = await neighbours(x, n, 8, 14);
     const few = x.subarray(0, 10 * 8);

@@ -1,3 +1,4 @@
+import { yieldToEventLoop } from "../eventLoop";
 import { BrainError } from "../../errors";
 import type { KnnResult } from "../../index/exactKnn";
 import { FftRepulsion } from "./fftRepulsion";
@@ -101,6 +102,7 @@ export async function tsne(vectors: Float32Array, n: number, dim: number, neighb
   const repulsion: Repulsion = method === "fft" ? new FftRepulsion(n, { maxBoxWidth: o.fftMaxBoxWidth }) : new BarnesHutRepulsion(n, nd, o.theta);
   for (let iter = 0; iter < o.maxIters; iter++) {
     if ((iter & 15) === 0) {
+      await yieldToEventLoop();
       o.signal?.throwIfAborted();
       o.progress?.(iter / o.maxIters);
     }

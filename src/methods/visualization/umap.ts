@@ -1,4 +1,5 @@
 import { BrainError } from "../../errors";
+import { yieldToEventLoop } from "../eventLoop";
 import { knnSelf, type KnnResult, type SelfKnnOptions } from "../../index/exactKnn";
 import { knnSelfHnsw } from "../../index/hnswKnn";
 import { fitPca, projectPca } from "./pca";
@@ -80,6 +81,7 @@ export async function umap(vectors: Float32Array, n: number, dim: number, neighb
   const state = { nextSample: Float64Array.from(edges.epochsPerSample), nextNegative: edges.epochsPerSample.map((e) => e / NEGATIVE_SAMPLE_RATE) };
   for (let e = 0; e < nEpochs; e++) {
     if ((e & 7) === 0) {
+      await yieldToEventLoop();
       options.signal?.throwIfAborted();
       options.progress?.(e / nEpochs);
     }
