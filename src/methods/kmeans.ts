@@ -68,18 +68,14 @@ function center(vectors: ArrayLike<number>, n: number, dim: number, float32: boo
   const sq = new Float64Array(n);
   const colSum = new Float64Array(dim);
   const colSq = new Float64Array(dim);
-  const narrow = new Float32Array(dim);
+  // One pass: each centered value (rounded to float32 for float32 data), its row's squared
+  // norm and the column sums the tolerance needs.
   for (let i = 0; i < n; i++) {
     const row = i * dim;
-    if (float32) {
-      for (let j = 0; j < dim; j++) narrow[j] = vectors[row + j] - mean[j];
-      x.set(narrow, row);
-    } else {
-      for (let j = 0; j < dim; j++) x[row + j] = vectors[row + j] - mean[j];
-    }
     let s = 0;
     for (let j = 0; j < dim; j++) {
-      const v = x[row + j];
+      const v = float32 ? Math.fround(vectors[row + j] - mean[j]) : vectors[row + j] - mean[j];
+      x[row + j] = v;
       s += v * v;
       colSum[j] += v;
       colSq[j] += v * v;
