@@ -11,7 +11,7 @@ import { benchNearDuplicates, nearDuplicateSizes } from "./nearDuplicates.bench"
 import { benchSimilarity, benchWarmSort, similarityBenchSizes } from "./similarity.bench";
 import { benchNearDuplicatesQuality, formatQuality } from "./nearDuplicatesQuality.bench";
 import { formatTable, Row } from "./measure";
-import { benchVisualization } from "./visualization.bench";
+import { benchVisualization, VizBenchMethod } from "./visualization.bench";
 import { benchScores, scoreBenchOptions } from "./scores.bench";
 import { benchNearDuplicates1m, nearDuplicates1mSize } from "./nearDuplicates1m.bench";
 import { benchShardedHnsw } from "./shardedHnsw.bench";
@@ -21,7 +21,7 @@ import { benchBridgeLatency } from "./bridgeLatency.bench";
  * Side-by-side benchmarks: this runtime and the Python reference (fiftyone-brain) on the
  * same inputs, on this machine, in one run. Prints a Markdown table and, for a full run,
  * writes it to bench/RESULTS.md. Usage: npm run bench [-- --repeats N] [--only GROUP]
- * [--viz-sizes 10000,70000] [--viz-methods umap,tsne] [--scores-sizes 10000,50000,100000] [--scores-dim 512]
+ * [--viz-sizes 10000,70000] [--viz-methods umap,tsne,umap-unseeded] [--scores-sizes 10000,50000,100000] [--scores-dim 512]
  * [--det-images 10000]; the Embeddings panel's figures (printed, not written):
  * npm run bench -- --embeddings-panel [N]
  */
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const vizArg = process.argv.indexOf("--viz-sizes");
   const vizSizes = (vizArg > 0 ? process.argv[vizArg + 1] : "10000").split(",").map(Number).filter((s) => s > 0);
   const vizMethodsArg = process.argv.indexOf("--viz-methods");
-  const vizMethods = (vizMethodsArg > 0 ? process.argv[vizMethodsArg + 1] : "umap,tsne").split(",").filter((m): m is "umap" | "tsne" => m === "umap" || m === "tsne");
+  const vizMethods = (vizMethodsArg > 0 ? process.argv[vizMethodsArg + 1] : "umap,tsne").split(",").filter((m): m is VizBenchMethod => ["umap", "umap-unseeded", "tsne"].includes(m));
   const only = process.argv.indexOf("--only") > 0 ? process.argv[process.argv.indexOf("--only") + 1] : null;
   const root = projectRoot();
   const python = findPython(root);

@@ -12,7 +12,7 @@ import { umap, umapNeighbors } from "../src/methods/visualization/umap";
  * points, prints its Measurement.
  */
 interface ChildArgs {
-  method: "umap" | "tsne";
+  method: "umap" | "umap-unseeded" | "tsne";
   input: string;
   output: string;
   n: number;
@@ -27,9 +27,9 @@ async function main(): Promise<void> {
   const { n, dim } = args;
   const t0 = process.hrtime.bigint();
   let points: Float32Array;
-  if (args.method === "umap") {
+  if (args.method !== "tsne") {
     const nn = await umapNeighbors(x, dim, 14, "euclidean");
-    points = await umap(x, n, dim, nn, { numDims: 2, numNeighbors: 15, minDist: 0.1, seed: args.seed });
+    points = await umap(x, n, dim, nn, { numDims: 2, numNeighbors: 15, minDist: 0.1, seed: args.method === "umap" ? args.seed : null });
   } else {
     const reduced = dim > 50 ? await projectPca(await fitPca(x, n, dim, 50), x, n) : x;
     const d = dim > 50 ? 50 : dim;

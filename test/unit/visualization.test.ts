@@ -149,6 +149,24 @@ describe("UMAP with precomputed neighbours", () => {
     expect(Math.max(...seen)).toBeLessThan(0.01);
   });
 
+  it("runs an unseeded layout's epochs on worker threads, keeping clusters, and can cancel them", async () => {
+    const big = blobs(4, 2500, 8, 6);
+    const nn = await neighbours(big.x, 10_000, 8, 14);
+    const seen: number[] = [];
+    const points = await umap(big.x, 10_000, 8, nn, { numDims: 2, numNeighbors: 15, minDist: 0.1, nEpochs: 200, seed: null, workers: 2, progress: (f) => seen.push(f) });
+    expect(points.every(Number.isFinite)).toBe(true);
+    expect(await clusterPurity(points, 2, big.labels, 5)).toBeGreaterThan(0.98);
+    expect(seen[seen.length - 1]).toBe(1);
+
+    const abort = new AbortController();
+    const started = Date.now();
+    const progress = (f: number) => {
+      if (f > 0) abort.abort();
+    };
+    await expect(umap(big.x, 10_000, 8, nn, { numDims: 2, numNeighbors: 15, minDist: 0.1, nEpochs: 1_000_000, seed: null, workers: 2, signal: abort.signal, progress })).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
   it("refuses fewer samples than neighbours and other dimensions", async () => {
     const nn = await neighbours(x, n, 8, 14);
     const few = x.subarray(0, 10 * 8);

@@ -1,16 +1,15 @@
 import { BrainError } from "../../errors";
-import { yieldToEventLoop } from "../eventLoop";
 import { knnSelf, type KnnResult, type SelfKnnOptions } from "../../index/exactKnn";
 import { knnSelfHnsw } from "../../index/hnswKnn";
 import { fitPca, projectPca } from "./pca";
 import { seededRandom } from "./random";
+import { Edges, runEpochs } from "./umapEpochs";
 
 /**
  * UMAP over typed arrays, given precomputed neighbours, following umap-learn 0.5: the
  * fuzzy simplicial set (smooth k-NN distances, membership strengths, fuzzy union), edges
  * weaker than max / epochs dropped, then the SGD epochs of `optimize_layout_euclidean`
- * (edge sampling by weight, 5 negative samples per positive one, gradients clipped at 4,
- * linearly decaying learning rate). Every array is flat and typed: at 70 000 points,
+ * (umapEpochs.ts). Every array is flat and typed: at 70 000 points,
  * umap-js's object-based sparse matrices and `number[][]` layout took ≈ 140 s for the
  * same work.
  *
@@ -20,7 +19,8 @@ import { seededRandom } from "./random";
  *
  * Initialisation: the first `numDims` principal components scaled to [−10, 10], a
  * deterministic, structure-preserving start in the role of umap-learn's spectral one.
- * The seed drives negative sampling only, so a seed gives the same points.
+ * The seed drives negative sampling only, so a seed gives the same points; without one
+ * the epochs run on all cores.
  */
 export interface UmapOptions {
   numDims: number;
@@ -30,6 +30,8 @@ export interface UmapOptions {
   /** Uniform random initialisation in [−10, 10] instead of the PCA one. */
   randomInit?: boolean;
   nEpochs?: number;
+  /** Threads for an unseeded run's epochs (default: the number of cores). */
+  workers?: number;
   signal?: AbortSignal;
   progress?: (fraction: number) => void;
 }
@@ -69,25 +71,16 @@ export async function umap(vectors: Float32Array, n: number, dim: number, neighb
   const nEpochs = options.nEpochs ?? (n <= 10_000 ? 500 : 200);
   const graph = fuzzyGraph(neighbors, n, k);
   const edges = sampledEdges(graph, nEpochs);
-  const random = seededRandom(options.seed);
   let layout: Float64Array;
   if (!options.randomInit && dim >= nd) {
     layout = scaled(await projectPca(await fitPca(vectors, n, dim, nd, options.signal), vectors, n), n, nd);
   } else {
+    const random = seededRandom(options.seed);
     layout = new Float64Array(n * nd);
     for (let t = 0; t < layout.length; t++) layout[t] = random() * 20 - 10;
   }
   const { a, b } = curveParams(1, options.minDist);
-  const state = { nextSample: Float64Array.from(edges.epochsPerSample), nextNegative: edges.epochsPerSample.map((e) => e / NEGATIVE_SAMPLE_RATE) };
-  for (let e = 0; e < nEpochs; e++) {
-    if ((e & 7) === 0) {
-      await yieldToEventLoop();
-      options.signal?.throwIfAborted();
-      options.progress?.(e / nEpochs);
-    }
-    epoch(layout, n, nd, edges, state, e, 1 - e / nEpochs, a, b, random);
-  }
-  options.progress?.(1);
+  await runEpochs(layout, n, nd, edges, { nEpochs, a, b, seed: options.seed, workers: options.workers, signal: options.signal, progress: options.progress });
   const out = Float32Array.from(layout);
   for (let t = 0; t < out.length; t++) {
     if (!Number.isFinite(out[t])) throw new BrainError("INTERNAL", "UMAP produced non-finite coordinates");
@@ -95,8 +88,6 @@ export async function umap(vectors: Float32Array, n: number, dim: number, neighb
   return out;
 }
 
-const NEGATIVE_SAMPLE_RATE = 5;
-const CLIP = 4;
 const SMOOTH_K_TOLERANCE = 1e-5;
 const MIN_K_DIST_SCALE = 1e-3;
 
@@ -216,12 +207,6 @@ function sortRows(rowStart: Int32Array, cols: Int32Array, weights: Float64Array,
   }
 }
 
-interface Edges {
-  head: Int32Array;
-  tail: Int32Array;
-  epochsPerSample: Float64Array;
-}
-
 /** Every stored entry (i, j) of the graph at least max / epochs, sampled every max / w epochs. */
 function sampledEdges(graph: FuzzyGraph, nEpochs: number): Edges {
   let max = 0;
@@ -243,50 +228,6 @@ function sampledEdges(graph: FuzzyGraph, nEpochs: number): Edges {
     }
   }
   return { head, tail, epochsPerSample };
-}
-
-/** One epoch of umap-learn's `optimize_layout_euclidean` (head and tail embeddings are the same). */
-function epoch(
-  y: Float64Array, n: number, nd: number, edges: Edges,
-  state: { nextSample: Float64Array; nextNegative: Float64Array },
-  e: number, alpha: number, a: number, b: number, random: () => number,
-): void {
-  const { head, tail, epochsPerSample } = edges;
-  const { nextSample, nextNegative } = state;
-  for (let i = 0; i < head.length; i++) {
-    if (nextSample[i] > e) continue;
-    const j = head[i] * nd;
-    const k = tail[i] * nd;
-    let d2 = 0;
-    for (let c = 0; c < nd; c++) d2 += (y[j + c] - y[k + c]) ** 2;
-    if (d2 > 0) {
-      // exp(log) is twice as fast as Math.pow in V8, on ≈ 6 calls per edge sample.
-      const pb = Math.exp((b - 1) * Math.log(d2));
-      const coeff = (-2 * a * b * pb) / (a * pb * d2 + 1);
-      for (let c = 0; c < nd; c++) {
-        const g = clip(coeff * (y[j + c] - y[k + c])) * alpha;
-        y[j + c] += g;
-        y[k + c] -= g;
-      }
-    }
-    nextSample[i] += epochsPerSample[i];
-    const perNegative = epochsPerSample[i] / NEGATIVE_SAMPLE_RATE;
-    const negatives = Math.floor((e - nextNegative[i]) / perNegative);
-    for (let p = 0; p < negatives; p++) {
-      const o = Math.floor(random() * n) * nd;
-      if (o === j) continue;
-      let q2 = 0;
-      for (let c = 0; c < nd; c++) q2 += (y[j + c] - y[o + c]) ** 2;
-      if (q2 <= 0) continue;
-      const coeff = (2 * b) / ((0.001 + q2) * (a * Math.exp(b * Math.log(q2)) + 1));
-      for (let c = 0; c < nd; c++) y[j + c] += clip(coeff * (y[j + c] - y[o + c])) * alpha;
-    }
-    nextNegative[i] += negatives * perNegative;
-  }
-}
-
-function clip(x: number): number {
-  return x > CLIP ? CLIP : x < -CLIP ? -CLIP : x;
 }
 
 /**
