@@ -150,18 +150,20 @@ export function fuzzyGraph(neighbors: KnnResult, n: number, k: number): FuzzyGra
       strength[i * others + t] = j === i || j < 0 ? 0 : d <= 0 || sigma === 0 ? 1 : Math.exp(-d / sigma);
     }
   }
-  // Union of i→j and j→i: count each row's distinct neighbours, then fill and sort.
-  const degree = new Int32Array(n + 1);
+  // Union of i→j and j→i: each edge's reverse strength (0 if j does not list i), found once;
+  // then each row's count of distinct neighbours, and the rows filled and sorted.
+  const reverse = new Float64Array(n * others);
+  const rowStart = new Int32Array(n + 1);
   for (let i = 0; i < n; i++) {
     for (let t = 0; t < others; t++) {
-      const j = neighbors.indices[i * neighbors.k + t];
       if (strength[i * others + t] === 0) continue;
-      degree[i]++;
-      if (reverseStrength(neighbors, strength, others, j, i) === 0) degree[j]++;
+      const j = neighbors.indices[i * neighbors.k + t];
+      reverse[i * others + t] = reverseStrength(neighbors, strength, others, j, i);
+      rowStart[i + 1]++;
+      if (reverse[i * others + t] === 0) rowStart[j + 1]++;
     }
   }
-  const rowStart = new Int32Array(n + 1);
-  for (let i = 0; i < n; i++) rowStart[i + 1] = rowStart[i] + degree[i];
+  for (let i = 0; i < n; i++) rowStart[i + 1] += rowStart[i];
   const fill = rowStart.slice(0, n);
   const cols = new Int32Array(rowStart[n]);
   const weights = new Float64Array(rowStart[n]);
@@ -170,7 +172,7 @@ export function fuzzyGraph(neighbors: KnnResult, n: number, k: number): FuzzyGra
       const v = strength[i * others + t];
       if (v === 0) continue;
       const j = neighbors.indices[i * neighbors.k + t];
-      const w = reverseStrength(neighbors, strength, others, j, i);
+      const w = reverse[i * others + t];
       const union = v + w - v * w;
       cols[fill[i]] = j;
       weights[fill[i]++] = union;
