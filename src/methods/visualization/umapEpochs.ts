@@ -38,14 +38,13 @@ const PARALLEL_MIN_EDGES = 100_000;
 /**
  * One epoch over edges [from, to). Self-contained (no free variables besides Math), as its
  * source is also what the workers run. `nextSample` / `nextNegative` hold the edges'
- * schedules from `from` on.
+ * schedules from `from` on; an edge takes `negativeRate` negative samples per positive one.
  */
 export function epochKernel(
   y: Float64Array, n: number, nd: number, head: Int32Array, tail: Int32Array, epochsPerSample: Float64Array,
   nextSample: Float64Array, nextNegative: Float64Array, from: number, to: number,
-  e: number, alpha: number, a: number, b: number, random: () => number,
+  e: number, alpha: number, a: number, b: number, negativeRate: number, random: () => number,
 ): void {
-  const negativeRate = 5;
   for (let i = from; i < to; i++) {
     const s = i - from;
     if (nextSample[s] > e) continue;
@@ -100,7 +99,7 @@ export async function runEpochs(layout: Float64Array, n: number, nd: number, edg
       options.signal?.throwIfAborted();
       options.progress?.(e / nEpochs);
     }
-    epochKernel(layout, n, nd, head, tail, epochsPerSample, nextSample, nextNegative, 0, head.length, e, 1 - e / nEpochs, a, b, random);
+    epochKernel(layout, n, nd, head, tail, epochsPerSample, nextSample, nextNegative, 0, head.length, e, 1 - e / nEpochs, a, b, NEGATIVE_SAMPLE_RATE, random);
   }
   options.progress?.(1);
 }
@@ -116,9 +115,9 @@ const tail = new Int32Array(w.tail);
 const eps = new Float64Array(w.eps);
 const ctl = new Int32Array(w.ctl);
 const nextSample = eps.slice(w.from, w.to);
-const nextNegative = nextSample.map((v) => v / ${NEGATIVE_SAMPLE_RATE});
+const nextNegative = nextSample.map((v) => v / w.negativeRate);
 for (let e = 0; e < w.nEpochs; e++) {
-  epoch(y, w.n, w.nd, head, tail, eps, nextSample, nextNegative, w.from, w.to, e, 1 - e / w.nEpochs, w.a, w.b, random);
+  epoch(y, w.n, w.nd, head, tail, eps, nextSample, nextNegative, w.from, w.to, e, 1 - e / w.nEpochs, w.a, w.b, w.negativeRate, random);
   const gen = Atomics.load(ctl, 2);
   if (Atomics.add(ctl, 1, 1) === w.workers - 1) {
     // The last to arrive decides for everyone whether to go on, then releases them.
@@ -149,7 +148,7 @@ async function parallelEpochs(layout: Float64Array, n: number, nd: number, edges
     kernel: epochKernel.toString(),
     rng: seededRandom.toString(),
     y: y.buffer, head: shared(edges.head).buffer, tail: shared(edges.tail).buffer, eps: shared(edges.epochsPerSample).buffer, ctl: control.buffer,
-    n, nd, a: options.a, b: options.b, nEpochs: options.nEpochs, workers: count,
+    n, nd, a: options.a, b: options.b, nEpochs: options.nEpochs, negativeRate: NEGATIVE_SAMPLE_RATE, workers: count,
   };
   const workers = Array.from({ length: count }, (_, w) => new Worker(WORKER_SOURCE, {
     eval: true,
