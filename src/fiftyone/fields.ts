@@ -58,12 +58,7 @@ export async function writeSampleField(
   try {
     const now = new Date();
     for await (const [id, value] of values) {
-      await writer.add({
-        updateOne: {
-          filter: { _id: new ObjectId(id) },
-          update: { $set: { [field.name]: value, last_modified_at: now } },
-        },
-      });
+      await writer.add({ filter: { _id: new ObjectId(id) }, update: { $set: { [field.name]: value, last_modified_at: now } } });
     }
     written = await writer.flush();
     await db.collection<DatasetDoc>("datasets").updateOne(
@@ -158,7 +153,7 @@ export async function writeScoreField(
   const writer = new BulkWriter(samples);
   const now = new Date();
   for (const [id, value] of asDoubles()) {
-    await writer.add({ updateOne: { filter: { _id: new ObjectId(id) }, update: { $set: { [name]: value, last_modified_at: now } } } });
+    await writer.add({ filter: { _id: new ObjectId(id) }, update: { $set: { [name]: value, last_modified_at: now } } });
   }
   await writer.flush();
   return { created: false };

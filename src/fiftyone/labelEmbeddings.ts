@@ -252,13 +252,11 @@ async function writeLabelValues(
       await writer.add(
         list
           ? {
-              updateOne: {
-                filter: { _id: new ObjectId(sampleId) },
-                update: { $set: { [`${field.labelsPath}.$[l].${attr}`]: value } },
-                arrayFilters: [{ "l._id": new ObjectId(label) }],
-              },
+              filter: { _id: new ObjectId(sampleId) },
+              update: { $set: { [`${field.labelsPath}.$[l].${attr}`]: value } },
+              arrayFilters: [{ "l._id": new ObjectId(label) }],
             }
-          : { updateOne: { filter: { _id: new ObjectId(sampleId) }, update: { $set: { [`${field.labelsPath}.${attr}`]: value } } } },
+          : { filter: { _id: new ObjectId(sampleId) }, update: { $set: { [`${field.labelsPath}.${attr}`]: value } } },
       );
     }
     written = await writer.flush();

@@ -37,21 +37,28 @@ function buildPipeline(target: ViewTarget, projection: Document): Document[] {
  * Streams the target's samples in batches, in the view's order. Only the projected
  * fields are read and only one batch is held at a time, so memory stays flat.
  */
-export async function* streamSamples<T extends Document>(
+export function streamSamples<T extends Document>(
   db: Db,
   dataset: DatasetDoc,
   target: ViewTarget,
   projection: Document,
   batchSize = 1000,
 ): AsyncGenerator<T[]> {
-  const cursor = samplesCollection(db, dataset).aggregate<T>(buildPipeline(target, projection), {
-    allowDiskUse: true,
-    batchSize,
-  });
+  return streamBatches<T>(db, dataset, target, projection, batchSize, false);
+}
+
+/** As streamSamples, each document as its BSON bytes (for readers that decode only what they need). */
+export function streamRawSamples(db: Db, dataset: DatasetDoc, target: ViewTarget, projection: Document, batchSize = 1000): AsyncGenerator<Buffer[]> {
+  return streamBatches<Buffer>(db, dataset, target, projection, batchSize, true);
+}
+
+async function* streamBatches<T>(db: Db, dataset: DatasetDoc, target: ViewTarget, projection: Document, batchSize: number, raw: boolean): AsyncGenerator<T[]> {
+  // with `raw`, the driver yields each document's bytes (a Buffer) instead of an object
+  const cursor = samplesCollection(db, dataset).aggregate(buildPipeline(target, projection), { allowDiskUse: true, batchSize, raw });
   try {
     let batch: T[] = [];
     for await (const doc of cursor) {
-      batch.push(doc);
+      batch.push(doc as unknown as T);
       if (batch.length >= batchSize) {
         yield batch;
         batch = [];
