@@ -170,8 +170,9 @@ export class ComputeHardness extends ScoreOperator {
   }
 }
 
-/** Prediction / ground-truth pairs must be of one type: classifications or detections. */
-const MISTAKENNESS_TYPES = [...CLASSIFICATION_TYPES, "Detections"];
+/** Prediction / ground-truth pairs must be of one type: classifications, detections or temporal detections. */
+const OBJECT_TYPES = ["Detections", "TemporalDetections"];
+const MISTAKENNESS_TYPES = [...CLASSIFICATION_TYPES, ...OBJECT_TYPES];
 
 export class ComputeMistakenness extends ScoreOperator {
   protected readonly method = "compute_mistakenness";
@@ -183,7 +184,7 @@ export class ComputeMistakenness extends ScoreOperator {
     return new OperatorConfig({
       name: "compute_mistakenness",
       label: "Brain: compute mistakenness",
-      description: "Score how likely each ground-truth label is a mistake, from a model's predictions (classifications or detections)",
+      description: "Score how likely each ground-truth label is a mistake, from a model's predictions (classifications, detections or temporal detections)",
       dynamic: true,
       icon: "report",
     });
@@ -195,12 +196,12 @@ export class ComputeMistakenness extends ScoreOperator {
     const pred = chosen(ctx, "pred_field", preds);
     const predType = labelTypeOf(info.fields, pred);
     const gts = labelFieldsOfType(info.fields, predType ? [predType] : MISTAKENNESS_TYPES).filter((f) => f !== pred);
-    return { preds, pred, predType, gts, detections: predType === "Detections" };
+    return { preds, pred, predType, gts, detections: OBJECT_TYPES.includes(predType ?? "") };
   }
 
   protected addMethodInputs(inputs: types.Object, ctx: ExecutionContext, info: DatasetInfo): boolean {
     const { preds, predType, gts, detections } = this.choices(ctx, info);
-    if (!addFieldChoice(inputs, "pred_field", "Predictions field", preds, "This dataset has no Classification, Classifications or Detections field")) {
+    if (!addFieldChoice(inputs, "pred_field", "Predictions field", preds, "This dataset has no Classification, Classifications, Detections or TemporalDetections field")) {
       return false;
     }
     if (!addFieldChoice(inputs, "label_field", "Ground truth field", gts, `No other ${predType ?? "label"} field to use as ground truth`)) {

@@ -15,11 +15,12 @@ export function labelType(field: FieldDoc): string | null {
 
 /**
  * Checks that `name` is a top-level label field of one of `allowed` types and returns its
- * type. Errors name the field and what was found.
+ * type. Errors name the field and what was found. Sample-level fields of video datasets are
+ * scored as image fields are (as the reference does); frame-level fields are not supported.
  */
 export function requireLabelField(dataset: DatasetDoc, name: string, allowed: readonly string[], param: string): string {
-  if (name.startsWith("frames.") || dataset.media_type === "video") {
-    throw new BrainError("INVALID_PARAMS", `'${param}': video datasets and frame fields are not supported yet`);
+  if (name.startsWith("frames.")) {
+    throw new BrainError("INVALID_PARAMS", `'${param}': frame-level label fields ('${name}') are not supported yet; use a sample-level field or a frames view`);
   }
   if (name.includes(".")) throw new BrainError("INVALID_PARAMS", `'${param}': only top-level label fields are supported ('${name}')`);
   const field = findField(dataset, name);

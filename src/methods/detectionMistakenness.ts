@@ -17,15 +17,21 @@ import { mistakennessFromConfidence, mistakennessFromLogits } from "./mistakenne
  * With `copyMissing`, the possibly missing predictions are copied into the ground truth;
  * ground truths carrying the missing attribute (earlier copies) are skipped, and a
  * prediction already copied is not copied again.
+ *
+ * Temporal detections (geometry "segment") are matched as FiftyOne's ActivityNet
+ * evaluation matches them: the same greedy order and tie rule, without crowds, by the IoU
+ * of their [first, last] frame supports.
  */
 
 export const DETECTION_IOU = 0.5;
 export const MISSING_CONFIDENCE = 0.95;
 
+export type Geometry = "box" | "segment";
+
 export interface DetObject {
   id: string;
   label: string | null;
-  /** Relative [x, y, width, height]. */
+  /** Relative [x, y, width, height] for boxes; [first, last] frame for segments. */
   box: readonly number[];
   confidence: number | null;
   logits: ArrayLike<number> | null;
@@ -74,6 +80,19 @@ export function boxIou(gt: readonly number[], pred: readonly number[], gtCrowd: 
   return Math.min(iou, 1);
 }
 
+/** FiftyOne's segment IoU of two [first, last] supports (lengths last − first; two points are 1 when equal). */
+export function segmentIou(gt: readonly number[], pred: readonly number[]): number {
+  const [gs, ge] = gt;
+  const [ps, pe] = pred;
+  const gtLen = ge - gs;
+  const predLen = pe - ps;
+  if (gtLen === 0 && predLen === 0) return pe === ge ? 1 : 0;
+  const inter = Math.min(ge, pe) - Math.max(gs, ps);
+  if (inter <= 0) return 0;
+  const union = predLen + gtLen - inter;
+  return union === 0 ? 0 : Math.min(inter / union, 1);
+}
+
 /** The localisation term with a confidence c in [0, 1]. */
 export function locMistakenness(c: number, iou: number): number {
   const i = (1.0 / (1.0 - DETECTION_IOU)) * (1.0 - iou);
@@ -86,7 +105,11 @@ export function logitsConfidence(logits: ArrayLike<number>): number {
 }
 
 /** Matches predictions to ground truths: ground-truth id → [prediction id, IoU] of its (first) match. */
-export function matchObjects(gts: readonly DetObject[], preds: readonly DetObject[]): { gtMatch: Map<string, [string, number]>; predMatched: Set<string> } {
+export function matchObjects(
+  gts: readonly DetObject[],
+  preds: readonly DetObject[],
+  geometry: Geometry = "box",
+): { gtMatch: Map<string, [string, number]>; predMatched: Set<string> } {
   const sortedPreds = preds
     .map((p, i) => ({ p, i, key: p.confidence || -1 }))
     .sort((a, b) => b.key - a.key || a.i - b.i)
@@ -102,9 +125,14 @@ export function matchObjects(gts: readonly DetObject[], preds: readonly DetObjec
     let best: DetObject | null = null;
     let bestIou = thresh;
     for (const gt of sortedGts) {
-      // only boxes that touch are candidates (FiftyOne's R-tree query)
-      if (!boxesTouch(gt.box, pred.box)) continue;
-      const iou = boxIou(gt.box, pred.box, gt.crowd);
+      let iou: number;
+      if (geometry === "segment") {
+        iou = segmentIou(gt.box, pred.box);
+      } else {
+        // only boxes that touch are candidates (FiftyOne's R-tree query)
+        if (!boxesTouch(gt.box, pred.box)) continue;
+        iou = boxIou(gt.box, pred.box, gt.crowd);
+      }
       if (gtMatch.has(gt.id) && !gt.crowd) continue;
       if (gt.crowd && gt.label !== pred.label) continue;
       if (best && !best.crowd && gt.crowd) break;
@@ -127,9 +155,9 @@ function boxesTouch(a: readonly number[], b: readonly number[]): boolean {
 export function imageMistakenness(
   gts: readonly DetObject[],
   preds: readonly DetObject[],
-  options: { useLogits: boolean; copyMissing: boolean },
+  options: { useLogits: boolean; copyMissing: boolean; geometry?: Geometry },
 ): ImageMistakenness {
-  const { gtMatch, predMatched } = matchObjects(gts, preds);
+  const { gtMatch, predMatched } = matchObjects(gts, preds, options.geometry);
   const predById = new Map(preds.map((p) => [p.id, p]));
   const missing: string[] = [];
   for (const p of preds) {

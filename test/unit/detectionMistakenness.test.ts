@@ -1,4 +1,4 @@
-import { boxIou, DetObject, imageMistakenness, locMistakenness, matchObjects } from "../../src/methods/detectionMistakenness";
+import { boxIou, DetObject, imageMistakenness, locMistakenness, matchObjects, segmentIou } from "../../src/methods/detectionMistakenness";
 
 const det = (id: string, label: string, box: number[], confidence: number | null = null, extra: Partial<DetObject> = {}): DetObject => ({
   id, label, box, confidence, logits: null, crowd: false, hasMissing: false, ...extra,
@@ -60,5 +60,25 @@ describe("detection mistakenness (spec §4.2, P.5)", () => {
     const m = matchObjects([crowd], [det("p", "cat", [0, 0, 0.5, 0.5], 0.9), det("q", "cat", [0.5, 0.5, 0.5, 0.5], 0.8)]);
     expect(m.gtMatch.get("c")).toEqual(["p", 1]);
     expect(m.predMatched.size).toBe(2); // crowds may be matched again
+  });
+});
+
+describe("temporal detections (FiftyOne's ActivityNet matching)", () => {
+  it("segment IoU: overlap over union of the supports' lengths; two equal points are 1", () => {
+    expect(segmentIou([10, 20], [15, 25])).toBeCloseTo(5 / 15, 15);
+    expect(segmentIou([10, 20], [20, 30])).toBe(0); // touching supports share no length
+    expect(segmentIou([7, 7], [7, 7])).toBe(1);
+    expect(segmentIou([7, 7], [8, 8])).toBe(0);
+    expect(segmentIou([7, 7], [1, 20])).toBe(0); // a point inside a segment has no length in common
+  });
+
+  it("matches by segment IoU, highest confidence first; no crowd rules", () => {
+    const g = [det("g1", "run", [10, 20]), det("g2", "walk", [30, 40])];
+    const p = [det("p1", "run", [11, 20], 0.6), det("p2", "walk", [10, 19], 0.9), det("p3", "walk", [50, 60], 0.99)];
+    const r = imageMistakenness(g, p, { useLogits: false, copyMissing: false, geometry: "segment" });
+    // p2 (0.9) takes g1 first (IoU 0.9); p1 finds g1 taken; g2 is unmatched; p3 is confident and unmatched
+    expect(r.gtScores.get("g1")!.mistakenness).toBeCloseTo((0.9 + 1) / 2, 12);
+    expect(r.spurious).toEqual(["g2"]);
+    expect(r.missing).toEqual(["p3"]);
   });
 });

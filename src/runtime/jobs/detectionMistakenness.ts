@@ -5,11 +5,11 @@ import { storedArray } from "../../fiftyone/embeddings";
 import { FLOAT_FIELD, fieldDoc, FieldType } from "../../fiftyone/fields";
 import { assertReplaceableRun, registerBrainRun } from "../../fiftyone/runs";
 import { streamSamples } from "../../fiftyone/samples";
-import { DetObject, imageMistakenness, ImageMistakenness, MissingLogitsError } from "../../methods/detectionMistakenness";
+import { DetObject, Geometry, imageMistakenness, ImageMistakenness, MissingLogitsError } from "../../methods/detectionMistakenness";
 import { JobContext } from "../job";
 
 /**
- * compute_mistakenness for Detections (spec §4.2): object attributes on the ground truth
+ * compute_mistakenness for Detections and TemporalDetections (spec §4.2): object attributes on the ground truth
  * (`<field>`, `<field>_loc`, `<spurious>`) and predictions (`<missing>`), and three sample
  * fields: the image's mistakenness (−1 when nothing matched) and the counts of possibly
  * missing and spurious objects; with copy_missing, the missing predictions are copied into
@@ -22,12 +22,26 @@ import { JobContext } from "../job";
  * sample field's type from the first value written, so when its first sample has no match
  * (−1) the field becomes an IntField and every later score is truncated to an integer
  * (0.9 → 0); here the field is always a FloatField.
+ *
+ * TemporalDetections: the reference's input check reads a `confidence` (or `logits`) off
+ * the TemporalDetections container, which has neither, so it fails before computing
+ * anything. Here each temporal prediction must have a confidence, as each Detection must,
+ * and the objects are matched as FiftyOne's ActivityNet evaluation (what the reference's
+ * evaluate_detections runs for them) matches them: by the IoU of their frame supports.
  */
 
 export const DETECTION_MISTAKENNESS_CONFIG_CLS = "fiftyone.brain.internal.core.mistakenness.DetectionMistakennessConfig";
 const INT_FIELD: FieldType = "fiftyone.core.fields.IntField";
 
+/** The object label types scored, with each one's object name (for messages) and geometry. */
+export const OBJECT_LABEL_TYPES = {
+  Detections: { object: "Detection", geometry: "box" },
+  TemporalDetections: { object: "TemporalDetection", geometry: "segment" },
+} as const satisfies Record<string, { object: string; geometry: Geometry }>;
+export type ObjectLabelType = keyof typeof OBJECT_LABEL_TYPES;
+
 export interface DetectionMistakennessParams {
+  labelType: ObjectLabelType;
   predField: string;
   labelField: string;
   field: string;
@@ -56,6 +70,7 @@ interface RawDet {
   _id: ObjectId;
   label?: string | null;
   bounding_box?: unknown;
+  support?: unknown;
   confidence?: number | null;
   logits?: unknown;
   iscrowd?: unknown;
@@ -71,14 +86,25 @@ function detectionsOf(doc: RawSample, field: string): RawDet[] | null {
   return v.detections ?? [];
 }
 
-/** Parses stored detections; errors name the detection, sample and field. */
-function parseDets(raw: RawDet[], sampleId: string, field: string, missingField: string, isPred: boolean, useLogits: boolean): DetObject[] {
+/** Parses stored objects; errors name the object, sample and field. */
+function parseDets(
+  raw: RawDet[],
+  type: ObjectLabelType,
+  sampleId: string,
+  field: string,
+  missingField: string,
+  isPred: boolean,
+  useLogits: boolean,
+): DetObject[] {
+  const { object, geometry } = OBJECT_LABEL_TYPES[type];
   return raw.map((d) => {
     const id = d._id instanceof ObjectId ? d._id.toHexString() : String(d._id);
-    const where = `Detection '${id}' in sample '${sampleId}' field '${field}'`;
-    const box = d.bounding_box;
-    if (!Array.isArray(box) || box.length !== 4 || box.some((x) => typeof x !== "number" || !Number.isFinite(x))) {
-      throw new BrainError("INVALID_DATA", `${where} has no valid bounding box (expected [x, y, width, height])`);
+    const where = `${object} '${id}' in sample '${sampleId}' field '${field}'`;
+    const box = geometry === "segment" ? d.support : d.bounding_box;
+    const size = geometry === "segment" ? 2 : 4;
+    if (!Array.isArray(box) || box.length !== size || box.some((x) => typeof x !== "number" || !Number.isFinite(x))) {
+      const expected = geometry === "segment" ? "a valid support (expected [first, last] frame numbers)" : "a valid bounding box (expected [x, y, width, height])";
+      throw new BrainError("INVALID_DATA", `${where} has no ${expected}`);
     }
     const confidence = typeof d.confidence === "number" ? d.confidence : null;
     if (isPred && confidence === null) throw new BrainError("INVALID_DATA", `${where} has no confidence`);
@@ -90,7 +116,8 @@ function parseDets(raw: RawDet[], sampleId: string, field: string, missingField:
         throw new BrainError("INVALID_DATA", `${where} has logits that ${(err as Error).message}`);
       }
     }
-    const crowdAttr = d.iscrowd ?? d.attributes?.iscrowd?.value ?? false;
+    // ActivityNet matching has no crowds
+    const crowdAttr = geometry === "segment" ? false : (d.iscrowd ?? d.attributes?.iscrowd?.value ?? false);
     return {
       id,
       label: typeof d.label === "string" ? d.label : null,
@@ -118,7 +145,8 @@ export async function runDetectionMistakenness(
   p: DetectionMistakennessParams,
   total: number,
 ): Promise<DetectionMistakennessResult> {
-  const { predField, labelField, field, missingField, spuriousField, useLogits, copyMissing } = p;
+  const { labelType, predField, labelField, field, missingField, spuriousField, useLogits, copyMissing } = p;
+  const { object, geometry } = OBJECT_LABEL_TYPES[labelType];
   const outputs = [field, missingField, spuriousField];
   if (new Set(outputs).size !== 3) throw new BrainError("INVALID_PARAMS", "The mistakenness, missing and spurious fields must differ");
   for (const f of outputs) {
@@ -146,15 +174,15 @@ export async function runDetectionMistakenness(
     const id = doc._id.toHexString();
     const rawPreds = detectionsOf(doc, predField);
     const rawGts = detectionsOf(doc, labelField);
-    const preds = parseDets(rawPreds ?? [], id, predField, missingField, true, useLogits);
-    const gts = parseDets(rawGts ?? [], id, labelField, missingField, false, false);
+    const preds = parseDets(rawPreds ?? [], labelType, id, predField, missingField, true, useLogits);
+    const gts = parseDets(rawGts ?? [], labelType, id, labelField, missingField, false, false);
     let result: ImageMistakenness;
     try {
-      result = imageMistakenness(gts, preds, { useLogits, copyMissing });
+      result = imageMistakenness(gts, preds, { useLogits, copyMissing, geometry });
     } catch (err) {
       // only matched predictions' logits are used (as the reference), so only they must have them
       if (err instanceof MissingLogitsError) {
-        throw new BrainError("INVALID_DATA", `Detection '${err.predId}' in sample '${id}' field '${predField}' has no logits`);
+        throw new BrainError("INVALID_DATA", `${object} '${err.predId}' in sample '${id}' field '${predField}' has no logits`);
       }
       throw err;
     }
@@ -224,8 +252,8 @@ export async function runDetectionMistakenness(
             }
           : null;
       if (copyMissing && rawGts === null) {
-        // as the reference: with copy_missing a sample without ground truth gets a Detections (with the copies)
-        set[labelField] = { _cls: "Detections", detections: copies ?? { $literal: [] } };
+        // as the reference: with copy_missing a sample without ground truth gets an empty label list (with the copies)
+        set[labelField] = { _cls: labelType, detections: copies ?? { $literal: [] } };
       } else if (gtBranches.length || copies) {
         const marked = gtBranches.length
           ? { $map: { input: `$${labelField}.detections`, as: "d", in: { $mergeObjects: ["$$d", { $switch: { branches: gtBranches, default: {} } }] } } }

@@ -15,7 +15,7 @@ import {
 } from "../../methods/representativeness";
 import { computeUniquenessKnn } from "../../methods/uniqueness";
 import { Job, JobContext, requireSamples, scaledProgress } from "../job";
-import { runDetectionMistakenness } from "./detectionMistakenness";
+import { OBJECT_LABEL_TYPES, ObjectLabelType, runDetectionMistakenness } from "./detectionMistakenness";
 import { parseEmbeddingSourceParams, resolveEmbeddings } from "../embeddingSource";
 import { optionalBoolean, optionalString, RawParams, requiredString } from "../params";
 
@@ -298,14 +298,18 @@ export const mistakennessJob: Job<ScoreResult> = {
     const useLogits = optionalBoolean(params, "use_logits", false);
     const predType = requireLabelField(ctx.dataset, predField, [...CLASSIFICATION_TYPES, ...OBJECT_TYPES], "pred_field");
     if (OBJECT_TYPES.includes(predType)) {
-      if (predType !== "Detections") {
-        throw new BrainError("INVALID_PARAMS", `Mistakenness of ${predType} is not supported yet; only Classification, Classifications and Detections`);
+      if (!(predType in OBJECT_LABEL_TYPES)) {
+        throw new BrainError(
+          "INVALID_PARAMS",
+          `Mistakenness of ${predType} is not supported yet; only Classification, Classifications, ${Object.keys(OBJECT_LABEL_TYPES).join(" and ")}`,
+        );
       }
-      requireLabelField(ctx.dataset, labelField, ["Detections"], "label_field");
+      requireLabelField(ctx.dataset, labelField, [predType], "label_field");
       const total = await requireSamples(ctx);
       return runDetectionMistakenness(
         ctx,
         {
+          labelType: predType as ObjectLabelType,
           predField,
           labelField,
           field,
