@@ -138,6 +138,9 @@ export class ComputeUniqueness extends ScoreOperator {
   }
 }
 
+/** Classification fields of the samples and, for videos, of the frames. */
+const hardnessLabelFields = (info: DatasetInfo) => labelFieldsOfType([...info.fields, ...info.frameFields], CLASSIFICATION_TYPES);
+
 export class ComputeHardness extends ScoreOperator {
   protected readonly method = "compute_hardness";
   protected readonly scoreParam = "hardness_field";
@@ -159,14 +162,14 @@ export class ComputeHardness extends ScoreOperator {
       inputs,
       "label_field",
       "Predictions field",
-      labelFieldsOfType(info.fields, CLASSIFICATION_TYPES),
+      hardnessLabelFields(info),
       "This dataset has no Classification or Classifications field",
-      "Classification predictions with logits",
+      "Classification predictions with logits; a frame field (frames.…) scores every frame, each video its hardest frame",
     );
   }
 
   protected methodParams(ctx: ExecutionContext, info: DatasetInfo) {
-    return { label_field: chosen(ctx, "label_field", labelFieldsOfType(info.fields, CLASSIFICATION_TYPES)) };
+    return { label_field: chosen(ctx, "label_field", hardnessLabelFields(info)) };
   }
 }
 
@@ -192,10 +195,13 @@ export class ComputeMistakenness extends ScoreOperator {
 
   /** The chosen prediction field, its type, and the ground-truth fields of that type. */
   private choices(ctx: ExecutionContext, info: DatasetInfo) {
-    const preds = labelFieldsOfType(info.fields, MISTAKENNESS_TYPES);
+    // frame fields of videos: classifications only, ground truth among the frame fields too
+    const preds = [...labelFieldsOfType(info.fields, MISTAKENNESS_TYPES), ...labelFieldsOfType(info.frameFields, CLASSIFICATION_TYPES)];
     const pred = chosen(ctx, "pred_field", preds);
-    const predType = labelTypeOf(info.fields, pred);
-    const gts = labelFieldsOfType(info.fields, predType ? [predType] : MISTAKENNESS_TYPES).filter((f) => f !== pred);
+    const frames = typeof pred === "string" && pred.startsWith("frames.");
+    const candidates = frames ? info.frameFields : info.fields;
+    const predType = labelTypeOf(candidates, pred);
+    const gts = labelFieldsOfType(candidates, predType ? [predType] : MISTAKENNESS_TYPES).filter((f) => f !== pred);
     return { preds, pred, predType, gts, detections: OBJECT_TYPES.includes(predType ?? "") };
   }
 

@@ -7,21 +7,25 @@ export interface DatasetInfo {
   brainRuns: BrainRunRef[];
   fieldNames: string[];
   fields: FieldRef[];
+  /** Top-level frame fields of a video dataset, named `frames.<name>`. */
+  frameFields: FieldRef[];
 }
 
 // The App re-resolves a form on Execute with a context whose hooks are empty, so the
 // last info seen during render is kept for that pass.
-let lastSeen: DatasetInfo = { brainRuns: [], fieldNames: [], fields: [] };
+let lastSeen: DatasetInfo = { brainRuns: [], fieldNames: [], fields: [], frameFields: [] };
 
 export function useDatasetInfo(): DatasetInfo {
   const dataset = useRecoilValue(fos.dataset);
   const fields = useRecoilValue(fos.sampleFields);
-  lastSeen = datasetInfo(dataset, fields);
+  const frameFields = useRecoilValue(fos.frameFields);
+  lastSeen = datasetInfo(dataset, fields, frameFields);
   return lastSeen;
 }
 
-export function datasetInfo(dataset: fos.Dataset | null, fields: readonly fos.SampleField[]): DatasetInfo {
+export function datasetInfo(dataset: fos.Dataset | null, fields: readonly fos.SampleField[], frameFields: readonly fos.SampleField[] = []): DatasetInfo {
   const topLevel = fields.filter((f) => !f.path.includes("."));
+  const ref = (f: fos.SampleField, name = f.name): FieldRef => ({ name, ftype: f.ftype, embeddedDocType: f.embeddedDocType ?? null, subfield: f.subfield ?? null });
   return {
     brainRuns: (dataset?.brainMethods ?? []).map((m) => ({
       key: m.key,
@@ -31,7 +35,8 @@ export function datasetInfo(dataset: fos.Dataset | null, fields: readonly fos.Sa
       patchesField: ((m.config?.patchesField ?? m.config?.patches_field) as string | undefined) ?? null,
     })),
     fieldNames: topLevel.map((f) => f.name),
-    fields: topLevel.map((f) => ({ name: f.name, ftype: f.ftype, embeddedDocType: f.embeddedDocType ?? null, subfield: f.subfield ?? null })),
+    fields: topLevel.map((f) => ref(f)),
+    frameFields: frameFields.filter((f) => !f.name.includes(".")).map((f) => ref(f, `frames.${f.name}`)),
   };
 }
 

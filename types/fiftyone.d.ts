@@ -184,6 +184,8 @@ declare module "@fiftyone/state" {
   export const dataset: RecoilState<Dataset | null>;
   export const datasetName: RecoilValueReadOnly<string | null>;
   export const sampleFields: RecoilValueReadOnly<SampleField[]>;
+  /** The frame schema of a video dataset (empty for images). */
+  export const frameFields: RecoilValueReadOnly<SampleField[]>;
   /** A Map (id -> selection style) in current Apps; a Set in older ones. Read ids with keys(). */
   export const selectedSamples: RecoilState<Set<string>>;
   export const view: RecoilState<unknown[]>;

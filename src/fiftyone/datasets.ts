@@ -24,6 +24,8 @@ export interface DatasetDoc {
   sample_collection_name: string;
   frame_collection_name?: string | null;
   sample_fields: FieldDoc[];
+  /** Video datasets: the schema of their frames. */
+  frame_fields?: FieldDoc[] | null;
   brain_methods?: Record<string, ObjectId> | null;
 }
 
@@ -36,6 +38,20 @@ export async function loadDataset(db: Db, name: string): Promise<DatasetDoc> {
 
 export function findField(dataset: DatasetDoc, name: string): FieldDoc | undefined {
   return dataset.sample_fields.find((f) => f.name === name);
+}
+
+export function findFrameField(dataset: DatasetDoc, name: string): FieldDoc | undefined {
+  return (dataset.frame_fields ?? []).find((f) => f.name === name);
+}
+
+export const FRAMES_PREFIX = "frames.";
+
+/** The frames of a video dataset, one document per frame with `_sample_id` and `frame_number`. */
+export function framesCollection(db: Db, dataset: DatasetDoc) {
+  if (dataset.media_type !== "video" || !dataset.frame_collection_name) {
+    throw new BrainError("INVALID_PARAMS", `Dataset '${dataset.name}' is not a video dataset: it has no frames`);
+  }
+  return db.collection(dataset.frame_collection_name);
 }
 
 export function samplesCollection(db: Db, dataset: DatasetDoc) {

@@ -1,7 +1,7 @@
 import { Db, Double, ObjectId } from "mongodb";
 import { BulkWriter } from "./bulkWriter";
 import { BrainError } from "../errors";
-import { DatasetDoc, FieldDoc, findField, samplesCollection } from "./datasets";
+import { DatasetDoc, FieldDoc, findField, findFrameField, framesCollection, samplesCollection } from "./datasets";
 
 /** FiftyOne field classes this runtime writes. */
 export type FieldType =
@@ -72,6 +72,55 @@ export async function writeSampleField(
   }
   dataset.sample_fields.push(field);
   return written;
+}
+
+/**
+ * Writes a float score per frame (null = no value) into the frame field `name` of a video
+ * dataset: a new FloatField declared in the frame schema, or an existing FloatField
+ * overwritten for these frames. A failed write removes a field it created. Returns whether
+ * the field was created.
+ */
+export async function writeFrameScoreField(
+  db: Db,
+  dataset: DatasetDoc,
+  name: string,
+  values: Iterable<[ObjectId, number | null]>,
+): Promise<{ created: boolean }> {
+  if (!FIELD_NAME.test(name)) throw new BrainError("INVALID_PARAMS", `Invalid field name '${name}': use letters, digits and _`);
+  const existing = findFrameField(dataset, name);
+  if (existing && existing.ftype !== FLOAT_FIELD) {
+    throw new BrainError("FIELD_EXISTS", `Frame field '${name}' already exists on dataset '${dataset.name}' as a ${existing.ftype.split(".").pop()}; choose another field name`);
+  }
+  const frames = framesCollection(db, dataset);
+  const writer = new BulkWriter(frames);
+  const now = new Date();
+  try {
+    for (const [id, v] of values) {
+      await writer.add({ filter: { _id: id }, update: { $set: { [name]: v === null ? null : new Double(v), last_modified_at: now } } });
+    }
+    await writer.flush();
+    if (!existing) {
+      const entry = fieldDoc(name, FLOAT_FIELD);
+      await db
+        .collection<DatasetDoc>("datasets")
+        .updateOne({ _id: dataset._id, "frame_fields.name": { $ne: name } }, { $push: { frame_fields: entry }, $set: { last_modified_at: new Date() } });
+      dataset.frame_fields = [...(dataset.frame_fields ?? []), entry];
+    }
+  } catch (err) {
+    await writer.settled();
+    if (!existing) await frames.updateMany({}, { $unset: { [name]: "" } }).catch(() => undefined);
+    throw err;
+  }
+  return { created: !existing };
+}
+
+/** Removes a frame field's values and its schema entry (as FiftyOne's delete_frame_field). */
+export async function deleteFrameField(db: Db, dataset: DatasetDoc, name: string): Promise<void> {
+  await db
+    .collection<DatasetDoc>("datasets")
+    .updateOne({ _id: dataset._id }, { $pull: { frame_fields: { name } }, $set: { last_modified_at: new Date() } });
+  await framesCollection(db, dataset).updateMany({ [name]: { $exists: true } }, { $unset: { [name]: "" } });
+  dataset.frame_fields = (dataset.frame_fields ?? []).filter((f) => f.name !== name);
 }
 
 /** Removes a top-level field's values, its schema entry and the database indexes on it (as FiftyOne's delete_sample_field). */

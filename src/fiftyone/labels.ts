@@ -1,5 +1,5 @@
 import { BrainError } from "../errors";
-import { DatasetDoc, FieldDoc, findField } from "./datasets";
+import { DatasetDoc, FieldDoc, findField, findFrameField, FRAMES_PREFIX } from "./datasets";
 import { storedArray } from "./embeddings";
 
 /** Reading FiftyOne label fields (Classification, Classifications, ...) from sample documents. */
@@ -16,14 +16,20 @@ export function labelType(field: FieldDoc): string | null {
 /**
  * Checks that `name` is a top-level label field of one of `allowed` types and returns its
  * type. Errors name the field and what was found. Sample-level fields of video datasets are
- * scored as image fields are (as the reference does); frame-level fields are not supported.
+ * scored as image fields are (as the reference does); frame-level fields (`frames.<name>`)
+ * only where `frames` allows them.
  */
-export function requireLabelField(dataset: DatasetDoc, name: string, allowed: readonly string[], param: string): string {
-  if (name.startsWith("frames.")) {
-    throw new BrainError("INVALID_PARAMS", `'${param}': frame-level label fields ('${name}') are not supported yet; use a sample-level field or a frames view`);
+export function requireLabelField(dataset: DatasetDoc, name: string, allowed: readonly string[], param: string, frames = false): string {
+  const isFrame = name.startsWith(FRAMES_PREFIX);
+  if (isFrame && !frames) {
+    throw new BrainError("INVALID_PARAMS", `'${param}': frame-level label fields ('${name}') are not supported here; use a sample-level field or a frames view`);
   }
-  if (name.includes(".")) throw new BrainError("INVALID_PARAMS", `'${param}': only top-level label fields are supported ('${name}')`);
-  const field = findField(dataset, name);
+  if (isFrame && dataset.media_type !== "video") {
+    throw new BrainError("INVALID_PARAMS", `'${param}': '${name}' is a frame field, but dataset '${dataset.name}' is not a video dataset`);
+  }
+  const local = isFrame ? name.slice(FRAMES_PREFIX.length) : name;
+  if (local.includes(".")) throw new BrainError("INVALID_PARAMS", `'${param}': only top-level label fields are supported ('${name}')`);
+  const field = isFrame ? findFrameField(dataset, local) : findField(dataset, name);
   if (!field) throw new BrainError("FIELD_NOT_FOUND", `Field '${name}' does not exist on dataset '${dataset.name}'`);
   const type = labelType(field);
   if (!type || !allowed.includes(type)) {

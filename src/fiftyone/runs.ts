@@ -1,8 +1,8 @@
 import { EJSON } from "bson";
 import { Db, Document, GridFSBucket, ObjectId } from "mongodb";
 import { BrainError, validateBrainKey } from "../errors";
-import { DatasetDoc } from "./datasets";
-import { deleteSampleField, renameSampleField } from "./fields";
+import { DatasetDoc, findFrameField, FRAMES_PREFIX } from "./datasets";
+import { deleteFrameField, deleteSampleField, renameSampleField } from "./fields";
 import { deleteLabelAttribute, patchField, renameLabelAttribute } from "./labelEmbeddings";
 
 /**
@@ -271,6 +271,14 @@ export async function deleteBrainRun(db: Db, dataset: DatasetDoc, key: string): 
   await removeDetectionMistakennessAttributes(db, dataset, run.config);
   const deletedFields = fieldsOwnedByRun(run.config);
   for (const field of deletedFields) await deleteSampleField(db, dataset, field);
+  // a run on a frame field also wrote its scores per frame (the reference's cleanup removes both)
+  const label = run.config.label_field;
+  if (typeof label === "string" && label.startsWith(FRAMES_PREFIX)) {
+    for (const field of deletedFields.filter((f) => findFrameField(dataset, f))) {
+      await deleteFrameField(db, dataset, field);
+      deletedFields.push(FRAMES_PREFIX + field);
+    }
+  }
   const patches = typeof run.config.points_field === "string" ? labelPointsField(dataset, run.config) : null;
   if (patches) await deleteLabelAttribute(db, dataset, patches, run.config.points_field as string);
   await datasets(db).updateOne({ _id: dataset._id }, { $unset: { [`brain_methods.${key}`]: "" } });

@@ -1,7 +1,8 @@
+import { ObjectId } from "mongodb";
 import { BrainError } from "../../errors";
-import { findField } from "../../fiftyone/datasets";
+import { findField, findFrameField, FRAMES_PREFIX, framesCollection } from "../../fiftyone/datasets";
 import { readEmbeddings } from "../../fiftyone/embeddings";
-import { deleteSampleField, scoreFieldError, writeScoreField } from "../../fiftyone/fields";
+import { deleteFrameField, deleteSampleField, scoreFieldError, writeFrameScoreField, writeScoreField } from "../../fiftyone/fields";
 import { readClassification, requireLabelField, StoredClassification } from "../../fiftyone/labels";
 import { assertReplaceableRun, registerBrainRun, RunConfig } from "../../fiftyone/runs";
 import { streamSamples } from "../../fiftyone/samples";
@@ -245,17 +246,29 @@ async function* streamClassifications(
  * compute_hardness (spec §3): entropy of softmax(logits) of a Classification(s) field.
  * Samples without a label get no value (null, as the reference writes None); a label
  * without logits stops the run with the reference's message, before anything is written.
+ * A frame field of a video dataset (`frames.<name>`) scores every frame into the frame
+ * field `frames.<hardness_field>` and each sample with its frames' largest score, as the
+ * reference does.
  */
 export const hardnessJob: Job<ScoreResult> = {
   name: "compute_hardness",
   description: "Score how hard each sample is: the entropy of its predicted logits",
   async run(ctx, params) {
     const labelField = requiredString(params, "label_field");
-    const field = optionalString(params, "hardness_field") ?? "hardness";
-    requireLabelField(ctx.dataset, labelField, CLASSIFICATION_TYPES, "label_field");
+    // as the reference on videos: a "frames." prefix on the output field is dropped
+    const field = (optionalString(params, "hardness_field") ?? "hardness").replace(/^frames\./, "");
+    requireLabelField(ctx.dataset, labelField, CLASSIFICATION_TYPES, "label_field", true);
     if (field === labelField) throw new BrainError("INVALID_PARAMS", "The hardness field must differ from the label field");
     const replace = await checkTarget(ctx, field, HARDNESS_CONFIG_CLS, { hardness_field: field });
     const total = await requireSamples(ctx);
+    const config: RunConfig = { cls: HARDNESS_CONFIG_CLS, type: "mistakenness", method: "entropy", label_field: labelField, hardness_field: field };
+    if (labelField.startsWith(FRAMES_PREFIX)) {
+      return frameScores(ctx, [labelField], field, total, config, replace, ([label], where) => {
+        if (label === null) return null;
+        if (label.logits === null) throw new BrainError("INVALID_DATA", `${where(labelField)} has no logits`);
+        return hardness(label.logits);
+      });
+    }
     const values: [string, number | null][] = [];
     let numMissing = 0;
     for await (const { id, labels } of streamClassifications(ctx, [labelField], total)) {
@@ -271,17 +284,96 @@ export const hardnessJob: Job<ScoreResult> = {
     if (numMissing === total) {
       throw new BrainError("INVALID_DATA", `Field '${labelField}' has no label on any of the ${total} samples of the view`);
     }
-    await writeAndRegister(
-      ctx,
-      field,
-      values,
-      { cls: HARDNESS_CONFIG_CLS, type: "mistakenness", method: "entropy", label_field: labelField, hardness_field: field },
-      replace,
-    );
+    await writeAndRegister(ctx, field, values, config, replace);
     ctx.progress(1, "Done");
     return summary(values, { brainKey: field, field, numMissing, numSamples: total, replaced: replace });
   },
 };
+
+/**
+ * A score of frame-level label fields (`frames.<name>`, read with readClassification):
+ * each frame's score into the frame field `field`, each sample's largest frame score
+ * (null without one; a NaN wins, as np.max) into the sample field `field`, as the
+ * reference scores videos. A view whose pipeline attaches the frames (FiftyOne does so
+ * for frame-level stages: match_frames, filter_labels on frames, …) is read with its
+ * frames as the view shows them; otherwise every frame of its videos is read. Everything
+ * is computed and checked before anything is written; the frame field goes again if the
+ * rest fails.
+ */
+async function frameScores(
+  ctx: JobContext,
+  labelFields: string[],
+  field: string,
+  total: number,
+  config: RunConfig,
+  replace: boolean,
+  score: (labels: (StoredClassification | null)[], where: (f: string) => string) => number | null,
+): Promise<ScoreResult> {
+  const locals = labelFields.map((f) => f.slice(FRAMES_PREFIX.length));
+  if (findFrameField(ctx.dataset, field) && !replace) {
+    throw new BrainError("FIELD_EXISTS", `Frame field '${field}' already exists on dataset '${ctx.dataset.name}'; choose another field name`);
+  }
+  const frames = framesCollection(ctx.db, ctx.dataset);
+  const frameValues: [ObjectId, number | null][] = [];
+  const values: [string, number | null][] = [];
+  let numMissing = 0;
+  let seen = 0;
+  type FrameDoc = { _id: ObjectId; _sample_id: ObjectId; frame_number: number; [k: string]: unknown };
+  const frameProjection = Object.fromEntries([["_sample_id", 1], ["frame_number", 1], ...locals.map((f) => [f, 1])]);
+  const attached = (ctx.target.pipeline ?? []).some((stage) => stage.$lookup?.from === frames.collectionName && stage.$lookup?.as === "frames");
+  // (an array's documents keep only what is projected: their _id too)
+  const projection = attached ? { _id: 1, ...Object.fromEntries(["_id", ...Object.keys(frameProjection)].map((k) => [`frames.${k}`, 1])) } : { _id: 1 };
+  type SampleDoc = { _id: ObjectId; frames?: FrameDoc[] };
+  for await (const batch of streamSamples<SampleDoc>(ctx.db, ctx.dataset, ctx.target, projection)) {
+    ctx.signal.throwIfAborted();
+    const bySample = new Map<string, FrameDoc[]>();
+    if (attached) {
+      for (const d of batch) bySample.set(d._id.toHexString(), d.frames ?? []);
+    } else {
+      const docs = await frames
+        .find<FrameDoc>({ _sample_id: { $in: batch.map((d) => d._id) } }, { projection: frameProjection })
+        .sort({ _sample_id: 1, frame_number: 1 })
+        .toArray();
+      for (const f of docs) {
+        const key = f._sample_id.toHexString();
+        const list = bySample.get(key);
+        if (list) list.push(f);
+        else bySample.set(key, [f]);
+      }
+    }
+    for (const { _id } of batch) {
+      const id = _id.toHexString();
+      let max: number | null = null;
+      for (const f of bySample.get(id) ?? []) {
+        const where = (name: string) => `Frame ${f.frame_number} of sample '${id}' field '${name}'`;
+        const v = score(
+          locals.map((local, k) => readClassification(f[local], where(labelFields[k]))),
+          where,
+        );
+        frameValues.push([f._id, v]);
+        if (v !== null && (max === null || (!Number.isNaN(max) && !(v <= max)))) max = v;
+      }
+      if (max === null) numMissing++;
+      values.push([id, max]);
+    }
+    seen += batch.length;
+    ctx.progress((0.8 * seen) / total, `Scored ${seen}/${total} videos`);
+  }
+  if (numMissing === total) {
+    const fields = labelFields.length > 1 ? `Fields '${labelFields.join("' and '")}' have` : `Field '${labelFields[0]}' has`;
+    throw new BrainError("INVALID_DATA", `${fields} no label on any frame of the ${total} samples of the view`);
+  }
+  ctx.signal.throwIfAborted();
+  const { created } = await writeFrameScoreField(ctx.db, ctx.dataset, field, frameValues);
+  try {
+    await writeAndRegister(ctx, field, values, config, replace);
+  } catch (err) {
+    if (created) await deleteFrameField(ctx.db, ctx.dataset, field);
+    throw err;
+  }
+  ctx.progress(1, "Done");
+  return summary(values, { brainKey: field, field, numMissing, numSamples: total, replaced: replace });
+}
 
 /**
  * compute_mistakenness for classifications (spec §4.1), with confidences or with logits.
@@ -294,9 +386,14 @@ export const mistakennessJob: Job<ScoreResult> = {
   async run(ctx, params) {
     const predField = requiredString(params, "pred_field");
     const labelField = requiredString(params, "label_field");
-    const field = optionalString(params, "mistakenness_field") ?? "mistakenness";
+    // as the reference on videos: a "frames." prefix on the output field is dropped
+    const field = (optionalString(params, "mistakenness_field") ?? "mistakenness").replace(/^frames\./, "");
     const useLogits = optionalBoolean(params, "use_logits", false);
-    const predType = requireLabelField(ctx.dataset, predField, [...CLASSIFICATION_TYPES, ...OBJECT_TYPES], "pred_field");
+    const frames = predField.startsWith(FRAMES_PREFIX);
+    if (frames !== labelField.startsWith(FRAMES_PREFIX)) {
+      throw new BrainError("INVALID_PARAMS", `'${predField}' and '${labelField}' must both be frame fields or both sample fields`);
+    }
+    const predType = requireLabelField(ctx.dataset, predField, [...CLASSIFICATION_TYPES, ...(frames ? [] : OBJECT_TYPES)], "pred_field", frames);
     if (OBJECT_TYPES.includes(predType)) {
       if (!(predType in OBJECT_LABEL_TYPES)) {
         throw new BrainError(
@@ -321,7 +418,7 @@ export const mistakennessJob: Job<ScoreResult> = {
         total,
       );
     }
-    const gtType = requireLabelField(ctx.dataset, labelField, CLASSIFICATION_TYPES, "label_field");
+    const gtType = requireLabelField(ctx.dataset, labelField, CLASSIFICATION_TYPES, "label_field", frames);
     if (gtType !== predType) {
       throw new BrainError(
         "INVALID_FIELD_TYPE",
@@ -337,39 +434,37 @@ export const mistakennessJob: Job<ScoreResult> = {
       mistakenness_field: field,
     });
     const total = await requireSamples(ctx);
+    const config: RunConfig = {
+      cls: CLASSIFICATION_MISTAKENNESS_CONFIG_CLS,
+      type: "mistakenness",
+      method: "classification",
+      pred_field: predField,
+      label_field: labelField,
+      mistakenness_field: field,
+      use_logits: useLogits,
+    };
+    const score = ([pred, gt]: (StoredClassification | null)[], where: string) => {
+      if (pred !== null) {
+        if (useLogits && pred.logits === null) throw new BrainError("INVALID_DATA", `${where} has no logits`);
+        if (!useLogits && pred.confidence === null) {
+          const hint = predType === "Classifications" ? " (multi-label predictions need use_logits=true)" : "";
+          throw new BrainError("INVALID_DATA", `${where} has no confidence${hint}`);
+        }
+      }
+      return classificationMistakenness(pred, gt, useLogits);
+    };
+    if (frames) return frameScores(ctx, [predField, labelField], field, total, config, replace, (labels, where) => score(labels, where(predField)));
     const values: [string, number | null][] = [];
     let numMissing = 0;
     for await (const { id, labels } of streamClassifications(ctx, [predField, labelField], total)) {
-      const [pred, gt] = labels;
-      if (pred !== null) {
-        if (useLogits && pred.logits === null) throw new BrainError("INVALID_DATA", `Sample '${id}' field '${predField}' has no logits`);
-        if (!useLogits && pred.confidence === null) {
-          const hint = predType === "Classifications" ? " (multi-label predictions need use_logits=true)" : "";
-          throw new BrainError("INVALID_DATA", `Sample '${id}' field '${predField}' has no confidence${hint}`);
-        }
-      }
-      const value = classificationMistakenness(pred, gt, useLogits);
+      const value = score(labels, `Sample '${id}' field '${predField}'`);
       if (value === null) numMissing++;
       values.push([id, value]);
     }
     if (numMissing === total) {
       throw new BrainError("INVALID_DATA", `Fields '${predField}' and '${labelField}' have no label on any of the ${total} samples of the view`);
     }
-    await writeAndRegister(
-      ctx,
-      field,
-      values,
-      {
-        cls: CLASSIFICATION_MISTAKENNESS_CONFIG_CLS,
-        type: "mistakenness",
-        method: "classification",
-        pred_field: predField,
-        label_field: labelField,
-        mistakenness_field: field,
-        use_logits: useLogits,
-      },
-      replace,
-    );
+    await writeAndRegister(ctx, field, values, config, replace);
     ctx.progress(1, "Done");
     return summary(values, { brainKey: field, field, numMissing, numSamples: total, replaced: replace });
   },
