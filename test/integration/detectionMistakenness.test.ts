@@ -1,6 +1,7 @@
 import { closeDatabases } from "../../src/fiftyone/database";
-import { executeJob, JobRequest } from "../../src/runtime/execute";
-import { runPython, testDatabase } from "../support/fiftyone";
+import { executeJob } from "../../src/runtime/execute";
+import { runPython } from "../support/fiftyone";
+import { expectClose, jobRequest as req } from "../support/parity";
 
 jest.setTimeout(180_000);
 
@@ -59,13 +60,6 @@ fob.compute_mistakenness(fo.load_dataset("brain_ts_detmist_ref_b"), "pred", labe
 print(json.dumps({"ids": ds.values("id")}))
 `;
 
-const req = (dataset: string, method: string, params: Record<string, unknown>): JobRequest => ({
-  method,
-  params,
-  database: testDatabase(),
-  dataset,
-  fiftyone_version: "1.22.1",
-});
 const run = (dataset: string, params: Record<string, unknown>) => executeJob(req(dataset, "compute_mistakenness", params));
 
 type Dump = Record<string, unknown>;
@@ -92,19 +86,6 @@ def dump(name):
     return out
 print(json.dumps([dump(n) for n in ${JSON.stringify(datasets)}]))
 `);
-}
-
-/** Compares nested lists of numbers / booleans / None within tol. */
-function expectClose(ours: unknown, ref: unknown, path = "", tol = 1e-6): void {
-  if (Array.isArray(ref)) {
-    expect(Array.isArray(ours)).toBe(true);
-    expect((ours as unknown[]).length).toBe(ref.length);
-    ref.forEach((r, i) => expectClose((ours as unknown[])[i], r, `${path}[${i}]`, tol));
-  } else if (typeof ref === "number" && typeof ours === "number") {
-    if (Math.abs(ours - ref) > tol) throw new Error(`${path}: ours ${ours}, reference ${ref}`);
-  } else if (ours !== ref) {
-    throw new Error(`${path}: ours ${JSON.stringify(ours)}, reference ${JSON.stringify(ref)}`);
-  }
 }
 
 let ids: string[];

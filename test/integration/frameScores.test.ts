@@ -1,6 +1,7 @@
 import { closeDatabases } from "../../src/fiftyone/database";
-import { executeJob, JobRequest } from "../../src/runtime/execute";
-import { runPython, testDatabase } from "../support/fiftyone";
+import { executeJob } from "../../src/runtime/execute";
+import { runPython } from "../support/fiftyone";
+import { expectClose, jobRequest as req } from "../support/parity";
 
 jest.setTimeout(180_000);
 
@@ -33,13 +34,6 @@ fob.compute_mistakenness(ds, "frames.pred", label_field="frames.truth", mistaken
 print(json.dumps({"ids": ours.values("id"), "media": ds.media_type}))
 `;
 
-const req = (dataset: string, method: string, params: Record<string, unknown>): JobRequest => ({
-  method,
-  params,
-  database: testDatabase(),
-  dataset,
-  fiftyone_version: "1.22.1",
-});
 
 type Dump = { hardness: (number | null)[] | null; frames: ((number | null)[] | null)[] | null; schema: string[]; frameSchema: Record<string, string>; runs: string[]; config: Record<string, unknown> | null };
 /** A score's sample and frame values, the schemas, and its run's config, per dataset, as Python reads them. */
@@ -60,17 +54,6 @@ def dump(name):
     }
 print(json.dumps([dump(n) for n in ${JSON.stringify(names)}]))
 `);
-
-function expectClose(ours: unknown, ref: unknown, path = ""): void {
-  if (Array.isArray(ref)) {
-    expect((ours as unknown[]).length).toBe(ref.length);
-    ref.forEach((r, i) => expectClose((ours as unknown[])[i], r, `${path}[${i}]`));
-  } else if (typeof ref === "number" && typeof ours === "number") {
-    if (Math.abs(ours - ref) > 1e-6) throw new Error(`${path}: ours ${ours}, reference ${ref}`);
-  } else if (ours !== ref) {
-    throw new Error(`${path}: ours ${JSON.stringify(ours)}, reference ${JSON.stringify(ref)}`);
-  }
-}
 
 /** Sample ids of the dataset the runtime scores. */
 let ids: string[];
