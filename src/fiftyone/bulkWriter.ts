@@ -1,11 +1,12 @@
 import { Binary } from "bson";
-import type { Collection, Document } from "mongodb";
+import type { Collection, Document, ObjectId } from "mongodb";
 
-/** One single-document update: mongod's update statement (`q`, `u`, optional `arrayFilters`). */
+/** One update: mongod's update statement (`q`, `u`, optional `arrayFilters`, `multi`). */
 export interface UpdateStatement {
   filter: Document;
   update: Document | Document[];
   arrayFilters?: Document[];
+  multi?: boolean;
 }
 
 /** A chunk's commands stay well under mongod's 16 MiB command size. */
@@ -18,7 +19,7 @@ const MAX_CHUNK_BYTES = 8 << 20;
  * vs 1.47 s). The statements go out as one raw command per chunk rather than through the
  * driver's bulk API, whose per-operation bookkeeping (sizing each document, building
  * statements) was most of the client's time in a fresh process (10 000 score updates:
- * 0.47 s of CPU vs 0.18 s). Updates must be independent (each touches its own document).
+ * 0.47 s of CPU vs 0.18 s). Updates must be independent (no document touched twice).
  *
  *   const writer = new BulkWriter(samples);
  *   for (...) await writer.add({ filter, update });
@@ -44,6 +45,7 @@ export class BulkWriter {
   async add(op: UpdateStatement): Promise<void> {
     const statement: Document = { q: op.filter, u: op.update };
     if (op.arrayFilters) statement.arrayFilters = op.arrayFilters;
+    if (op.multi) statement.multi = true;
     const size = approxBsonSize(statement);
     if (this.ops.length && this.bytes + size > MAX_CHUNK_BYTES) await this.send();
     this.ops.push(statement);
@@ -105,4 +107,61 @@ function approxBsonSize(value: unknown): number {
   let size = 16;
   for (const [k, v] of Object.entries(value)) size += 8 + 3 * k.length + approxBsonSize(v);
   return size;
+}
+
+/** Documents per statement of a FieldValueWriter: larger groups cost mongod more in finding each id's position. */
+const GROUP = 50;
+
+/**
+ * Sets one field to its own value in each of many documents, a group of documents per
+ * statement: the statement matches the group's ids with `$in` and an update pipeline
+ * picks each document's value by the position of its `_id` in the group. Against one
+ * `$set` statement per document this measured a third less of mongod's time and a fifth
+ * of the client's CPU (100 000 score updates: ≈ 1.1 s vs 1.5–1.8 s). `also` holds
+ * constant fields set on every document (e.g. `last_modified_at`). Ids must be distinct.
+ *
+ *   const writer = new FieldValueWriter(samples, "score", { last_modified_at: new Date() });
+ *   for (...) await writer.add(id, value);
+ *   const modified = await writer.flush();
+ *
+ * Errors as BulkWriter's.
+ */
+export class FieldValueWriter {
+  private ids: ObjectId[] = [];
+  private values: unknown[] = [];
+  private readonly writer: BulkWriter;
+
+  constructor(
+    collection: Collection<Document>,
+    private readonly field: string,
+    private readonly also: Document = {},
+  ) {
+    // ≈ 1000 documents per command, as BulkWriter's default chunk
+    this.writer = new BulkWriter(collection, Math.ceil(1000 / GROUP));
+  }
+
+  async add(id: ObjectId, value: unknown): Promise<void> {
+    this.ids.push(id);
+    this.values.push(value === undefined ? null : value);
+    if (this.ids.length >= GROUP) await this.sendGroup();
+  }
+
+  async flush(): Promise<number> {
+    if (this.ids.length) await this.sendGroup();
+    return this.writer.flush();
+  }
+
+  settled(): Promise<void> {
+    return this.writer.settled();
+  }
+
+  private sendGroup(): Promise<void> {
+    const ids = this.ids;
+    const values = this.values;
+    this.ids = [];
+    this.values = [];
+    const set: Document = { [this.field]: { $arrayElemAt: [{ $literal: values }, { $indexOfArray: [{ $literal: ids }, "$_id"] }] } };
+    for (const [k, v] of Object.entries(this.also)) set[k] = { $literal: v };
+    return this.writer.add({ filter: { _id: { $in: ids } }, update: [{ $set: set }], multi: true });
+  }
 }

@@ -1,5 +1,5 @@
 import { Db, Double, ObjectId } from "mongodb";
-import { BulkWriter } from "./bulkWriter";
+import { FieldValueWriter } from "./bulkWriter";
 import { BrainError } from "../errors";
 import { DatasetDoc, FieldDoc, findField, findFrameField, framesCollection, samplesCollection } from "./datasets";
 
@@ -48,18 +48,14 @@ export async function writeSampleField(
   dataset: DatasetDoc,
   field: FieldDoc,
   values: Iterable<[string, unknown]> | AsyncIterable<[string, unknown]>,
-  chunkSize = 1000,
 ): Promise<number> {
   const error = validateNewFieldName(dataset, field.name);
   if (error) throw new BrainError("FIELD_EXISTS", error);
   const samples = samplesCollection(db, dataset);
   let written = 0;
-  const writer = new BulkWriter(samples, chunkSize);
+  const writer = new FieldValueWriter(samples, field.name, { last_modified_at: new Date() });
   try {
-    const now = new Date();
-    for await (const [id, value] of values) {
-      await writer.add({ filter: { _id: new ObjectId(id) }, update: { $set: { [field.name]: value, last_modified_at: now } } });
-    }
+    for await (const [id, value] of values) await writer.add(new ObjectId(id), value);
     written = await writer.flush();
     await db.collection<DatasetDoc>("datasets").updateOne(
       { _id: dataset._id, "sample_fields.name": { $ne: field.name } },
@@ -92,12 +88,9 @@ export async function writeFrameScoreField(
     throw new BrainError("FIELD_EXISTS", `Frame field '${name}' already exists on dataset '${dataset.name}' as a ${existing.ftype.split(".").pop()}; choose another field name`);
   }
   const frames = framesCollection(db, dataset);
-  const writer = new BulkWriter(frames);
-  const now = new Date();
+  const writer = new FieldValueWriter(frames, name, { last_modified_at: new Date() });
   try {
-    for (const [id, v] of values) {
-      await writer.add({ filter: { _id: id }, update: { $set: { [name]: v === null ? null : new Double(v), last_modified_at: now } } });
-    }
+    for (const [id, v] of values) await writer.add(id, v === null ? null : new Double(v));
     await writer.flush();
     if (!existing) {
       const entry = fieldDoc(name, FLOAT_FIELD);
@@ -199,11 +192,8 @@ export async function writeScoreField(
     return { created: true };
   }
   const samples = samplesCollection(db, dataset);
-  const writer = new BulkWriter(samples);
-  const now = new Date();
-  for (const [id, value] of asDoubles()) {
-    await writer.add({ filter: { _id: new ObjectId(id) }, update: { $set: { [name]: value, last_modified_at: now } } });
-  }
+  const writer = new FieldValueWriter(samples, name, { last_modified_at: new Date() });
+  for (const [id, value] of asDoubles()) await writer.add(new ObjectId(id), value);
   await writer.flush();
   return { created: false };
 }
