@@ -121,11 +121,11 @@ function rawSampleValue(doc: Buffer, field: string): SampleValue {
 
 /**
  * Pairs each batch of sample values with their inflated bytes (undefined where the value
- * is not numpy bytes), inflating the next batch on Inflater's worker while the caller
- * decodes this one.
+ * is not numpy bytes): the next batch is inflated on Inflater's worker while the caller
+ * decodes this one, and this thread helps with a batch instead of waiting for it.
  */
 async function* withInflated(source: AsyncIterable<SampleValue[]>): AsyncGenerator<{ docs: SampleValue[]; inflated: Array<Buffer | Error | undefined> }> {
-  const inflate = async (docs: SampleValue[]) => {
+  const inflate = (docs: SampleValue[]) => {
     const slots: number[] = [];
     const items: Uint8Array[] = [];
     docs.forEach(({ value }, i) => {
@@ -134,19 +134,28 @@ async function* withInflated(source: AsyncIterable<SampleValue[]>): AsyncGenerat
         items.push(value.buffer.subarray(0, value.position));
       }
     });
-    const out = await Inflater.shared().inflate(items);
-    const inflated = new Array<Buffer | Error | undefined>(docs.length);
-    slots.forEach((slot, k) => (inflated[slot] = out[k]));
-    return { docs, inflated };
+    const job = Inflater.shared().inflate(items);
+    const done = job.result.then((out) => {
+      const inflated = new Array<Buffer | Error | undefined>(docs.length);
+      slots.forEach((slot, k) => (inflated[slot] = out[k]));
+      return { docs, inflated };
+    });
+    done.catch(() => undefined); // awaited in order below
+    return { help: job.help, done };
   };
   let ahead: ReturnType<typeof inflate> | null = null;
   for await (const docs of source) {
     const next = inflate(docs);
-    next.catch(() => undefined); // awaited in order below
-    if (ahead) yield await ahead;
+    if (ahead) {
+      ahead.help();
+      yield await ahead.done;
+    }
     ahead = next;
   }
-  if (ahead) yield await ahead;
+  if (ahead) {
+    ahead.help();
+    yield await ahead.done;
+  }
 }
 
 async function* sampleValues(source: AsyncIterable<Buffer[]>, field: string): AsyncGenerator<SampleValue[]> {

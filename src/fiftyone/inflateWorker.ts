@@ -1,8 +1,8 @@
 import { parentPort } from "node:worker_threads";
-import { inflateStored, type InflateRequest } from "./inflater";
+import { inflateClaimed, type InflateRequest } from "./inflater";
 
 /** Inflater's worker thread. */
 parentPort?.on("message", (request: InflateRequest) => {
-  const reply = inflateStored(request);
+  const reply = inflateClaimed(request);
   parentPort?.postMessage(reply, [reply.data]);
 });
