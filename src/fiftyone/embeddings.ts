@@ -27,6 +27,8 @@ export interface ReadOptions {
   batchSize?: number;
   /** Keep float64 values as float64 (for methods whose results depend on raw magnitudes). */
   float64?: boolean;
+  /** The view's number of samples, when the caller has just counted them (saves counting again). */
+  total?: number;
 }
 
 /** Checks the field exists at the top level and holds vectors; returns its schema entry. */
@@ -149,6 +151,8 @@ async function* withInflated(source: AsyncIterable<SampleValue[]>): AsyncGenerat
     if (ahead) {
       ahead.help();
       yield await ahead.done;
+    } else {
+      next.help(); // the first batch: nothing else to do here, and a starting worker takes tens of milliseconds
     }
     ahead = next;
   }
@@ -204,7 +208,10 @@ export async function readEmbeddings(
 ): Promise<EmbeddingsMatrix<Float32Array | Float64Array>> {
   embeddingsFieldDoc(dataset, field);
   Inflater.shared().start();
-  const total = await countSamples(db, dataset, target);
+  // counted while the first batch is fetched
+  const counted = options.total !== undefined ? Promise.resolve(options.total) : countSamples(db, dataset, target);
+  counted.catch(() => undefined); // awaited below
+  let total = -1;
   const ids: string[] = [];
   let vectors: Float32Array | Float64Array = new Float32Array(0);
   let dim = -1;
@@ -213,6 +220,7 @@ export async function readEmbeddings(
   const raw = prefetched(streamRawSamples(db, dataset, target, { _id: 1, [field]: 1 }, options.batchSize ?? 1000));
   for await (const { docs: batch, inflated } of withInflated(sampleValues(raw, field))) {
     options.signal?.throwIfAborted();
+    if (total < 0) total = await counted;
     for (const [i, { id, value }] of batch.entries()) {
       let arr: StoredArray | null;
       try {
@@ -254,6 +262,7 @@ export async function readEmbeddings(
     seen += batch.length;
     options.progress?.(total ? seen / total : 1, `Read ${seen}/${total} embeddings`);
   }
+  if (total < 0) total = await counted;
   if (seen !== total) throw new BrainError("INTERNAL", `The view changed while it was read (${seen} of ${total} samples)`);
   return { ids, vectors: vectors.subarray(0, ids.length * Math.max(dim, 0)), dim: Math.max(dim, 0), numMissing };
 }

@@ -67,9 +67,9 @@ function center(vectors: ArrayLike<number>, n: number, dim: number, float32: boo
   const x = new Float64Array(n * dim);
   const sq = new Float64Array(n);
   const colSum = new Float64Array(dim);
-  const colSq = new Float64Array(dim);
   // One pass: each centered value (rounded to float32 for float32 data), its row's squared
   // norm and the column sums the tolerance needs.
+  let sqSum = 0;
   for (let i = 0; i < n; i++) {
     const row = i * dim;
     let s = 0;
@@ -78,13 +78,14 @@ function center(vectors: ArrayLike<number>, n: number, dim: number, float32: boo
       x[row + j] = v;
       s += v * v;
       colSum[j] += v;
-      colSq[j] += v * v;
     }
     sq[i] = s;
+    sqSum += s;
   }
-  // np.mean(np.var(X, axis=0)), from the same pass (the columns are centered, so E[x²] − E[x]² loses nothing)
-  let variance = 0;
-  for (let j = 0; j < dim; j++) variance += colSq[j] / n - (colSum[j] / n) ** 2;
+  // np.mean(np.var(X, axis=0)) = (Σ‖xᵢ‖² / n − Σⱼ mean(x_j)²) / dim, from the same pass (the
+  // columns are centered, so E[x²] − E[x]² loses nothing)
+  let variance = sqSum / n;
+  for (let j = 0; j < dim; j++) variance -= (colSum[j] / n) ** 2;
   return { x, sq, mean, n, dim, round, meanVariance: variance / dim };
 }
 

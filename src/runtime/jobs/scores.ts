@@ -181,6 +181,7 @@ export const representativenessJob: Job<ScoreResult> = {
       : await readEmbeddings(ctx.db, ctx.dataset, ctx.target, embeddingsField, {
           signal: ctx.signal,
           float64: true,
+          total,
           progress: (f, label) => ctx.progress(0.3 * f, label),
         });
     if (emb.ids.length === 0) {
