@@ -20,6 +20,7 @@ export class Inflater {
   private worker: Worker | null = null;
   private readonly pending = new Map<number, { resolve: (r: InflateReply) => void; reject: (e: Error) => void }>();
   private nextId = 0;
+  private up: Promise<void> = Promise.resolve();
 
   static shared(): Inflater {
     Inflater.instance ??= new Inflater();
@@ -68,12 +69,30 @@ export class Inflater {
     return { help, result };
   }
 
+  /** Starts the worker if it is not running and resolves once it is up (at once when there is no compiled worker). */
+  async ready(): Promise<void> {
+    const worker = this.start();
+    if (!worker) return;
+    worker.ref(); // until it is up: an unreferenced worker would not keep this process waiting for it
+    try {
+      await this.up;
+    } finally {
+      if (this.pending.size === 0) worker.unref();
+    }
+  }
+
   /** Starts the worker now (a reader calls this before its first query, so the thread is up when the first batch arrives). */
   start(): Worker | null {
     if (this.worker) return this.worker;
     const script = Inflater.workerScript();
     if (!script) return null;
     const worker = new Worker(script);
+    this.up = new Promise<void>((resolve, reject) => {
+      worker.once("online", resolve);
+      worker.once("error", reject);
+      worker.once("exit", (code) => reject(new Error(`the inflate worker exited (code ${code})`)));
+    });
+    this.up.catch(() => undefined); // also reported to pending requests below
     worker.on("message", (reply: InflateReply) => {
       const p = this.pending.get(reply.id);
       this.pending.delete(reply.id);

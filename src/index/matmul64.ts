@@ -41,15 +41,24 @@ function graph(transA: boolean): Uint8Array {
  * block of data rows for Xᵀ·X).
  */
 export async function matmul64(a: Float64Array, rows: number, inner: number, b: Float64Array, cols: number, transA = false): Promise<Float64Array> {
-  let session = sessions.get(transA);
-  if (!session) {
+  const s = await session(transA);
+  const out = await s.run({ A: new ort.Tensor("float64", a, transA ? [inner, rows] : [rows, inner]), B: new ort.Tensor("float64", b, [inner, cols]) });
+  return out.Y.data as Float64Array;
+}
+
+/** Loads onnxruntime and both product sessions now rather than on the first product. */
+export async function prepareMatmul64(): Promise<void> {
+  await Promise.all([session(false), session(true)]);
+}
+
+function session(transA: boolean): Promise<ort.InferenceSession> {
+  let s = sessions.get(transA);
+  if (!s) {
     // No spinning between runs: the caller's work between products (k-means' seeding and
     // assignment loops) and mongod afterwards need the cores the idle pool threads would hold
     // (k-means at 10 000 × 512 measured ≈ 12% faster on 2 cores).
-    session = ort.InferenceSession.create(graph(transA), { executionProviders: ["cpu"], extra: { session: { intra_op: { allow_spinning: "0" } } } });
-    sessions.set(transA, session);
+    s = ort.InferenceSession.create(graph(transA), { executionProviders: ["cpu"], extra: { session: { intra_op: { allow_spinning: "0" } } } });
+    sessions.set(transA, s);
   }
-  const s = await session;
-  const out = await s.run({ A: new ort.Tensor("float64", a, transA ? [inner, rows] : [rows, inner]), B: new ort.Tensor("float64", b, [inner, cols]) });
-  return out.Y.data as Float64Array;
+  return s;
 }

@@ -1,5 +1,6 @@
 import { closeDatabases } from "../fiftyone/database";
 import { Server } from "node:net";
+import { prepareRuntime } from "../runtime/prepare";
 import { startService } from "./server";
 
 /** Entry point the bridge starts: `node lib/src/service/main.js --socket PATH [--idle-timeout SECONDS]`. */
@@ -31,6 +32,8 @@ async function main(): Promise<void> {
   process.on("SIGINT", stop);
   server = await startService({ socketPath, idleTimeoutMs, log });
   server.on("close", stop);
+  // after announcing: jobs are accepted meanwhile and start whatever is not up yet themselves
+  prepareRuntime().catch((err: Error) => log(`preparing the runtime failed: ${err.message}`));
 }
 
 main().catch((err) => {
