@@ -82,11 +82,9 @@ export async function writeFrameScoreField(
   name: string,
   values: Iterable<[ObjectId, number | null]>,
 ): Promise<{ created: boolean }> {
-  if (!FIELD_NAME.test(name)) throw new BrainError("INVALID_PARAMS", `Invalid field name '${name}': use letters, digits and _`);
   const existing = findFrameField(dataset, name);
-  if (existing && existing.ftype !== FLOAT_FIELD) {
-    throw new BrainError("FIELD_EXISTS", `Frame field '${name}' already exists on dataset '${dataset.name}' as a ${existing.ftype.split(".").pop()}; choose another field name`);
-  }
+  const error = scoreFieldError(dataset, name, true);
+  if (error) throw new BrainError(existing ? "FIELD_EXISTS" : "INVALID_PARAMS", error);
   const frames = framesCollection(db, dataset);
   const writer = new FieldValueWriter(frames, name, { last_modified_at: new Date() });
   try {
@@ -156,15 +154,16 @@ export async function renameSampleField(db: Db, dataset: DatasetDoc, name: strin
 export const FLOAT_FIELD: FieldType = "fiftyone.core.fields.FloatField";
 
 /**
- * Why a score field cannot be written, or null: it must be a valid name and either new
- * or an existing FloatField (the reference overwrites a score field in place, spec P.11).
+ * Why a score field (a frame field with `frames`) cannot be written, or null: it must be a
+ * valid name and either new or an existing FloatField (the reference overwrites a score
+ * field in place, spec P.11).
  */
-export function scoreFieldError(dataset: DatasetDoc, name: unknown): string | null {
+export function scoreFieldError(dataset: DatasetDoc, name: unknown, frames = false): string | null {
   if (typeof name !== "string" || !name) return "A field name is required";
   if (!FIELD_NAME.test(name)) return `Invalid field name '${name}': use letters, digits and _`;
-  const existing = findField(dataset, name);
+  const existing = frames ? findFrameField(dataset, name) : findField(dataset, name);
   if (existing && existing.ftype !== FLOAT_FIELD) {
-    return `Field '${name}' already exists on dataset '${dataset.name}' as a ${existing.ftype.split(".").pop()}; choose another field name`;
+    return `${frames ? "Frame field" : "Field"} '${name}' already exists on dataset '${dataset.name}' as a ${existing.ftype.split(".").pop()}; choose another field name`;
   }
   return null;
 }
