@@ -173,8 +173,8 @@ export class ComputeHardness extends ScoreOperator {
   }
 }
 
-/** Prediction / ground-truth pairs must be of one type: classifications, detections or temporal detections. */
-const OBJECT_TYPES = ["Detections", "TemporalDetections"];
+/** Prediction / ground-truth pairs must be of one type: classifications or objects. */
+const OBJECT_TYPES = ["Detections", "Polylines", "Keypoints", "TemporalDetections"];
 const MISTAKENNESS_TYPES = [...CLASSIFICATION_TYPES, ...OBJECT_TYPES];
 
 export class ComputeMistakenness extends ScoreOperator {
@@ -187,7 +187,7 @@ export class ComputeMistakenness extends ScoreOperator {
     return new OperatorConfig({
       name: "compute_mistakenness",
       label: "Brain: compute mistakenness",
-      description: "Score how likely each ground-truth label is a mistake, from a model's predictions (classifications, detections or temporal detections)",
+      description: "Score how likely each ground-truth label is a mistake, from a model's predictions (classifications, detections, polylines, keypoints or temporal detections)",
       dynamic: true,
       icon: "report",
     });
@@ -207,7 +207,7 @@ export class ComputeMistakenness extends ScoreOperator {
 
   protected addMethodInputs(inputs: types.Object, ctx: ExecutionContext, info: DatasetInfo): boolean {
     const { preds, predType, gts, detections } = this.choices(ctx, info);
-    if (!addFieldChoice(inputs, "pred_field", "Predictions field", preds, "This dataset has no Classification, Classifications, Detections or TemporalDetections field")) {
+    if (!addFieldChoice(inputs, "pred_field", "Predictions field", preds, "This dataset has no Classification, Classifications, Detections, Polylines, Keypoints or TemporalDetections field")) {
       return false;
     }
     if (!addFieldChoice(inputs, "label_field", "Ground truth field", gts, `No other ${predType ?? "label"} field to use as ground truth`)) {

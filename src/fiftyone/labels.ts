@@ -76,3 +76,7 @@ export function readClassification(value: unknown, where: string): StoredClassif
   const confidence = typeof doc.confidence === "number" ? doc.confidence : null;
   return { labels, confidence, logits };
 }
+
+/** The list attribute of each object label type (`<field>.<list>` holds its objects). */
+export const OBJECT_LISTS = { Detections: "detections", TemporalDetections: "detections", Polylines: "polylines", Keypoints: "keypoints" } as const;
+export type ObjectListType = keyof typeof OBJECT_LISTS;

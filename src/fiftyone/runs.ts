@@ -1,9 +1,10 @@
 import { EJSON } from "bson";
 import { Db, Document, GridFSBucket, ObjectId } from "mongodb";
 import { BrainError, validateBrainKey } from "../errors";
-import { DatasetDoc, findFrameField, FRAMES_PREFIX } from "./datasets";
+import { DatasetDoc, findField, findFrameField, FRAMES_PREFIX, framesCollection } from "./datasets";
 import { deleteFrameField, deleteSampleField, renameSampleField } from "./fields";
 import { deleteLabelAttribute, patchField, renameLabelAttribute } from "./labelEmbeddings";
+import { labelType, OBJECT_LISTS, ObjectListType } from "./labels";
 
 /**
  * Brain runs in FiftyOne's own format: a document in the `runs` collection referenced
@@ -249,21 +250,26 @@ export function fieldsOwnedByRun(config: RunConfig): string[] {
 
 /**
  * A detection mistakenness run also wrote object attributes (and, with copy_missing,
- * copies of predictions in the ground truth): removed as the reference's cleanup does.
+ * copies of predictions in the ground truth): removed as the reference's cleanup does, from
+ * the samples or, for frame fields, the frames.
  */
 async function removeDetectionMistakennessAttributes(db: Db, dataset: DatasetDoc, config: RunConfig): Promise<void> {
   if (config.method !== "detection" || config.type !== "mistakenness") return;
-  const { pred_field: pred, label_field: gt, mistakenness_field: m, missing_field: missing, spurious_field: spurious } = config;
-  if (![pred, gt, m, missing, spurious].every((f) => typeof f === "string" && f)) return;
-  const samples = db.collection(dataset.sample_collection_name);
+  const { pred_field: predPath, label_field: gtPath, mistakenness_field: m, missing_field: missing, spurious_field: spurious } = config;
+  if (![predPath, gtPath, m, missing, spurious].every((f) => typeof f === "string" && f)) return;
+  const onFrames = (gtPath as string).startsWith(FRAMES_PREFIX);
+  const [pred, gt] = [predPath, gtPath].map((f) => (onFrames ? (f as string).slice(FRAMES_PREFIX.length) : (f as string)));
+  const field = onFrames ? findFrameField(dataset, gt) : findField(dataset, gt);
+  const list = OBJECT_LISTS[(field ? labelType(field) : null) as ObjectListType] ?? "detections";
+  const docs = onFrames ? framesCollection(db, dataset) : db.collection(dataset.sample_collection_name);
   if (config.copy_missing) {
-    await samples.updateMany({ [`${gt}.detections.${missing}`]: { $exists: true } }, { $pull: { [`${gt}.detections`]: { [missing as string]: { $exists: true } } } } as Document);
+    await docs.updateMany({ [`${gt}.${list}.${missing}`]: { $exists: true } }, { $pull: { [`${gt}.${list}`]: { [missing as string]: { $exists: true } } } } as Document);
   }
-  await samples.updateMany(
-    { [`${gt}.detections.0`]: { $exists: true } },
-    { $unset: { [`${gt}.detections.$[].${m}`]: "", [`${gt}.detections.$[].${m}_loc`]: "", [`${gt}.detections.$[].${spurious}`]: "" } },
+  await docs.updateMany(
+    { [`${gt}.${list}.0`]: { $exists: true } },
+    { $unset: { [`${gt}.${list}.$[].${m}`]: "", [`${gt}.${list}.$[].${m}_loc`]: "", [`${gt}.${list}.$[].${spurious}`]: "" } },
   );
-  await samples.updateMany({ [`${pred}.detections.0`]: { $exists: true } }, { $unset: { [`${pred}.detections.$[].${missing}`]: "" } });
+  await docs.updateMany({ [`${pred}.${list}.0`]: { $exists: true } }, { $unset: { [`${pred}.${list}.$[].${missing}`]: "" } });
 }
 
 export async function deleteBrainRun(db: Db, dataset: DatasetDoc, key: string): Promise<{ deletedFields: string[] }> {

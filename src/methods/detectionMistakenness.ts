@@ -1,5 +1,6 @@
 import { entropy, softmax } from "./hardness";
 import { mistakennessFromConfidence, mistakennessFromLogits } from "./mistakenness";
+import { filledRegion, keypointSimilarity, Region, regionIou, Shape } from "./shapeOverlap";
 
 /**
  * Detection mistakenness (spec §4.2) for one image, as fiftyone-brain computes it on top of
@@ -21,18 +22,28 @@ import { mistakennessFromConfidence, mistakennessFromLogits } from "./mistakenne
  * Temporal detections (geometry "segment") are matched as FiftyOne's ActivityNet
  * evaluation matches them: the same greedy order and tie rule, without crowds, by the IoU
  * of their [first, last] frame supports.
+ *
+ * Polylines are matched by the IoU of their filled regions when any ground truth of the
+ * image is filled, otherwise by the keypoint similarity of all their points; keypoints by
+ * their keypoint similarity (src/methods/shapeOverlap.ts). A region FiftyOne cannot build or
+ * intersect gives an IoU of 0, as FiftyOne's default error level does (a warning there);
+ * such pairs are counted.
  */
 
 export const DETECTION_IOU = 0.5;
 export const MISSING_CONFIDENCE = 0.95;
 
-export type Geometry = "box" | "segment";
+export type Geometry = "box" | "segment" | "polyline" | "keypoints";
 
 export interface DetObject {
   id: string;
   label: string | null;
-  /** Relative [x, y, width, height] for boxes; [first, last] frame for segments. */
+  /** Relative [x, y, width, height] for boxes (for polylines: the extent of their points); [first, last] frame for segments. */
   box: readonly number[];
+  /** Polylines: their shapes; keypoints: one shape, its points (null where missing). */
+  shapes?: readonly Shape[];
+  closed?: boolean;
+  filled?: boolean;
   confidence: number | null;
   logits: ArrayLike<number> | null;
   crowd: boolean;
@@ -62,6 +73,8 @@ export interface ImageMistakenness {
   /** Missing predictions to append to the ground truth (copyMissing). */
   copies: string[];
   value: number;
+  /** Regions or overlaps FiftyOne could not compute (their IoU is 0). */
+  failures: number;
 }
 
 /** FiftyOne's compute_bbox_iou for 2-D relative boxes. */
@@ -104,20 +117,62 @@ export function logitsConfidence(logits: ArrayLike<number>): number {
   return Math.exp(-1.0 * entropy(softmax(logits)));
 }
 
-/** Matches predictions to ground truths: ground-truth id → [prediction id, IoU] of its (first) match. */
+/** A filled region per object of one image, built once (null: FiftyOne could not build it). */
+function regionsOf(objects: readonly DetObject[]): Map<DetObject, Region | null> {
+  return new Map(objects.map((o) => [o, filledRegion(o.shapes ?? [], o.closed ?? false)]));
+}
+
+/** All the points of a polyline's shapes, as FiftyOne chains them for line similarity. */
+function allPoints(o: DetObject): Shape {
+  return (o.shapes ?? []).flat();
+}
+
+/**
+ * Matches predictions to ground truths: ground-truth id → [prediction id, IoU] of its
+ * (first) match; `failures` counts the regions that could not be built and the pairs whose
+ * overlap could not be computed (their IoU is 0).
+ */
 export function matchObjects(
   gts: readonly DetObject[],
   preds: readonly DetObject[],
   geometry: Geometry = "box",
-): { gtMatch: Map<string, [string, number]>; predMatched: Set<string> } {
+): { gtMatch: Map<string, [string, number]>; predMatched: Set<string>; failures: number } {
+  // keypoints sort by their mean confidence, which may be 0; the others treat 0 as None (−1)
+  const sortKey = geometry === "keypoints" ? (p: DetObject) => p.confidence ?? -1 : (p: DetObject) => p.confidence || -1;
   const sortedPreds = preds
-    .map((p, i) => ({ p, i, key: p.confidence || -1 }))
+    .map((p, i) => ({ p, i, key: sortKey(p) }))
     .sort((a, b) => b.key - a.key || a.i - b.i)
     .map((x) => x.p);
   const sortedGts = gts
     .map((g, i) => ({ g, i }))
     .sort((a, b) => Number(a.g.crowd) - Number(b.g.crowd) || a.i - b.i)
     .map((x) => x.g);
+  // polylines: areas when any ground truth is filled, else the similarity of their points
+  const kind = geometry === "polyline" ? (gts.some((g) => g.filled) ? "polygon" : "lines") : geometry;
+  const regions = kind === "polygon" ? regionsOf([...gts, ...preds]) : null;
+  let failures = regions ? [...regions.values()].filter((r) => r === null).length : 0;
+  const overlap = (gt: DetObject, pred: DetObject): number | null => {
+    switch (kind) {
+      case "segment":
+        return segmentIou(gt.box, pred.box);
+      case "keypoints":
+      case "lines": {
+        // FiftyOne lists only positive similarities (and NaN) as candidates
+        const s = kind === "lines" ? keypointSimilarity(allPoints(gt), allPoints(pred)) : keypointSimilarity(gt.shapes?.[0] ?? [], pred.shapes?.[0] ?? []);
+        return s <= 0 ? null : s;
+      }
+      default: {
+        // only objects whose boxes touch are candidates (FiftyOne's R-tree query)
+        if (!boxesTouch(gt.box, pred.box)) return null;
+        if (kind === "box") return boxIou(gt.box, pred.box, gt.crowd);
+        const g = (regions as Map<DetObject, Region | null>).get(gt);
+        const p = (regions as Map<DetObject, Region | null>).get(pred);
+        const iou = g && p ? regionIou(g, p, gt.crowd) : 0;
+        if (iou === null) failures++;
+        return iou ?? 0;
+      }
+    }
+  };
   const gtMatch = new Map<string, [string, number]>();
   const predMatched = new Set<string>();
   const thresh = Math.min(DETECTION_IOU, 1 - 1e-10);
@@ -125,14 +180,8 @@ export function matchObjects(
     let best: DetObject | null = null;
     let bestIou = thresh;
     for (const gt of sortedGts) {
-      let iou: number;
-      if (geometry === "segment") {
-        iou = segmentIou(gt.box, pred.box);
-      } else {
-        // only boxes that touch are candidates (FiftyOne's R-tree query)
-        if (!boxesTouch(gt.box, pred.box)) continue;
-        iou = boxIou(gt.box, pred.box, gt.crowd);
-      }
+      const iou = overlap(gt, pred);
+      if (iou === null) continue;
       if (gtMatch.has(gt.id) && !gt.crowd) continue;
       if (gt.crowd && gt.label !== pred.label) continue;
       if (best && !best.crowd && gt.crowd) break;
@@ -145,7 +194,7 @@ export function matchObjects(
       predMatched.add(pred.id);
     }
   }
-  return { gtMatch, predMatched };
+  return { gtMatch, predMatched, failures };
 }
 
 function boxesTouch(a: readonly number[], b: readonly number[]): boolean {
@@ -157,7 +206,7 @@ export function imageMistakenness(
   preds: readonly DetObject[],
   options: { useLogits: boolean; copyMissing: boolean; geometry?: Geometry },
 ): ImageMistakenness {
-  const { gtMatch, predMatched } = matchObjects(gts, preds, options.geometry);
+  const { gtMatch, predMatched, failures } = matchObjects(gts, preds, options.geometry);
   const predById = new Map(preds.map((p) => [p.id, p]));
   const missing: string[] = [];
   for (const p of preds) {
@@ -199,5 +248,6 @@ export function imageMistakenness(
     missing,
     copies: options.copyMissing ? missing.filter((id) => toCopy.has(id)) : [],
     value: gtScores.size ? value : -1,
+    failures,
   };
 }

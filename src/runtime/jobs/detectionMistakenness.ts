@@ -3,14 +3,16 @@ import { BrainError } from "../../errors";
 import { findField, samplesCollection } from "../../fiftyone/datasets";
 import { storedArray } from "../../fiftyone/embeddings";
 import { FLOAT_FIELD, fieldDoc, FieldType } from "../../fiftyone/fields";
+import { OBJECT_LISTS, ObjectListType } from "../../fiftyone/labels";
 import { assertReplaceableRun, registerBrainRun } from "../../fiftyone/runs";
 import { streamSamples } from "../../fiftyone/samples";
 import { DetObject, Geometry, imageMistakenness, ImageMistakenness, MissingLogitsError } from "../../methods/detectionMistakenness";
+import { Point } from "../../methods/shapeOverlap";
 import { JobContext } from "../job";
 
 /**
- * compute_mistakenness for Detections and TemporalDetections (spec §4.2): object attributes on the ground truth
- * (`<field>`, `<field>_loc`, `<spurious>`) and predictions (`<missing>`), and three sample
+ * compute_mistakenness for objects (Detections, Polylines, Keypoints, TemporalDetections; spec
+ * §4.2): object attributes on the ground truth (`<field>`, `<field>_loc`, `<spurious>`) and predictions (`<missing>`), and three sample
  * fields: the image's mistakenness (−1 when nothing matched) and the counts of possibly
  * missing and spurious objects; with copy_missing, the missing predictions are copied into
  * the ground truth. Registered as the reference's DetectionMistakennessConfig, so Python's
@@ -28,6 +30,12 @@ import { JobContext } from "../job";
  * anything. Here each temporal prediction must have a confidence, as each Detection must,
  * and the objects are matched as FiftyOne's ActivityNet evaluation (what the reference's
  * evaluate_detections runs for them) matches them: by the IoU of their frame supports.
+ *
+ * Polylines run as the reference runs them (FiftyOne's polygon IoU, or its keypoint
+ * similarity when no ground truth of the image is filled). Keypoints: the reference compares
+ * each keypoint's list of per-point confidences with 0.95 and fails; here a keypoint's
+ * confidence is the mean of its point confidences (NaN ignored), the value FiftyOne's own
+ * evaluation sorts and reports keypoints by, and it must have one.
  */
 
 export const DETECTION_MISTAKENNESS_CONFIG_CLS = "fiftyone.brain.internal.core.mistakenness.DetectionMistakennessConfig";
@@ -37,7 +45,9 @@ const INT_FIELD: FieldType = "fiftyone.core.fields.IntField";
 export const OBJECT_LABEL_TYPES = {
   Detections: { object: "Detection", geometry: "box" },
   TemporalDetections: { object: "TemporalDetection", geometry: "segment" },
-} as const satisfies Record<string, { object: string; geometry: Geometry }>;
+  Polylines: { object: "Polyline", geometry: "polyline" },
+  Keypoints: { object: "Keypoint", geometry: "keypoints" },
+} as const satisfies Record<ObjectListType, { object: string; geometry: Geometry }>;
 export type ObjectLabelType = keyof typeof OBJECT_LABEL_TYPES;
 
 export interface DetectionMistakennessParams {
@@ -63,6 +73,8 @@ export interface DetectionMistakennessResult {
   /** Predictions flagged possibly missing and ground truths flagged possibly spurious, over the view. */
   possibleMissing: number;
   possibleSpurious: number;
+  /** Polygons FiftyOne could not build or intersect (their IoU counts as 0, as FiftyOne's default error level does). */
+  overlapFailures: number;
   evalKey: string;
 }
 
@@ -71,7 +83,10 @@ interface RawDet {
   label?: string | null;
   bounding_box?: unknown;
   support?: unknown;
-  confidence?: number | null;
+  points?: unknown;
+  closed?: unknown;
+  filled?: unknown;
+  confidence?: unknown;
   logits?: unknown;
   iscrowd?: unknown;
   attributes?: Record<string, { value?: unknown }> | null;
@@ -80,10 +95,60 @@ interface RawDet {
 
 type RawSample = { _id: ObjectId; [k: string]: unknown };
 
-function detectionsOf(doc: RawSample, field: string): RawDet[] | null {
-  const v = doc[field] as { detections?: RawDet[] | null } | null | undefined;
+function objectsOf(doc: RawSample, field: string, list: string): RawDet[] | null {
+  const v = doc[field] as Record<string, RawDet[] | null | undefined> | null | undefined;
   if (v === null || v === undefined) return null;
-  return v.detections ?? [];
+  return v[list] ?? [];
+}
+
+const isPoint = (p: unknown): p is Point => Array.isArray(p) && p.length === 2 && p.every((x) => typeof x === "number");
+
+/** The extent [x, y, width, height] of points ([0, 0, 0, 0] for none, as FiftyOne's empty box). */
+function extent(points: readonly Point[]): number[] {
+  if (points.length === 0) return [0, 0, 0, 0];
+  const xs = points.map((p) => p[0]);
+  const ys = points.map((p) => p[1]);
+  const [x, y] = [Math.min(...xs), Math.min(...ys)];
+  return [x, y, Math.max(...xs) - x, Math.max(...ys) - y];
+}
+
+/** numpy's nanmean of a keypoint's per-point confidences; null when it has none (FiftyOne's evaluation convention). */
+function meanConfidence(c: unknown): number | null {
+  if (!Array.isArray(c) || c.length === 0) return null;
+  let sum = 0;
+  let n = 0;
+  for (const v of c) {
+    if (typeof v === "number" && !Number.isNaN(v)) {
+      sum += v;
+      n++;
+    }
+  }
+  return n ? sum / n : NaN;
+}
+
+/** The geometry of one stored object, or a message saying what it lacks. */
+function parseGeometry(d: RawDet, geometry: Geometry): Pick<DetObject, "box" | "shapes" | "closed" | "filled"> | string {
+  switch (geometry) {
+    case "segment":
+      return finiteList(d.support, 2) ? { box: d.support } : "a valid support (expected [first, last] frame numbers)";
+    case "box":
+      return finiteList(d.bounding_box, 4) ? { box: d.bounding_box } : "a valid bounding box (expected [x, y, width, height])";
+    case "polyline": {
+      const shapes = d.points;
+      if (!Array.isArray(shapes) || !shapes.every((s) => Array.isArray(s) && s.every(isPoint))) return "valid points (expected a list of shapes of [x, y] points)";
+      return { box: extent((shapes as Point[][]).flat()), shapes: shapes as Point[][], closed: Boolean(d.closed), filled: Boolean(d.filled) };
+    }
+    case "keypoints": {
+      const points = d.points;
+      // a missing keypoint is stored as null or with NaN coordinates
+      if (!Array.isArray(points) || !points.every((p) => p === null || isPoint(p))) return "valid points (expected a list of [x, y] points)";
+      return { box: [0, 0, 0, 0], shapes: [points as Point[]] };
+    }
+  }
+}
+
+function finiteList(v: unknown, size: number): v is number[] {
+  return Array.isArray(v) && v.length === size && v.every((x) => typeof x === "number" && Number.isFinite(x));
 }
 
 /** Parses stored objects; errors name the object, sample and field. */
@@ -100,13 +165,9 @@ function parseDets(
   return raw.map((d) => {
     const id = d._id instanceof ObjectId ? d._id.toHexString() : String(d._id);
     const where = `${object} '${id}' in sample '${sampleId}' field '${field}'`;
-    const box = geometry === "segment" ? d.support : d.bounding_box;
-    const size = geometry === "segment" ? 2 : 4;
-    if (!Array.isArray(box) || box.length !== size || box.some((x) => typeof x !== "number" || !Number.isFinite(x))) {
-      const expected = geometry === "segment" ? "a valid support (expected [first, last] frame numbers)" : "a valid bounding box (expected [x, y, width, height])";
-      throw new BrainError("INVALID_DATA", `${where} has no ${expected}`);
-    }
-    const confidence = typeof d.confidence === "number" ? d.confidence : null;
+    const shape = parseGeometry(d, geometry);
+    if (typeof shape === "string") throw new BrainError("INVALID_DATA", `${where} has no ${shape}`);
+    const confidence = geometry === "keypoints" ? meanConfidence(d.confidence) : typeof d.confidence === "number" ? d.confidence : null;
     if (isPred && confidence === null) throw new BrainError("INVALID_DATA", `${where} has no confidence`);
     let logits: ArrayLike<number> | null = null;
     if (isPred && useLogits) {
@@ -121,7 +182,7 @@ function parseDets(
     return {
       id,
       label: typeof d.label === "string" ? d.label : null,
-      box: box as number[],
+      ...shape,
       confidence,
       logits,
       crowd: Boolean(crowdAttr),
@@ -147,6 +208,7 @@ export async function runDetectionMistakenness(
 ): Promise<DetectionMistakennessResult> {
   const { labelType, predField, labelField, field, missingField, spuriousField, useLogits, copyMissing } = p;
   const { object, geometry } = OBJECT_LABEL_TYPES[labelType];
+  const list = OBJECT_LISTS[labelType];
   const outputs = [field, missingField, spuriousField];
   if (new Set(outputs).size !== 3) throw new BrainError("INVALID_PARAMS", "The mistakenness, missing and spurious fields must differ");
   for (const f of outputs) {
@@ -172,8 +234,8 @@ export async function runDetectionMistakenness(
   const projection = { _id: 1, [labelField]: 1, [predField]: 1 };
   const score = (doc: RawSample) => {
     const id = doc._id.toHexString();
-    const rawPreds = detectionsOf(doc, predField);
-    const rawGts = detectionsOf(doc, labelField);
+    const rawPreds = objectsOf(doc, predField, list);
+    const rawGts = objectsOf(doc, labelField, list);
     const preds = parseDets(rawPreds ?? [], labelType, id, predField, missingField, true, useLogits);
     const gts = parseDets(rawGts ?? [], labelType, id, labelField, missingField, false, false);
     let result: ImageMistakenness;
@@ -213,6 +275,7 @@ export async function runDetectionMistakenness(
   let max: number | null = null;
   let possibleMissing = 0;
   let possibleSpurious = 0;
+  let overlapFailures = 0;
   seen = 0;
   const now = new Date();
   for await (const batch of streamSamples<RawSample>(ctx.db, ctx.dataset, ctx.target, projection)) {
@@ -222,6 +285,7 @@ export async function runDetectionMistakenness(
       const { result, rawGts } = score(doc);
       possibleMissing += result.missing.length;
       possibleSpurious += result.spurious.length;
+      overlapFailures += result.failures;
       const v = result.value;
       if (!Number.isNaN(v)) {
         if (min === null || v < min) min = v;
@@ -245,7 +309,7 @@ export async function runDetectionMistakenness(
         result.copies.length > 0
           ? {
               $map: {
-                input: { $filter: { input: `$${predField}.detections`, as: "p", cond: { $in: ["$$p._id", result.copies.map((id) => new ObjectId(id))] } } },
+                input: { $filter: { input: `$${predField}.${list}`, as: "p", cond: { $in: ["$$p._id", result.copies.map((id) => new ObjectId(id))] } } },
                 as: "p",
                 in: { $mergeObjects: ["$$p", { [missingField]: true }] },
               },
@@ -253,17 +317,17 @@ export async function runDetectionMistakenness(
           : null;
       if (copyMissing && rawGts === null) {
         // as the reference: with copy_missing a sample without ground truth gets an empty label list (with the copies)
-        set[labelField] = { _cls: labelType, detections: copies ?? { $literal: [] } };
+        set[labelField] = { _cls: labelType, [list]: copies ?? { $literal: [] } };
       } else if (gtBranches.length || copies) {
         const marked = gtBranches.length
-          ? { $map: { input: `$${labelField}.detections`, as: "d", in: { $mergeObjects: ["$$d", { $switch: { branches: gtBranches, default: {} } }] } } }
-          : `$${labelField}.detections`;
-        set[`${labelField}.detections`] = copies ? { $concatArrays: [marked, copies] } : marked;
+          ? { $map: { input: `$${labelField}.${list}`, as: "d", in: { $mergeObjects: ["$$d", { $switch: { branches: gtBranches, default: {} } }] } } }
+          : `$${labelField}.${list}`;
+        set[`${labelField}.${list}`] = copies ? { $concatArrays: [marked, copies] } : marked;
       }
       if (missingIds.length) {
-        set[`${predField}.detections`] = {
+        set[`${predField}.${list}`] = {
           $map: {
-            input: `$${predField}.detections`,
+            input: `$${predField}.${list}`,
             as: "d",
             in: { $cond: [{ $in: ["$$d._id", missingIds] }, { $mergeObjects: ["$$d", { [missingField]: true }] }, "$$d"] },
           },
@@ -318,6 +382,7 @@ export async function runDetectionMistakenness(
     replaced: replace,
     possibleMissing,
     possibleSpurious,
+    overlapFailures,
     evalKey,
   };
 }
