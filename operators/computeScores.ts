@@ -195,8 +195,8 @@ export class ComputeMistakenness extends ScoreOperator {
 
   /** The chosen prediction field, its type, and the ground-truth fields of that type. */
   private choices(ctx: ExecutionContext, info: DatasetInfo) {
-    // frame fields of videos: classifications only, ground truth among the frame fields too
-    const preds = [...labelFieldsOfType(info.fields, MISTAKENNESS_TYPES), ...labelFieldsOfType(info.frameFields, CLASSIFICATION_TYPES)];
+    // frame fields of videos too, with their ground truth among the frame fields
+    const preds = [...labelFieldsOfType(info.fields, MISTAKENNESS_TYPES), ...labelFieldsOfType(info.frameFields, MISTAKENNESS_TYPES)];
     const pred = chosen(ctx, "pred_field", preds);
     const frames = typeof pred === "string" && pred.startsWith("frames.");
     const candidates = frames ? info.frameFields : info.fields;

@@ -1,6 +1,6 @@
 import { Db, Document, ObjectId } from "mongodb";
 import { BrainError } from "../errors";
-import { DatasetDoc, samplesCollection } from "./datasets";
+import { DatasetDoc, framesCollection, samplesCollection } from "./datasets";
 
 /**
  * The samples a job runs on. FiftyOne compiles a view to an aggregation pipeline over
@@ -101,4 +101,40 @@ export async function countSamples(db: Db, dataset: DatasetDoc, target: ViewTarg
   stages.push({ $count: "n" });
   const [row] = await samplesCollection(db, dataset).aggregate<{ n: number }>(stages, { allowDiskUse: true }).toArray();
   return row?.n ?? 0;
+}
+
+/** A frame document with the projected fields. */
+export type FrameDoc = { _id: ObjectId; _sample_id: ObjectId; frame_number: number; [k: string]: unknown };
+
+/**
+ * Streams the target's videos in batches with their frames (in frame order), reading the
+ * given frame fields. A view whose pipeline attaches the frames (FiftyOne does so for
+ * frame-level stages: match_frames, filter_labels on frames, …) is read with its frames as
+ * the view shows them; otherwise every frame of its videos is read.
+ */
+export async function* streamVideoFrames(
+  db: Db,
+  dataset: DatasetDoc,
+  target: ViewTarget,
+  fields: readonly string[],
+): AsyncGenerator<{ sampleId: ObjectId; frames: FrameDoc[] }[]> {
+  const frames = framesCollection(db, dataset);
+  const frameProjection = Object.fromEntries([["_sample_id", 1], ["frame_number", 1], ...fields.map((f) => [f, 1])]);
+  const attached = (target.pipeline ?? []).some((stage) => stage.$lookup?.from === frames.collectionName && stage.$lookup?.as === "frames");
+  // (an array's documents keep only what is projected: their _id too)
+  const projection = attached ? { _id: 1, ...Object.fromEntries(["_id", ...Object.keys(frameProjection)].map((k) => [`frames.${k}`, 1])) } : { _id: 1 };
+  type SampleDoc = { _id: ObjectId; frames?: FrameDoc[] };
+  for await (const batch of streamSamples<SampleDoc>(db, dataset, target, projection)) {
+    if (attached) {
+      yield batch.map((d) => ({ sampleId: d._id, frames: d.frames ?? [] }));
+      continue;
+    }
+    const bySample = new Map<string, FrameDoc[]>(batch.map((d) => [d._id.toHexString(), []]));
+    const docs = await frames
+      .find<FrameDoc>({ _sample_id: { $in: batch.map((d) => d._id) } }, { projection: frameProjection })
+      .sort({ _sample_id: 1, frame_number: 1 })
+      .toArray();
+    for (const f of docs) bySample.get(f._sample_id.toHexString())?.push(f);
+    yield batch.map((d) => ({ sampleId: d._id, frames: bySample.get(d._id.toHexString()) ?? [] }));
+  }
 }

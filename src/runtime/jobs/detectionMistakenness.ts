@@ -1,11 +1,11 @@
 import { AnyBulkWriteOperation, Document, Double, Int32, ObjectId } from "mongodb";
 import { BrainError } from "../../errors";
-import { findField, samplesCollection } from "../../fiftyone/datasets";
+import { findField, findFrameField, FRAMES_PREFIX, framesCollection, samplesCollection } from "../../fiftyone/datasets";
 import { storedArray } from "../../fiftyone/embeddings";
 import { FLOAT_FIELD, fieldDoc, FieldType } from "../../fiftyone/fields";
 import { OBJECT_LISTS, ObjectListType } from "../../fiftyone/labels";
 import { assertReplaceableRun, registerBrainRun } from "../../fiftyone/runs";
-import { streamSamples } from "../../fiftyone/samples";
+import { streamSamples, streamVideoFrames } from "../../fiftyone/samples";
 import { DetObject, Geometry, imageMistakenness, ImageMistakenness, MissingLogitsError } from "../../methods/detectionMistakenness";
 import { Point } from "../../methods/shapeOverlap";
 import { JobContext } from "../job";
@@ -155,7 +155,7 @@ function finiteList(v: unknown, size: number): v is number[] {
 function parseDets(
   raw: RawDet[],
   type: ObjectLabelType,
-  sampleId: string,
+  place: string,
   field: string,
   missingField: string,
   isPred: boolean,
@@ -164,7 +164,7 @@ function parseDets(
   const { object, geometry } = OBJECT_LABEL_TYPES[type];
   return raw.map((d) => {
     const id = d._id instanceof ObjectId ? d._id.toHexString() : String(d._id);
-    const where = `${object} '${id}' in sample '${sampleId}' field '${field}'`;
+    const where = `${object} '${id}' in ${place} field '${field}'`;
     const shape = parseGeometry(d, geometry);
     if (typeof shape === "string") throw new BrainError("INVALID_DATA", `${where} has no ${shape}`);
     const confidence = geometry === "keypoints" ? meanConfidence(d.confidence) : typeof d.confidence === "number" ? d.confidence : null;
@@ -201,6 +201,12 @@ function evalKeyFor(ctx: JobContext, field: string): string {
   return base + i;
 }
 
+/** One sample and the images scored for it: itself, or its frames (with where they are, for messages). */
+interface Unit {
+  sampleId: ObjectId;
+  images: { doc: RawSample; place: string }[];
+}
+
 export async function runDetectionMistakenness(
   ctx: JobContext,
   p: DetectionMistakennessParams,
@@ -209,10 +215,13 @@ export async function runDetectionMistakenness(
   const { labelType, predField, labelField, field, missingField, spuriousField, useLogits, copyMissing } = p;
   const { object, geometry } = OBJECT_LABEL_TYPES[labelType];
   const list = OBJECT_LISTS[labelType];
+  // frame fields: every frame is an image, scored into the frame fields; its video gets the aggregates
+  const onFrames = labelField.startsWith(FRAMES_PREFIX);
+  const [pred, gt] = [predField, labelField].map((f) => (onFrames ? f.slice(FRAMES_PREFIX.length) : f));
   const outputs = [field, missingField, spuriousField];
   if (new Set(outputs).size !== 3) throw new BrainError("INVALID_PARAMS", "The mistakenness, missing and spurious fields must differ");
   for (const f of outputs) {
-    if (f === predField || f === labelField) throw new BrainError("INVALID_PARAMS", `Output field '${f}' must differ from the label fields`);
+    if (f === pred || f === gt) throw new BrainError("INVALID_PARAMS", `Output field '${f}' must differ from the label fields`);
   }
   const replace = await assertReplaceableRun(ctx.db, ctx.dataset, field, DETECTION_MISTAKENNESS_CONFIG_CLS, {
     pred_field: predField,
@@ -225,52 +234,70 @@ export async function runDetectionMistakenness(
   const types: [string, FieldType][] = [[field, FLOAT_FIELD], [missingField, INT_FIELD], [spuriousField, INT_FIELD]];
   for (const [name, ftype] of types) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new BrainError("INVALID_PARAMS", `Invalid field name '${name}': use letters, digits and _`);
-    const existing = findField(ctx.dataset, name);
-    if (existing && (!replace || existing.ftype !== ftype)) {
-      throw new BrainError("FIELD_EXISTS", `Field '${name}' already exists on dataset '${ctx.dataset.name}'; choose another field name`);
+    for (const [existing, kind] of [[findField(ctx.dataset, name), "Field"], ...(onFrames ? [[findFrameField(ctx.dataset, name), "Frame field"] as const] : [])] as const) {
+      if (existing && (!replace || existing.ftype !== ftype)) {
+        throw new BrainError("FIELD_EXISTS", `${kind} '${name}' already exists on dataset '${ctx.dataset.name}'; choose another field name`);
+      }
     }
   }
 
-  const projection = { _id: 1, [labelField]: 1, [predField]: 1 };
-  const score = (doc: RawSample) => {
-    const id = doc._id.toHexString();
-    const rawPreds = objectsOf(doc, predField, list);
-    const rawGts = objectsOf(doc, labelField, list);
-    const preds = parseDets(rawPreds ?? [], labelType, id, predField, missingField, true, useLogits);
-    const gts = parseDets(rawGts ?? [], labelType, id, labelField, missingField, false, false);
+  async function* units(): AsyncGenerator<Unit[]> {
+    if (onFrames) {
+      for await (const batch of streamVideoFrames(ctx.db, ctx.dataset, ctx.target, [pred, gt])) {
+        yield batch.map(({ sampleId, frames }) => ({
+          sampleId,
+          images: frames.map((doc) => ({ doc, place: `frame ${doc.frame_number} of sample '${sampleId.toHexString()}'` })),
+        }));
+      }
+    } else {
+      for await (const batch of streamSamples<RawSample>(ctx.db, ctx.dataset, ctx.target, { _id: 1, [gt]: 1, [pred]: 1 })) {
+        yield batch.map((doc) => ({ sampleId: doc._id, images: [{ doc, place: `sample '${doc._id.toHexString()}'` }] }));
+      }
+    }
+  }
+  const score = ({ doc, place }: Unit["images"][number]) => {
+    const rawPreds = objectsOf(doc, pred, list);
+    const rawGts = objectsOf(doc, gt, list);
+    const preds = parseDets(rawPreds ?? [], labelType, place, predField, missingField, true, useLogits);
+    const gts = parseDets(rawGts ?? [], labelType, place, labelField, missingField, false, false);
     let result: ImageMistakenness;
     try {
       result = imageMistakenness(gts, preds, { useLogits, copyMissing, geometry });
     } catch (err) {
       // only matched predictions' logits are used (as the reference), so only they must have them
       if (err instanceof MissingLogitsError) {
-        throw new BrainError("INVALID_DATA", `${object} '${err.predId}' in sample '${id}' field '${predField}' has no logits`);
+        throw new BrainError("INVALID_DATA", `${object} '${err.predId}' in ${place} field '${predField}' has no logits`);
       }
       throw err;
     }
-    return { id, preds, gts, rawGts, result };
+    return { preds, gts, rawGts, result };
   };
 
   // pass 1: check everything, write nothing
   let objects = 0;
   let seen = 0;
-  for await (const batch of streamSamples<RawSample>(ctx.db, ctx.dataset, ctx.target, projection)) {
+  for await (const batch of units()) {
     ctx.signal.throwIfAborted();
-    for (const doc of batch) {
-      const { preds, gts } = score(doc);
-      objects += preds.length + gts.length;
+    for (const unit of batch) {
+      for (const image of unit.images) {
+        const { preds, gts } = score(image);
+        objects += preds.length + gts.length;
+      }
     }
     seen += batch.length;
     ctx.progress((0.4 * seen) / total, `Checked ${seen}/${total} samples`);
   }
   if (objects === 0) {
-    throw new BrainError("INVALID_DATA", `Fields '${predField}' and '${labelField}' have no object on any of the ${total} samples of the view`);
+    const where = onFrames ? "any frame of the" : "any of the";
+    throw new BrainError("INVALID_DATA", `Fields '${predField}' and '${labelField}' have no object on ${where} ${total} samples of the view`);
   }
 
   // pass 2: compute and write
   const evalKey = evalKeyFor(ctx, field);
   const samples = samplesCollection(ctx.db, ctx.dataset);
+  const frames = onFrames ? framesCollection(ctx.db, ctx.dataset) : null;
   const created = types.filter(([name]) => !findField(ctx.dataset, name));
+  const createdFrame = onFrames ? types.filter(([name]) => !findFrameField(ctx.dataset, name)) : [];
   let min: number | null = null;
   let max: number | null = null;
   let possibleMissing = 0;
@@ -278,74 +305,104 @@ export async function runDetectionMistakenness(
   let overlapFailures = 0;
   seen = 0;
   const now = new Date();
-  for await (const batch of streamSamples<RawSample>(ctx.db, ctx.dataset, ctx.target, projection)) {
+  for await (const batch of units()) {
     ctx.signal.throwIfAborted();
-    const ops: AnyBulkWriteOperation<Document>[] = [];
-    for (const doc of batch) {
-      const { result, rawGts } = score(doc);
-      possibleMissing += result.missing.length;
-      possibleSpurious += result.spurious.length;
-      overlapFailures += result.failures;
-      const v = result.value;
-      if (!Number.isNaN(v)) {
-        if (min === null || v < min) min = v;
-        if (max === null || v > max) max = v;
+    const sampleOps: AnyBulkWriteOperation<Document>[] = [];
+    const frameOps: AnyBulkWriteOperation<Document>[] = [];
+    for (const unit of batch) {
+      // the sample's value: its image's, or the largest of its frames' (−1 included, NaN wins as np.max; none without frames)
+      let value: number | null = null;
+      let unitMissing = 0;
+      let unitSpurious = 0;
+      for (const image of unit.images) {
+        const { result, rawGts } = score(image);
+        unitMissing += result.missing.length;
+        unitSpurious += result.spurious.length;
+        overlapFailures += result.failures;
+        const v = result.value;
+        if (value === null || (!Number.isNaN(value) && (Number.isNaN(v) || v > value))) value = v;
+        const update = { updateOne: { filter: { _id: image.doc._id }, update: [{ $set: { ...imageUpdate(result, rawGts), last_modified_at: now } }] } };
+        (onFrames ? frameOps : sampleOps).push(update);
       }
-      const set: Document = {
-        [field]: new Double(v),
-        [missingField]: new Int32(result.missing.length),
-        [spuriousField]: new Int32(result.spurious.length),
-        last_modified_at: now,
-      };
-      const gtBranches = [
-        ...[...result.gtScores].map(([id, s]) => ({
-          case: { $eq: ["$$d._id", new ObjectId(id)] },
-          then: { [field]: new Double(s.mistakenness), [`${field}_loc`]: new Double(s.loc) },
-        })),
-        ...result.spurious.map((id) => ({ case: { $eq: ["$$d._id", new ObjectId(id)] }, then: { [spuriousField]: true } })),
-      ];
-      const missingIds = result.missing.map((id) => new ObjectId(id));
-      const copies =
-        result.copies.length > 0
-          ? {
-              $map: {
-                input: { $filter: { input: `$${predField}.${list}`, as: "p", cond: { $in: ["$$p._id", result.copies.map((id) => new ObjectId(id))] } } },
-                as: "p",
-                in: { $mergeObjects: ["$$p", { [missingField]: true }] },
-              },
-            }
-          : null;
-      if (copyMissing && rawGts === null) {
-        // as the reference: with copy_missing a sample without ground truth gets an empty label list (with the copies)
-        set[labelField] = { _cls: labelType, [list]: copies ?? { $literal: [] } };
-      } else if (gtBranches.length || copies) {
-        const marked = gtBranches.length
-          ? { $map: { input: `$${labelField}.${list}`, as: "d", in: { $mergeObjects: ["$$d", { $switch: { branches: gtBranches, default: {} } }] } } }
-          : `$${labelField}.${list}`;
-        set[`${labelField}.${list}`] = copies ? { $concatArrays: [marked, copies] } : marked;
+      possibleMissing += unitMissing;
+      possibleSpurious += unitSpurious;
+      if (value !== null && !Number.isNaN(value)) {
+        if (min === null || value < min) min = value;
+        if (max === null || value > max) max = value;
       }
-      if (missingIds.length) {
-        set[`${predField}.${list}`] = {
-          $map: {
-            input: `$${predField}.${list}`,
-            as: "d",
-            in: { $cond: [{ $in: ["$$d._id", missingIds] }, { $mergeObjects: ["$$d", { [missingField]: true }] }, "$$d"] },
-          },
+      if (onFrames) {
+        const set = {
+          [field]: value === null ? null : new Double(value),
+          [missingField]: new Int32(unitMissing),
+          [spuriousField]: new Int32(unitSpurious),
+          last_modified_at: now,
         };
+        sampleOps.push({ updateOne: { filter: { _id: unit.sampleId }, update: { $set: set } } });
       }
-      ops.push({ updateOne: { filter: { _id: doc._id }, update: [{ $set: set }] } });
     }
-    if (ops.length) await samples.bulkWrite(ops, { ordered: true });
+    if (frames && frameOps.length) await frames.bulkWrite(frameOps, { ordered: true });
+    if (sampleOps.length) await samples.bulkWrite(sampleOps, { ordered: true });
     seen += batch.length;
     ctx.progress(0.4 + (0.55 * seen) / total, `Scored ${seen}/${total} samples`);
   }
-  if (created.length) {
+
+  /** The image's fields, object attributes and copies (an update pipeline's $set, local field names). */
+  function imageUpdate(result: ImageMistakenness, rawGts: RawDet[] | null): Document {
+    const set: Document = {
+      [field]: new Double(result.value),
+      [missingField]: new Int32(result.missing.length),
+      [spuriousField]: new Int32(result.spurious.length),
+    };
+    const gtBranches = [
+      ...[...result.gtScores].map(([id, s]) => ({
+        case: { $eq: ["$$d._id", new ObjectId(id)] },
+        then: { [field]: new Double(s.mistakenness), [`${field}_loc`]: new Double(s.loc) },
+      })),
+      ...result.spurious.map((id) => ({ case: { $eq: ["$$d._id", new ObjectId(id)] }, then: { [spuriousField]: true } })),
+    ];
+    const missingIds = result.missing.map((id) => new ObjectId(id));
+    const copies =
+      result.copies.length > 0
+        ? {
+            $map: {
+              input: { $filter: { input: `$${pred}.${list}`, as: "p", cond: { $in: ["$$p._id", result.copies.map((id) => new ObjectId(id))] } } },
+              as: "p",
+              in: { $mergeObjects: ["$$p", { [missingField]: true }] },
+            },
+          }
+        : null;
+    if (copyMissing && rawGts === null) {
+      // as the reference: with copy_missing an image without ground truth gets an empty label list (with the copies)
+      set[gt] = { _cls: labelType, [list]: copies ?? { $literal: [] } };
+    } else if (gtBranches.length || copies) {
+      const marked = gtBranches.length
+        ? { $map: { input: `$${gt}.${list}`, as: "d", in: { $mergeObjects: ["$$d", { $switch: { branches: gtBranches, default: {} } }] } } }
+        : `$${gt}.${list}`;
+      set[`${gt}.${list}`] = copies ? { $concatArrays: [marked, copies] } : marked;
+    }
+    if (missingIds.length) {
+      set[`${pred}.${list}`] = {
+        $map: {
+          input: `$${pred}.${list}`,
+          as: "d",
+          in: { $cond: [{ $in: ["$$d._id", missingIds] }, { $mergeObjects: ["$$d", { [missingField]: true }] }, "$$d"] },
+        },
+      };
+    }
+    return set;
+  }
+
+  const declare = async (key: "sample_fields" | "frame_fields", fields: [string, FieldType][]) => {
+    if (!fields.length) return;
     await ctx.db.collection("datasets").updateOne(
       { _id: ctx.dataset._id },
-      { $push: { sample_fields: { $each: created.map(([name, ftype]) => fieldDoc(name, ftype)) } }, $set: { last_modified_at: new Date() } } as Document,
+      { $push: { [key]: { $each: fields.map(([name, ftype]) => fieldDoc(name, ftype)) } }, $set: { last_modified_at: new Date() } } as Document,
     );
-    for (const [name, ftype] of created) ctx.dataset.sample_fields.push(fieldDoc(name, ftype));
-  }
+    const docs = key === "frame_fields" ? (ctx.dataset.frame_fields ??= []) : ctx.dataset.sample_fields;
+    for (const [name, ftype] of fields) docs.push(fieldDoc(name, ftype));
+  };
+  await declare("sample_fields", created);
+  await declare("frame_fields", createdFrame);
   await registerBrainRun(
     ctx.db,
     ctx.dataset,

@@ -1,11 +1,11 @@
 import { ObjectId } from "mongodb";
 import { BrainError } from "../../errors";
-import { findField, findFrameField, FRAMES_PREFIX, framesCollection } from "../../fiftyone/datasets";
+import { findField, findFrameField, FRAMES_PREFIX } from "../../fiftyone/datasets";
 import { readEmbeddings } from "../../fiftyone/embeddings";
 import { deleteFrameField, deleteSampleField, scoreFieldError, writeFrameScoreField, writeScoreField } from "../../fiftyone/fields";
 import { readClassification, requireLabelField, StoredClassification } from "../../fiftyone/labels";
 import { assertReplaceableRun, registerBrainRun, RunConfig } from "../../fiftyone/runs";
-import { streamSamples } from "../../fiftyone/samples";
+import { streamSamples, streamVideoFrames } from "../../fiftyone/samples";
 import { hardness } from "../../methods/hardness";
 import { classificationMistakenness } from "../../methods/mistakenness";
 import {
@@ -40,7 +40,7 @@ export const CLASSIFICATION_MISTAKENNESS_CONFIG_CLS =
   "fiftyone.brain.internal.core.mistakenness.ClassificationMistakennessConfig";
 
 const CLASSIFICATION_TYPES = ["Classification", "Classifications"] as const;
-const OBJECT_TYPES = ["Detections", "Polylines", "Keypoints", "TemporalDetections"];
+const OBJECT_TYPES = Object.keys(OBJECT_LABEL_TYPES);
 
 export interface ScoreResult {
   brainKey: string;
@@ -295,9 +295,7 @@ export const hardnessJob: Job<ScoreResult> = {
  * A score of frame-level label fields (`frames.<name>`, read with readClassification):
  * each frame's score into the frame field `field`, each sample's largest frame score
  * (null without one; a NaN wins, as np.max) into the sample field `field`, as the
- * reference scores videos. A view whose pipeline attaches the frames (FiftyOne does so
- * for frame-level stages: match_frames, filter_labels on frames, …) is read with its
- * frames as the view shows them; otherwise every frame of its videos is read. Everything
+ * reference scores videos; the frames as streamVideoFrames reads them. Everything
  * is computed and checked before anything is written; the frame field goes again if the
  * rest fails.
  */
@@ -314,38 +312,16 @@ async function frameScores(
   if (findFrameField(ctx.dataset, field) && !replace) {
     throw new BrainError("FIELD_EXISTS", `Frame field '${field}' already exists on dataset '${ctx.dataset.name}'; choose another field name`);
   }
-  const frames = framesCollection(ctx.db, ctx.dataset);
   const frameValues: [ObjectId, number | null][] = [];
   const values: [string, number | null][] = [];
   let numMissing = 0;
   let seen = 0;
-  type FrameDoc = { _id: ObjectId; _sample_id: ObjectId; frame_number: number; [k: string]: unknown };
-  const frameProjection = Object.fromEntries([["_sample_id", 1], ["frame_number", 1], ...locals.map((f) => [f, 1])]);
-  const attached = (ctx.target.pipeline ?? []).some((stage) => stage.$lookup?.from === frames.collectionName && stage.$lookup?.as === "frames");
-  // (an array's documents keep only what is projected: their _id too)
-  const projection = attached ? { _id: 1, ...Object.fromEntries(["_id", ...Object.keys(frameProjection)].map((k) => [`frames.${k}`, 1])) } : { _id: 1 };
-  type SampleDoc = { _id: ObjectId; frames?: FrameDoc[] };
-  for await (const batch of streamSamples<SampleDoc>(ctx.db, ctx.dataset, ctx.target, projection)) {
+  for await (const batch of streamVideoFrames(ctx.db, ctx.dataset, ctx.target, locals)) {
     ctx.signal.throwIfAborted();
-    const bySample = new Map<string, FrameDoc[]>();
-    if (attached) {
-      for (const d of batch) bySample.set(d._id.toHexString(), d.frames ?? []);
-    } else {
-      const docs = await frames
-        .find<FrameDoc>({ _sample_id: { $in: batch.map((d) => d._id) } }, { projection: frameProjection })
-        .sort({ _sample_id: 1, frame_number: 1 })
-        .toArray();
-      for (const f of docs) {
-        const key = f._sample_id.toHexString();
-        const list = bySample.get(key);
-        if (list) list.push(f);
-        else bySample.set(key, [f]);
-      }
-    }
-    for (const { _id } of batch) {
-      const id = _id.toHexString();
+    for (const { sampleId, frames } of batch) {
+      const id = sampleId.toHexString();
       let max: number | null = null;
-      for (const f of bySample.get(id) ?? []) {
+      for (const f of frames) {
         const where = (name: string) => `Frame ${f.frame_number} of sample '${id}' field '${name}'`;
         const v = score(
           locals.map((local, k) => readClassification(f[local], where(labelFields[k]))),
@@ -394,15 +370,9 @@ export const mistakennessJob: Job<ScoreResult> = {
     if (frames !== labelField.startsWith(FRAMES_PREFIX)) {
       throw new BrainError("INVALID_PARAMS", `'${predField}' and '${labelField}' must both be frame fields or both sample fields`);
     }
-    const predType = requireLabelField(ctx.dataset, predField, [...CLASSIFICATION_TYPES, ...(frames ? [] : OBJECT_TYPES)], "pred_field", frames);
+    const predType = requireLabelField(ctx.dataset, predField, [...CLASSIFICATION_TYPES, ...OBJECT_TYPES], "pred_field", frames);
     if (OBJECT_TYPES.includes(predType)) {
-      if (!(predType in OBJECT_LABEL_TYPES)) {
-        throw new BrainError(
-          "INVALID_PARAMS",
-          `Mistakenness of ${predType} is not supported yet; only Classification, Classifications, ${Object.keys(OBJECT_LABEL_TYPES).join(" and ")}`,
-        );
-      }
-      requireLabelField(ctx.dataset, labelField, [predType], "label_field");
+      requireLabelField(ctx.dataset, labelField, [predType], "label_field", frames);
       const total = await requireSamples(ctx);
       return runDetectionMistakenness(
         ctx,
