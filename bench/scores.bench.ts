@@ -71,18 +71,31 @@ interface Side {
   peakRssMb: number;
 }
 
-/** Runs `once` ctx.repeats times, undoing each run but the last with `cleanup`. */
-async function repeat(ctx: BenchContext, dataset: string, cleanup: string[], once: () => Promise<Measurement>): Promise<Side[]> {
-  const out: Side[] = [];
+/** One side of a comparison: a run on a dataset, and the brain keys that undo it. */
+interface Runner {
+  dataset: string;
+  cleanup: string[];
+  once: () => Promise<Measurement>;
+}
+
+/**
+ * Runs both sides ctx.repeats times, alternating (ours, reference, ours, …), so that the
+ * machine's drift and mongod's background work (checkpoints after the previous runs'
+ * writes) fall on both; each run but the last is undone before the next.
+ */
+async function alternate(ctx: BenchContext, ours: Runner, reference: Runner): Promise<{ ours: Side[]; ref: Side[] }> {
+  const out = { ours: [] as Side[], ref: [] as Side[] };
   for (let i = 0; i < ctx.repeats; i++) {
-    out.push(await once());
-    if (i < ctx.repeats - 1) {
-      py(ctx, `
+    for (const [runner, into] of [[ours, out.ours], [reference, out.ref]] as const) {
+      into.push(await runner.once());
+      if (i < ctx.repeats - 1) {
+        py(ctx, `
 import fiftyone as fo
-ds = fo.load_dataset(${JSON.stringify(dataset)})
-for k in ${JSON.stringify(cleanup)}:
+ds = fo.load_dataset(${JSON.stringify(runner.dataset)})
+for k in ${JSON.stringify(runner.cleanup)}:
     if k in ds.list_brain_runs(): ds.delete_brain_run(k)
 `);
+      }
     }
   }
   return out;
@@ -102,10 +115,8 @@ seconds = time.perf_counter() - t0
 print(json.dumps({"seconds": seconds, "peakRssMb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "output": None}))
 `], ctx.env);
 
-async function side(ctx: BenchContext, method: string, dataset: string, params: Record<string, unknown>, call: string, field: string, refField: string) {
-  const ours = await repeat(ctx, dataset, [field], oursOnce(ctx, method, dataset, params));
-  const ref = await repeat(ctx, dataset, [refField], referenceOnce(ctx, dataset, call));
-  return { ours, ref };
+function side(ctx: BenchContext, method: string, dataset: string, params: Record<string, unknown>, call: string, field: string, refField: string) {
+  return alternate(ctx, { dataset, cleanup: [field], once: oursOnce(ctx, method, dataset, params) }, { dataset, cleanup: [refField], once: referenceOnce(ctx, dataset, call) });
 }
 
 /** max |Δ| and Spearman ρ between two score fields, read by Python. */
@@ -155,15 +166,18 @@ export async function benchScores(ctx: BenchContext, options: ScoreBenchOptions)
     const ours = `${name}_ours`;
     py(ctx, `import fiftyone as fo; fo.load_dataset(${JSON.stringify(name)}).clone(${JSON.stringify(ours)})`);
     // each side on its own copy: the run writes into the label fields
-    const oursSide = await repeat(ctx, ours, ["mistakenness"], oursOnce(ctx, "compute_mistakenness", ours, { pred_field: "pred", label_field: "gt" }));
-    const refSide = await repeat(ctx, name, ["mistakenness"], referenceOnce(ctx, name, `fob.compute_mistakenness(ds, "pred", label_field="gt", progress=False)`));
+    const sides = await alternate(
+      ctx,
+      { dataset: ours, cleanup: ["mistakenness"], once: oursOnce(ctx, "compute_mistakenness", ours, { pred_field: "pred", label_field: "gt" }) },
+      { dataset: name, cleanup: ["mistakenness"], once: referenceOnce(ctx, name, `fob.compute_mistakenness(ds, "pred", label_field="gt", progress=False)`) },
+    );
     const agree = py(ctx, `
 import json, numpy as np, fiftyone as fo
 a = fo.load_dataset(${JSON.stringify(ours)}); b = fo.load_dataset(${JSON.stringify(name)})
 ok = all(np.allclose(np.array(a.values(f), dtype=float), np.array(b.values(f), dtype=float), atol=1e-6) for f in ("mistakenness", "possible_missing", "possible_spurious"))
 print(json.dumps(ok))
 `).trim().endsWith("true");
-    rows.push(row("detection mistakenness", `${options.detImages} images, ~4 objects each`, { ours: oursSide, ref: refSide }, agree));
+    rows.push(row("detection mistakenness", `${options.detImages} images, ~4 objects each`, sides, agree));
     py(ctx, `import fiftyone as fo; fo.delete_dataset(${JSON.stringify(name)}); fo.delete_dataset(${JSON.stringify(ours)})`);
   }
   return rows;

@@ -3,7 +3,7 @@ import { Db } from "mongodb";
 import { BrainError } from "../errors";
 import { DatasetDoc, FieldDoc, findField } from "./datasets";
 import { Inflater } from "./inflater";
-import { decodeStoredNumpy, NumpyArray, NumpyFormatError, parseNpy } from "./numpy";
+import { decodeStoredNumpy, NumpyArray } from "./numpy";
 import { countSamples, prefetched, streamRawSamples, ViewTarget } from "./samples";
 
 /** Field classes whose values are vectors: numpy arrays stored as bytes, or plain lists of numbers. */
@@ -62,11 +62,10 @@ export interface StoredArray {
   float32: boolean;
 }
 
-export function storedArray(value: unknown, inflated?: Buffer | Error): StoredArray | null {
+export function storedArray(value: unknown): StoredArray | null {
   if (value instanceof Binary) {
     try {
-      if (inflated instanceof Error) throw new NumpyFormatError(`not a serialized numpy array (${inflated.message})`);
-      return fromNumpy(inflated ? parseNpy(inflated) : decodeStoredNumpy(value.buffer.subarray(0, value.position)));
+      return fromNumpy(decodeStoredNumpy(value.buffer.subarray(0, value.position)));
     } catch (err) {
       throw notNumpy(err);
     }
@@ -121,47 +120,6 @@ function rawSampleValue(doc: Buffer, field: string): SampleValue {
   return { id, value };
 }
 
-/**
- * Pairs each batch of sample values with their inflated bytes (undefined where the value
- * is not numpy bytes): the next batch is inflated on Inflater's worker while the caller
- * decodes this one, and this thread helps with a batch instead of waiting for it.
- */
-async function* withInflated(source: AsyncIterable<SampleValue[]>): AsyncGenerator<{ docs: SampleValue[]; inflated: Array<Buffer | Error | undefined> }> {
-  const inflate = (docs: SampleValue[]) => {
-    const slots: number[] = [];
-    const items: Uint8Array[] = [];
-    docs.forEach(({ value }, i) => {
-      if (value instanceof Binary) {
-        slots.push(i);
-        items.push(value.buffer.subarray(0, value.position));
-      }
-    });
-    const job = Inflater.shared().inflate(items);
-    const done = job.result.then((out) => {
-      const inflated = new Array<Buffer | Error | undefined>(docs.length);
-      slots.forEach((slot, k) => (inflated[slot] = out[k]));
-      return { docs, inflated };
-    });
-    done.catch(() => undefined); // awaited in order below
-    return { help: job.help, done };
-  };
-  let ahead: ReturnType<typeof inflate> | null = null;
-  for await (const docs of source) {
-    const next = inflate(docs);
-    if (ahead) {
-      ahead.help();
-      yield await ahead.done;
-    } else {
-      next.help(); // the first batch: nothing else to do here, and a starting worker takes tens of milliseconds
-    }
-    ahead = next;
-  }
-  if (ahead) {
-    ahead.help();
-    yield await ahead.done;
-  }
-}
-
 async function* sampleValues(source: AsyncIterable<Buffer[]>, field: string): AsyncGenerator<SampleValue[]> {
   for await (const docs of source) yield docs.map((doc) => rawSampleValue(doc, field));
 }
@@ -207,61 +165,115 @@ export async function readEmbeddings(
   options: ReadOptions = {},
 ): Promise<EmbeddingsMatrix<Float32Array | Float64Array>> {
   embeddingsFieldDoc(dataset, field);
-  Inflater.shared().start();
+  const decoder = Inflater.shared();
+  decoder.start();
   // counted while the first batch is fetched
   const counted = options.total !== undefined ? Promise.resolve(options.total) : countSamples(db, dataset, target);
   counted.catch(() => undefined); // awaited below
   let total = -1;
   const ids: string[] = [];
+  // allocated at the first value (its size and type)
   let vectors: Float32Array | Float64Array = new Float32Array(0);
   let dim = -1;
   let numMissing = 0;
   let seen = 0;
-  const raw = prefetched(streamRawSamples(db, dataset, target, { _id: 1, [field]: 1 }, options.batchSize ?? 1000));
-  for await (const { docs: batch, inflated } of withInflated(sampleValues(raw, field))) {
-    options.signal?.throwIfAborted();
-    if (total < 0) total = await counted;
-    for (const [i, { id, value }] of batch.entries()) {
-      let arr: StoredArray | null;
-      try {
-        arr = storedArray(value, inflated[i]);
-      } catch (err) {
-        throw new BrainError("INVALID_DATA", `Embeddings field '${field}' of sample '${id}' ${(err as Error).message}`);
-      }
-      if (arr === null) {
-        numMissing++;
-        continue;
-      }
-      if (arr.shape.length !== 1) {
-        throw new BrainError(
-          "INVALID_DATA",
-          `Embeddings field '${field}' of sample '${id}' holds an array of shape (${arr.shape.join(", ")}); embeddings must be 1-D vectors`,
-        );
-      }
-      const d = arr.shape[0];
-      if (dim < 0) {
-        if (d === 0) throw new BrainError("INVALID_DATA", `Embeddings field '${field}' of sample '${id}' holds an empty vector`);
-        dim = d;
-        // numpy reads float32 back as float32 and everything else as float64, and so do we when asked
-        const wide = options.float64 === true && !arr.float32;
-        vectors = wide ? new Float64Array(total * dim) : new Float32Array(total * dim);
-      } else if (d !== dim) {
-        throw new BrainError(
-          "INVALID_DATA",
-          `Embeddings in field '${field}' have different dimensions: sample '${id}' has ${d}, earlier samples have ${dim}`,
-        );
-      }
-      const row = ids.length * dim;
-      vectors.set(arr.data, row);
-      const k = firstNonFinite(vectors, row, row + dim);
-      if (k >= 0) {
-        throw new BrainError("INVALID_DATA", `Embeddings field '${field}' of sample '${id}' contains ${arr.data[k - row]} (element ${k - row})`);
-      }
-      ids.push(id);
+  let nextRow = 0;
+
+  /** A value through every check, into its row: the first value, and whatever the decoder left. */
+  const exact = (id: string, value: unknown, row: number) => {
+    let arr: StoredArray | null;
+    try {
+      arr = storedArray(value);
+    } catch (err) {
+      throw new BrainError("INVALID_DATA", `Embeddings field '${field}' of sample '${id}' ${(err as Error).message}`);
     }
-    seen += batch.length;
+    if (arr === null) throw new BrainError("INTERNAL", `Embeddings field '${field}' of sample '${id}' changed while it was read`);
+    if (arr.shape.length !== 1) {
+      throw new BrainError(
+        "INVALID_DATA",
+        `Embeddings field '${field}' of sample '${id}' holds an array of shape (${arr.shape.join(", ")}); embeddings must be 1-D vectors`,
+      );
+    }
+    const d = arr.shape[0];
+    if (dim < 0) {
+      if (d === 0) throw new BrainError("INVALID_DATA", `Embeddings field '${field}' of sample '${id}' holds an empty vector`);
+      dim = d;
+      // numpy reads float32 back as float32 and everything else as float64, and so do we when asked
+      const wide = options.float64 === true && !arr.float32;
+      vectors = wide ? new Float64Array(total * dim) : new Float32Array(total * dim);
+    } else if (d !== dim) {
+      throw new BrainError(
+        "INVALID_DATA",
+        `Embeddings in field '${field}' have different dimensions: sample '${id}' has ${d}, earlier samples have ${dim}`,
+      );
+    }
+    vectors.set(arr.data, row * dim);
+    const k = firstNonFinite(vectors, row * dim, (row + 1) * dim);
+    if (k >= 0) {
+      throw new BrainError("INVALID_DATA", `Embeddings field '${field}' of sample '${id}' contains ${arr.data[k - row * dim]} (element ${k - row * dim})`);
+    }
+  };
+
+  /**
+   * Gives the batch's values their rows (in view order) and starts decoding its numpy bytes
+   * into a block shared with the worker (the matrix itself stays an ordinary buffer, as
+   * onnxruntime takes no shared memory). The read's first value goes through the exact
+   * path first: it sets the matrix's size and type.
+   */
+  const start = async (docs: SampleValue[]) => {
+    if (total < 0) total = await counted;
+    const firstRow = nextRow;
+    const rows = docs.map(({ value }) => (value === null || value === undefined ? -1 : nextRow++));
+    if (nextRow > total) throw new BrainError("INTERNAL", `The view changed while it was read (more than ${total} samples)`);
+    const first = dim < 0 ? rows.findIndex((r) => r >= 0) : -1;
+    if (first >= 0) exact(docs[first].id, docs[first].value, rows[first]);
+    if (dim < 0) return { docs, rows, firstRow, slots: [], block: null, job: null };
+    const slots: number[] = [];
+    docs.forEach(({ value }, i) => {
+      if (value instanceof Binary) slots.push(i);
+    });
+    const shared = new SharedArrayBuffer((nextRow - firstRow) * dim * vectors.BYTES_PER_ELEMENT);
+    const block = vectors instanceof Float64Array ? new Float64Array(shared) : new Float32Array(shared);
+    const items = slots.map((i) => (docs[i].value as Binary).buffer.subarray(0, (docs[i].value as Binary).position));
+    const job = decoder.decode(
+      items,
+      slots.map((i) => rows[i] - firstRow),
+      block,
+      dim,
+    );
+    return { docs, rows, firstRow, slots, block, job };
+  };
+
+  /** Waits for (and helps with) a batch's decoding; the values it left go through the exact path, in order. */
+  const finish = async ({ docs, rows, firstRow, slots, block, job }: Awaited<ReturnType<typeof start>>) => {
+    const decoded = new Array<boolean>(docs.length).fill(false);
+    if (job && block) {
+      job.help();
+      (await job.result).forEach((ok, k) => (decoded[slots[k]] = ok));
+      vectors.set(block, firstRow * dim);
+    }
+    docs.forEach(({ id, value }, i) => {
+      if (rows[i] < 0) {
+        numMissing++;
+        return;
+      }
+      if (!decoded[i]) exact(id, value, rows[i]);
+      ids.push(id);
+    });
+    seen += docs.length;
     options.progress?.(total ? seen / total : 1, `Read ${seen}/${total} embeddings`);
+  };
+
+  const raw = prefetched(streamRawSamples(db, dataset, target, { _id: 1, [field]: 1 }, options.batchSize ?? 1000));
+  // a batch is decoded on the worker while the next one is found in its documents; this thread then helps
+  let ahead: Awaited<ReturnType<typeof start>> | null = null;
+  for await (const docs of sampleValues(raw, field)) {
+    options.signal?.throwIfAborted();
+    const next = await start(docs);
+    if (ahead) await finish(ahead);
+    ahead = next;
   }
+  if (ahead) await finish(ahead);
   if (total < 0) total = await counted;
   if (seen !== total) throw new BrainError("INTERNAL", `The view changed while it was read (${seen} of ${total} samples)`);
   return { ids, vectors: vectors.subarray(0, ids.length * Math.max(dim, 0)), dim: Math.max(dim, 0), numMissing };

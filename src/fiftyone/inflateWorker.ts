@@ -1,8 +1,7 @@
 import { parentPort } from "node:worker_threads";
-import { inflateClaimed, type InflateRequest } from "./inflater";
+import { decodeClaimed, type DecodeRequest } from "./inflater";
 
-/** Inflater's worker thread. */
-parentPort?.on("message", (request: InflateRequest) => {
-  const reply = inflateClaimed(request);
-  parentPort?.postMessage(reply, [reply.data]);
+/** Inflater's worker thread: decodes into the shared matrix, answers when its part is done. */
+parentPort?.on("message", (request: DecodeRequest) => {
+  parentPort?.postMessage(decodeClaimed(request));
 });

@@ -1,24 +1,27 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
-import { constants, createInflate, deflateSync, inflateSync } from "node:zlib";
+import { constants, createInflate, deflateSync } from "node:zlib";
 import { projectRoot } from "./localDatabase";
+import { parseNpy } from "./numpy";
 
 /**
- * Inflates FiftyOne's zlib-compressed numpy bytes on a worker thread, so a reader's main
- * thread parses the next batch of documents while this one is inflated: at 50 000 × 512
- * float32 vectors, inflating is ≈ 0.55 s of a 1.9 s read on one thread. The caller that
- * would otherwise wait for a batch helps instead (`help()`): the worker takes items from
- * the front, the caller from the back, each claiming an item in a shared array before
- * inflating it, so both cores inflate and neither waits for the other (100 000 × 512:
- * the read ≈ 2.3 s → 1.7 s). One worker per process, started on first use;
- * it keeps the process alive only while a request is pending. Running from TypeScript
- * sources (no compiled worker), the caller inflates everything.
+ * Decodes FiftyOne's stored vectors (zlib-compressed numpy bytes) straight into the rows of
+ * a shared matrix, on a worker thread and on the calling thread at once: inflating is most
+ * of a read's time (≈ 18 µs per 512-float vector), and a reader's main thread has its own
+ * work (the driver, finding the values in the documents). The caller that would otherwise
+ * wait for a batch helps instead (`help()`): the worker takes items from the front, the
+ * caller from the back, each claiming an item in a shared array before decoding it. Only
+ * the common case is decoded here (a 1-D array of the matrix's width, every value finite
+ * once stored); anything else is left to the caller's exact path, which decodes it again
+ * with every check and message. One worker per process, started on first use; it keeps the
+ * process alive only while a request is pending. Running from TypeScript sources (no
+ * compiled worker), the caller decodes everything.
  */
 export class Inflater {
   private static instance: Inflater | null = null;
   private worker: Worker | null = null;
-  private readonly pending = new Map<number, { resolve: (r: InflateReply) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   private nextId = 0;
   private up: Promise<void> = Promise.resolve();
 
@@ -36,37 +39,45 @@ export class Inflater {
   }
 
   /**
-   * Starts inflating items (each to its .npy bytes, or as given when not compressed, or the
-   * Error inflating it raised) on the worker.
+   * Starts decoding item i into row `rows[i]` of `matrix` (SharedArrayBuffer-backed, `dim`
+   * wide). `result` tells which items were decoded (`true`); the others are the caller's.
    */
-  inflate(items: Uint8Array[]): InflateJob {
-    const claims = new Int32Array(new SharedArrayBuffer(Math.max(1, items.length) * 4));
-    const local = new Array<Buffer | Error>(items.length);
-    let helped = items.length; // items [helped, length) were inflated here
+  decode(items: readonly Uint8Array[], rows: readonly number[], matrix: Float32Array | Float64Array, dim: number): DecodeJob {
+    const n = items.length;
+    // the items' bytes in one shared buffer: posting one buffer instead of a thousand views
+    const offsets = new Int32Array(new SharedArrayBuffer((n + 1) * 4));
+    for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i] + items[i].byteLength;
+    const bytes = new Uint8Array(new SharedArrayBuffer(Math.max(1, offsets[n])));
+    items.forEach((item, i) => bytes.set(item, offsets[i]));
+    const request: DecodeRequest = {
+      id: this.nextId++,
+      bytes,
+      offsets,
+      rows: Int32Array.from(rows),
+      state: new Int32Array(new SharedArrayBuffer(Math.max(1, n) * 4)),
+      matrix,
+      dim,
+    };
+    let helped = n; // items [helped, n) were claimed here
     const help = () => {
       // from the back, until an item the worker has claimed
-      while (helped > 0 && Atomics.compareExchange(claims, helped - 1, 0, 1) === 0) {
+      while (helped > 0 && Atomics.compareExchange(request.state, helped - 1, UNCLAIMED, CLAIMED) === UNCLAIMED) {
         helped--;
-        local[helped] = inflateOne(items[helped]);
+        decodeItem(request, helped);
       }
     };
+    const decoded = () => Array.from(request.state, (s) => s === DECODED);
     const worker = this.start();
-    if (!worker || items.length === 0) {
+    if (!worker || n === 0) {
       help();
-      return { help, result: Promise.resolve(local) };
+      return { help, result: Promise.resolve(decoded()) };
     }
-    const id = this.nextId++;
     if (this.pending.size === 0) worker.ref();
-    const reply = new Promise<InflateReply>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      worker.postMessage({ id, items, claims } satisfies InflateRequest);
+    const reply = new Promise<void>((resolve, reject) => {
+      this.pending.set(request.id, { resolve, reject });
+      worker.postMessage(request);
     });
-    const result = reply.then((r) => {
-      const theirs = unpack(r);
-      theirs.forEach((v, i) => (local[i] = v));
-      return local;
-    });
-    return { help, result };
+    return { help, result: reply.then(decoded) };
   }
 
   /** Starts the worker if it is not running and resolves once it is up (at once when there is no compiled worker). */
@@ -93,11 +104,11 @@ export class Inflater {
       worker.once("exit", (code) => reject(new Error(`the inflate worker exited (code ${code})`)));
     });
     this.up.catch(() => undefined); // also reported to pending requests below
-    worker.on("message", (reply: InflateReply) => {
+    worker.on("message", (reply: DecodeReply) => {
       const p = this.pending.get(reply.id);
       this.pending.delete(reply.id);
       if (this.pending.size === 0) worker.unref();
-      p?.resolve(reply);
+      p?.resolve();
     });
     const fail = (err: Error) => {
       for (const p of this.pending.values()) p.reject(err);
@@ -112,49 +123,69 @@ export class Inflater {
   }
 }
 
-/** A batch being inflated; `result` settles once the worker has answered (after `help()` or not). */
-export interface InflateJob {
-  /** Inflates on the calling thread the items the worker has not claimed yet; returns when none is left. */
+/** A batch being decoded; `result` settles once the worker has answered (after `help()` or not). */
+export interface DecodeJob {
+  /** Decodes on the calling thread the items the worker has not claimed yet; returns when none is left. */
   help(): void;
-  result: Promise<Array<Buffer | Error>>;
+  /** Per item: decoded into its row, or left to the caller. */
+  result: Promise<boolean[]>;
 }
 
-function unpack(reply: InflateReply): Array<Buffer | Error> {
-  const data = Buffer.from(reply.data);
-  return reply.errors.map((error, i) => (error === null ? data.subarray(reply.offsets[i], reply.offsets[i] + reply.lengths[i]) : new Error(error)));
-}
+const UNCLAIMED = 0;
+const CLAIMED = 1;
+const DECODED = 2;
 
-export interface InflateRequest {
+export interface DecodeRequest {
   id: number;
-  items: Uint8Array[];
-  /** One slot per item, set to 1 by whichever thread takes the item. */
-  claims: Int32Array;
+  /** Item i is bytes[offsets[i], offsets[i + 1]). */
+  bytes: Uint8Array;
+  offsets: Int32Array;
+  rows: Int32Array;
+  /** Per item: UNCLAIMED, CLAIMED by a thread, or DECODED into its row. */
+  state: Int32Array;
+  matrix: Float32Array | Float64Array;
+  dim: number;
 }
 
-/** The worker's items (a prefix of the request's) in one buffer (transferred, not copied): item i is `lengths[i]` bytes at `offsets[i]`. */
-export interface InflateReply {
+export interface DecodeReply {
   id: number;
-  data: ArrayBuffer;
-  offsets: number[];
-  lengths: number[];
-  errors: Array<string | null>;
+}
+
+/** The worker's part: items from the front, each claimed first, until one the caller has taken. */
+export function decodeClaimed(request: DecodeRequest): DecodeReply {
+  for (let i = 0; i < request.state.length && Atomics.compareExchange(request.state, i, UNCLAIMED, CLAIMED) === UNCLAIMED; i++) {
+    decodeItem(request, i);
+  }
+  return { id: request.id };
+}
+
+/** Decodes item i of a claimed request into its row when it is the common case; marks it DECODED then. */
+function decodeItem(request: DecodeRequest, i: number): void {
+  const { bytes, offsets, matrix, dim } = request;
+  if (i >= request.offsets.length - 1) return;
+  const item = Buffer.from(bytes.buffer, bytes.byteOffset + offsets[i], offsets[i + 1] - offsets[i]);
+  const raw = item.subarray(0, NPY_MAGIC.length).equals(NPY_MAGIC) ? item : reused.inflate(item);
+  if (!raw) return;
+  let data: ArrayLike<number>;
+  try {
+    const arr = parseNpy(raw);
+    if (arr.shape.length !== 1 || arr.shape[0] !== dim) return;
+    data = arr.data;
+  } catch {
+    return;
+  }
+  const row = request.rows[i] * dim;
+  if (row < 0 || row + dim > matrix.length) return;
+  matrix.set(data, row);
+  for (let k = row; k < row + dim; k++) {
+    // v - v is 0 for finite numbers and NaN for NaN and ±Infinity (also after narrowing to float32)
+    const v = matrix[k];
+    if (v - v !== 0) return;
+  }
+  Atomics.store(request.state, i, DECODED);
 }
 
 const NPY_MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]);
-
-/** An item's .npy bytes: inflated (zlib) unless it already is .npy; the Error inflating raised. */
-function inflateOne(item: Uint8Array): Buffer | Error {
-  const buf = Buffer.from(item.buffer, item.byteOffset, item.byteLength);
-  if (buf.subarray(0, NPY_MAGIC.length).equals(NPY_MAGIC)) return buf;
-  const fast = reused.inflate(buf);
-  if (fast) return fast;
-  try {
-    // An output chunk near the expected size: the 16 KiB default costs more than the inflating of a small vector.
-    return inflateSync(buf, { chunkSize: Math.max(1024, Math.ceil(buf.length * 1.25) + 256) });
-  } catch (err) {
-    return new Error((err as Error).message); // as the worker's errors arrive: the message only
-  }
-}
 
 /** The native handle behind a zlib stream, as Node's own synchronous inflate drives it. */
 interface ZlibHandle {
@@ -169,9 +200,10 @@ interface ZlibHandle {
  * stream object and a native handle for every call, a quarter of the time of inflating a
  * 2 KiB vector (more while that JavaScript is not yet optimised). It drives the handle
  * the way Node's own `inflateSync` does (`_handle.writeSync`, `_writeState`), checked on
- * a known value when opened; `inflate` returns null for anything out of the ordinary (an
- * error, output larger than its buffer, input left over, a Node without these
- * internals), and the caller then uses `inflateSync`, with its exact results and errors.
+ * a known value when opened. `inflate` returns a view of its own output buffer, valid
+ * until the next call, or null for anything out of the ordinary (an error, output larger
+ * than its buffer, input left over, a Node without these internals): the item is then left
+ * to the exact path, which inflates with `inflateSync` and reports its errors.
  */
 class ReusedInflate {
   /** The handle, its write results [output left, input left], and the stream that owns the handle. */
@@ -193,7 +225,7 @@ class ReusedInflate {
     }
     handle.reset();
     if (availOut === 0 || availIn !== 0) return null;
-    return Buffer.from(this.out.subarray(0, this.out.length - availOut));
+    return this.out.subarray(0, this.out.length - availOut);
   }
 
   private open(): ReusedInflate["current"] {
@@ -224,30 +256,3 @@ class ReusedInflate {
 }
 
 const reused = new ReusedInflate();
-
-/** The worker's part: items from the front, each claimed first, until one the caller has taken. */
-export function inflateClaimed(request: InflateRequest): InflateReply {
-  const parts: Buffer[] = [];
-  const errors: Array<string | null> = [];
-  for (let i = 0; i < request.items.length && Atomics.compareExchange(request.claims, i, 0, 1) === 0; i++) {
-    const out = inflateOne(request.items[i]);
-    if (out instanceof Error) {
-      parts.push(Buffer.alloc(0));
-      errors.push(out.message);
-    } else {
-      parts.push(out);
-      errors.push(null);
-    }
-  }
-  // Slots start at multiples of 8, so the arrays (aligned within their .npy bytes) are read in place.
-  const offsets: number[] = [];
-  let end = 0;
-  for (const p of parts) {
-    offsets.push(end);
-    end += Math.ceil(p.length / 8) * 8;
-  }
-  const data = new ArrayBuffer(end);
-  const out = new Uint8Array(data);
-  parts.forEach((p, i) => out.set(p, offsets[i]));
-  return { id: request.id, data, offsets, lengths: parts.map((p) => p.length), errors };
-}
