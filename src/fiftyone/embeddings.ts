@@ -2,7 +2,7 @@ import { Binary, deserialize } from "bson";
 import { Db } from "mongodb";
 import { BrainError } from "../errors";
 import { DatasetDoc, FieldDoc, findField } from "./datasets";
-import { Inflater } from "./inflater";
+import { VectorDecoder } from "./vectorDecoder";
 import { decodeStoredNumpy, NumpyArray } from "./numpy";
 import { countSamples, prefetched, streamRawSamples, ViewTarget } from "./samples";
 
@@ -165,7 +165,7 @@ export async function readEmbeddings(
   options: ReadOptions = {},
 ): Promise<EmbeddingsMatrix<Float32Array | Float64Array>> {
   embeddingsFieldDoc(dataset, field);
-  const decoder = Inflater.shared();
+  const decoder = VectorDecoder.shared();
   decoder.start();
   // counted while the first batch is fetched
   const counted = options.total !== undefined ? Promise.resolve(options.total) : countSamples(db, dataset, target);

@@ -1,12 +1,12 @@
-import { Inflater } from "../fiftyone/inflater";
+import { VectorDecoder } from "../fiftyone/vectorDecoder";
 import { prepareMatmul64 } from "../index/matmul64";
 
 /**
  * Starts what jobs would otherwise start on first use and then wait for: the worker that
- * inflates stored vectors (tens of milliseconds to come up, on a core the job needs) and
+ * decodes stored vectors (tens of milliseconds to come up, on a core the job needs) and
  * onnxruntime with the float64 product sessions k-means uses. The service runs this when
  * it starts, so its first job finds them as every later job does.
  */
 export async function prepareRuntime(): Promise<void> {
-  await Promise.all([Inflater.shared().ready(), prepareMatmul64()]);
+  await Promise.all([VectorDecoder.shared().ready(), prepareMatmul64()]);
 }

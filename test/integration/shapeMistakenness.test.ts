@@ -1,6 +1,7 @@
 import { closeDatabases } from "../../src/fiftyone/database";
 import { executeJob } from "../../src/runtime/execute";
 import { runPython } from "../support/fiftyone";
+import { dumpObjectMistakenness as dumps, MISTAKENNESS_OUTPUTS } from "../support/mistakenness";
 import { expectClose, jobRequest as req } from "../support/parity";
 
 jest.setTimeout(240_000);
@@ -123,25 +124,7 @@ print(json.dumps({"polyIds": polys.values("id"), "kpIds": kps.values("id")}))
 
 const run = (dataset: string, params: Record<string, unknown>) => executeJob(req(dataset, "compute_mistakenness", params));
 
-type Dump = Record<string, unknown>;
-async function dumps(datasets: string[], list: string): Promise<Dump[]> {
-  return runPython(`
-import json, fiftyone as fo
-def dump(name):
-    ds = fo.load_dataset(name)
-    def attr(field, a):
-        return [None if l is None else [(d[a] if d.has_field(a) else None) for d in l.${list}] for l in ds.values(field)]
-    out = {f: ds.values(f) for f in ("mistakenness", "possible_missing", "possible_spurious") if ds.has_field(f)}
-    for f, a in (("gt", "mistakenness"), ("gt", "mistakenness_loc"), ("gt", "possible_spurious"), ("gt", "possible_missing"), ("gt", "id"), ("pred", "possible_missing")):
-        out[f + "." + a] = attr(f, a)
-    out["runs"] = ds.list_brain_runs()
-    out["evals"] = ds.list_evaluations()
-    return out
-print(json.dumps([dump(n) for n in ${JSON.stringify(datasets)}]))
-`);
-}
-
-const FIELDS = ["mistakenness", "possible_missing", "possible_spurious", "gt.mistakenness", "gt.mistakenness_loc", "gt.possible_spurious", "pred.possible_missing"];
+const FIELDS = MISTAKENNESS_OUTPUTS;
 
 let kpIds: string[];
 beforeAll(async () => {

@@ -11,12 +11,15 @@ import { Point } from "../../methods/shapeOverlap";
 import { JobContext } from "../job";
 
 /**
- * compute_mistakenness for objects (Detections, Polylines, Keypoints, TemporalDetections; spec
- * §4.2): object attributes on the ground truth (`<field>`, `<field>_loc`, `<spurious>`) and predictions (`<missing>`), and three sample
- * fields: the image's mistakenness (−1 when nothing matched) and the counts of possibly
- * missing and spurious objects; with copy_missing, the missing predictions are copied into
- * the ground truth. Registered as the reference's DetectionMistakennessConfig, so Python's
- * delete_brain_run runs the reference's own cleanup.
+ * compute_mistakenness for objects (Detections, Polylines, Keypoints, TemporalDetections;
+ * spec §4.2): object attributes on the ground truth (`<field>`, `<field>_loc`,
+ * `<spurious>`) and predictions (`<missing>`), and three fields per image: its mistakenness
+ * (−1 when nothing matched) and the counts of possibly missing and spurious objects; with
+ * copy_missing, the missing predictions are copied into the ground truth. On frame fields
+ * of videos every frame is an image (fields and attributes on the frames) and each video
+ * gets the largest of its frames' values and the sums of their counts, as the reference.
+ * Registered as the reference's DetectionMistakennessConfig, so Python's delete_brain_run
+ * runs the reference's own cleanup.
  *
  * Two passes over the view: the first checks every input and computes (nothing written),
  * the second computes again and writes sample by sample. An error therefore leaves the
@@ -32,8 +35,10 @@ import { JobContext } from "../job";
  * evaluate_detections runs for them) matches them: by the IoU of their frame supports.
  *
  * Polylines run as the reference runs them (FiftyOne's polygon IoU, or its keypoint
- * similarity when no ground truth of the image is filled). Keypoints: the reference compares
- * each keypoint's list of per-point confidences with 0.95 and fails; here a keypoint's
+ * similarity when no ground truth of the image is filled). Keypoints: the reference fails
+ * on them (its input check reads a confidence off the Keypoints container, as for temporal
+ * detections, and it compares each keypoint's list of point confidences with 0.95); here
+ * each keypoint prediction is checked, and a keypoint's
  * confidence is the mean of its point confidences (NaN ignored), the value FiftyOne's own
  * evaluation sorts and reports keypoints by, and it must have one.
  */

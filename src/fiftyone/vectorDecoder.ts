@@ -18,23 +18,23 @@ import { parseNpy } from "./numpy";
  * process alive only while a request is pending. Running from TypeScript sources (no
  * compiled worker), the caller decodes everything.
  */
-export class Inflater {
-  private static instance: Inflater | null = null;
+export class VectorDecoder {
+  private static instance: VectorDecoder | null = null;
   private worker: Worker | null = null;
   private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   private nextId = 0;
   private up: Promise<void> = Promise.resolve();
 
-  static shared(): Inflater {
-    Inflater.instance ??= new Inflater();
-    return Inflater.instance;
+  static shared(): VectorDecoder {
+    VectorDecoder.instance ??= new VectorDecoder();
+    return VectorDecoder.instance;
   }
 
-  /** The compiled worker (lib/src/fiftyone/inflateWorker.js), or null when not built. */
+  /** The compiled worker (lib/src/fiftyone/vectorDecoderWorker.js), or null when not built. */
   private static workerScript(): string | null {
-    const here = join(__dirname, "inflateWorker.js");
+    const here = join(__dirname, "vectorDecoderWorker.js");
     if (existsSync(here)) return here;
-    const built = join(projectRoot(), "lib", "src", "fiftyone", "inflateWorker.js");
+    const built = join(projectRoot(), "lib", "src", "fiftyone", "vectorDecoderWorker.js");
     return existsSync(built) ? built : null;
   }
 
@@ -95,13 +95,13 @@ export class Inflater {
   /** Starts the worker now (a reader calls this before its first query, so the thread is up when the first batch arrives). */
   start(): Worker | null {
     if (this.worker) return this.worker;
-    const script = Inflater.workerScript();
+    const script = VectorDecoder.workerScript();
     if (!script) return null;
     const worker = new Worker(script);
     this.up = new Promise<void>((resolve, reject) => {
       worker.once("online", resolve);
       worker.once("error", reject);
-      worker.once("exit", (code) => reject(new Error(`the inflate worker exited (code ${code})`)));
+      worker.once("exit", (code) => reject(new Error(`the vector decoding worker exited (code ${code})`)));
     });
     this.up.catch(() => undefined); // also reported to pending requests below
     worker.on("message", (reply: DecodeReply) => {
@@ -116,7 +116,7 @@ export class Inflater {
       this.worker = null;
     };
     worker.on("error", fail);
-    worker.on("exit", (code) => fail(new Error(`the inflate worker exited (code ${code})`)));
+    worker.on("exit", (code) => fail(new Error(`the vector decoding worker exited (code ${code})`)));
     worker.unref(); // after the listeners, which ref it
     this.worker = worker;
     return worker;

@@ -1,5 +1,5 @@
 import { deflateSync } from "node:zlib";
-import { Inflater } from "../../src/fiftyone/inflater";
+import { VectorDecoder } from "../../src/fiftyone/vectorDecoder";
 import { decodeStoredNumpy } from "../../src/fiftyone/numpy";
 
 jest.setTimeout(30_000);
@@ -44,9 +44,9 @@ function items(): { item: Buffer; decoded: boolean }[] {
   return [...out, ...special.flatMap((s) => [s, vector()])];
 }
 
-describe("Inflater.decode", () => {
+describe("VectorDecoder.decode", () => {
   it("decodes the common case into its row exactly as numpy reads it, on either thread, and leaves everything else", async () => {
-    const decoder = Inflater.shared();
+    const decoder = VectorDecoder.shared();
     await decoder.ready();
     for (const helped of [true, false]) {
       const batch = items();
