@@ -66,7 +66,7 @@ export class VectorDecoder {
         decodeItem(request, helped);
       }
     };
-    const decoded = () => Array.from(request.state, (s) => s === DECODED);
+    const decoded = () => Array.from(request.state.subarray(0, n), (s) => s === DECODED);
     const worker = this.start();
     if (!worker || n === 0) {
       help();
@@ -153,7 +153,7 @@ export interface DecodeReply {
 
 /** The worker's part: items from the front, each claimed first, until one the caller has taken. */
 export function decodeClaimed(request: DecodeRequest): DecodeReply {
-  for (let i = 0; i < request.state.length && Atomics.compareExchange(request.state, i, UNCLAIMED, CLAIMED) === UNCLAIMED; i++) {
+  for (let i = 0; i < request.rows.length && Atomics.compareExchange(request.state, i, UNCLAIMED, CLAIMED) === UNCLAIMED; i++) {
     decodeItem(request, i);
   }
   return { id: request.id };
@@ -162,7 +162,6 @@ export function decodeClaimed(request: DecodeRequest): DecodeReply {
 /** Decodes item i of a claimed request into its row when it is the common case; marks it DECODED then. */
 function decodeItem(request: DecodeRequest, i: number): void {
   const { bytes, offsets, matrix, dim } = request;
-  if (i >= request.offsets.length - 1) return;
   const item = Buffer.from(bytes.buffer, bytes.byteOffset + offsets[i], offsets[i + 1] - offsets[i]);
   const raw = item.subarray(0, NPY_MAGIC.length).equals(NPY_MAGIC) ? item : reused.inflate(item);
   if (!raw) return;
