@@ -1,4 +1,4 @@
-import { Db, Double, ObjectId } from "mongodb";
+import { Db, Document, Double, ObjectId } from "mongodb";
 import { FieldValueWriter } from "./bulkWriter";
 import { BrainError } from "../errors";
 import { DatasetDoc, FieldDoc, findField, findFrameField, framesCollection, samplesCollection } from "./datasets";
@@ -57,17 +57,28 @@ export async function writeSampleField(
   try {
     for await (const [id, value] of values) await writer.add(new ObjectId(id), value);
     written = await writer.flush();
-    await db.collection<DatasetDoc>("datasets").updateOne(
-      { _id: dataset._id, "sample_fields.name": { $ne: field.name } },
-      { $push: { sample_fields: field }, $set: { last_modified_at: new Date() } },
-    );
+    await declareFields(db, dataset, [field]);
   } catch (err) {
     await writer.settled();
     await samples.updateMany({}, { $unset: { [field.name]: "" } }).catch(() => undefined);
     throw err;
   }
-  dataset.sample_fields.push(field);
   return written;
+}
+
+/**
+ * Declares fields in the dataset's sample schema (or, with `frames`, its frame schema), in
+ * the database and in `dataset`; a name already declared there is left as it is.
+ */
+export async function declareFields(db: Db, dataset: DatasetDoc, fields: FieldDoc[], frames = false): Promise<void> {
+  const key = frames ? "frame_fields" : "sample_fields";
+  for (const field of fields) {
+    await db
+      .collection<DatasetDoc>("datasets")
+      .updateOne({ _id: dataset._id, [`${key}.name`]: { $ne: field.name } }, { $push: { [key]: field }, $set: { last_modified_at: new Date() } } as Document);
+    const declared = frames ? (dataset.frame_fields ??= []) : dataset.sample_fields;
+    if (!declared.some((f) => f.name === field.name)) declared.push(field);
+  }
 }
 
 /**
@@ -90,13 +101,7 @@ export async function writeFrameScoreField(
   try {
     for (const [id, v] of values) await writer.add(id, v === null ? null : new Double(v));
     await writer.flush();
-    if (!existing) {
-      const entry = fieldDoc(name, FLOAT_FIELD);
-      await db
-        .collection<DatasetDoc>("datasets")
-        .updateOne({ _id: dataset._id, "frame_fields.name": { $ne: name } }, { $push: { frame_fields: entry }, $set: { last_modified_at: new Date() } });
-      dataset.frame_fields = [...(dataset.frame_fields ?? []), entry];
-    }
+    if (!existing) await declareFields(db, dataset, [fieldDoc(name, FLOAT_FIELD)], true);
   } catch (err) {
     await writer.settled();
     if (!existing) await frames.updateMany({}, { $unset: { [name]: "" } }).catch(() => undefined);

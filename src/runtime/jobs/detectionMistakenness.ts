@@ -2,7 +2,7 @@ import { AnyBulkWriteOperation, Document, Double, Int32, ObjectId } from "mongod
 import { BrainError } from "../../errors";
 import { findField, findFrameField, FRAMES_PREFIX, framesCollection, samplesCollection } from "../../fiftyone/datasets";
 import { storedArray } from "../../fiftyone/embeddings";
-import { FLOAT_FIELD, fieldDoc, FieldType } from "../../fiftyone/fields";
+import { declareFields, FLOAT_FIELD, fieldDoc, FieldType } from "../../fiftyone/fields";
 import { OBJECT_LISTS, ObjectListType } from "../../fiftyone/labels";
 import { assertReplaceableRun, registerBrainRun } from "../../fiftyone/runs";
 import { streamSamples, streamVideoFrames } from "../../fiftyone/samples";
@@ -397,17 +397,8 @@ export async function runDetectionMistakenness(
     return set;
   }
 
-  const declare = async (key: "sample_fields" | "frame_fields", fields: [string, FieldType][]) => {
-    if (!fields.length) return;
-    await ctx.db.collection("datasets").updateOne(
-      { _id: ctx.dataset._id },
-      { $push: { [key]: { $each: fields.map(([name, ftype]) => fieldDoc(name, ftype)) } }, $set: { last_modified_at: new Date() } } as Document,
-    );
-    const docs = key === "frame_fields" ? (ctx.dataset.frame_fields ??= []) : ctx.dataset.sample_fields;
-    for (const [name, ftype] of fields) docs.push(fieldDoc(name, ftype));
-  };
-  await declare("sample_fields", created);
-  await declare("frame_fields", createdFrame);
+  await declareFields(ctx.db, ctx.dataset, created.map(([name, ftype]) => fieldDoc(name, ftype)));
+  await declareFields(ctx.db, ctx.dataset, createdFrame.map(([name, ftype]) => fieldDoc(name, ftype)), true);
   await registerBrainRun(
     ctx.db,
     ctx.dataset,
