@@ -3,7 +3,7 @@ import { Db } from "mongodb";
 import { BrainError } from "../errors";
 import { DatasetDoc, FieldDoc, findField } from "./datasets";
 import { VectorDecoder } from "./vectorDecoder";
-import { decodeStoredNumpy, NumpyArray } from "./numpy";
+import { decodeStoredNumpy, firstNonFinite, NumpyArray } from "./numpy";
 import { countSamples, prefetched, streamRawSamples, ViewTarget } from "./samples";
 
 /** Field classes whose values are vectors: numpy arrays stored as bytes, or plain lists of numbers. */
@@ -122,16 +122,6 @@ function rawSampleValue(doc: Buffer, field: string): SampleValue {
 
 async function* sampleValues(source: AsyncIterable<Buffer[]>, field: string): AsyncGenerator<SampleValue[]> {
   for await (const docs of source) yield docs.map((doc) => rawSampleValue(doc, field));
-}
-
-/** The first index in [from, to) whose value is NaN or infinite (also after narrowing to float32), or -1. */
-function firstNonFinite(values: Float32Array | Float64Array, from: number, to: number): number {
-  for (let k = from; k < to; k++) {
-    // v - v is 0 for finite numbers and NaN for NaN and ±Infinity
-    const v = values[k];
-    if (v - v !== 0) return k;
-  }
-  return -1;
 }
 
 const fromNumpy = (arr: NumpyArray): StoredArray => ({ shape: arr.shape, data: arr.data, float32: /^[<>|=]?f4$/.test(arr.dtype) });

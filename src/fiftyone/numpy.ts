@@ -21,12 +21,27 @@ export interface NumpyArray {
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
 
+/** The bytes are an uncompressed .npy (FiftyOne's older values), not zlib-compressed ones. */
+export function isNpy(bytes: Buffer): boolean {
+  return bytes.subarray(0, MAGIC.length).equals(MAGIC);
+}
+
+/** The first index in [from, to) whose value is NaN or infinite (also after narrowing to float32), or -1. */
+export function firstNonFinite(values: Float32Array | Float64Array, from: number, to: number): number {
+  for (let k = from; k < to; k++) {
+    // v - v is 0 for finite numbers and NaN for NaN and ±Infinity
+    const v = values[k];
+    if (v - v !== 0) return k;
+  }
+  return -1;
+}
+
 export class NumpyFormatError extends Error {}
 
 /** Decodes FiftyOne's stored bytes: zlib-compressed .npy, or an uncompressed .npy. */
 export function decodeStoredNumpy(bytes: Uint8Array): NumpyArray {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const raw = buf.subarray(0, MAGIC.length).equals(MAGIC) ? buf : inflate(buf);
+  const raw = isNpy(buf) ? buf : inflate(buf);
   return parseNpy(raw);
 }
 

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { constants, createInflate, deflateSync } from "node:zlib";
 import { projectRoot } from "./localDatabase";
-import { parseNpy } from "./numpy";
+import { firstNonFinite, isNpy, parseNpy } from "./numpy";
 
 /**
  * Decodes FiftyOne's stored vectors (zlib-compressed numpy bytes) straight into the rows of
@@ -163,7 +163,7 @@ export function decodeClaimed(request: DecodeRequest): DecodeReply {
 function decodeItem(request: DecodeRequest, i: number): void {
   const { bytes, offsets, matrix, dim } = request;
   const item = Buffer.from(bytes.buffer, bytes.byteOffset + offsets[i], offsets[i + 1] - offsets[i]);
-  const raw = item.subarray(0, NPY_MAGIC.length).equals(NPY_MAGIC) ? item : reused.inflate(item);
+  const raw = isNpy(item) ? item : reused.inflate(item);
   if (!raw) return;
   let data: ArrayLike<number>;
   try {
@@ -176,15 +176,9 @@ function decodeItem(request: DecodeRequest, i: number): void {
   const row = request.rows[i] * dim;
   if (row < 0 || row + dim > matrix.length) return;
   matrix.set(data, row);
-  for (let k = row; k < row + dim; k++) {
-    // v - v is 0 for finite numbers and NaN for NaN and ±Infinity (also after narrowing to float32)
-    const v = matrix[k];
-    if (v - v !== 0) return;
-  }
+  if (firstNonFinite(matrix, row, row + dim) >= 0) return;
   Atomics.store(request.state, i, DECODED);
 }
-
-const NPY_MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]);
 
 /** The native handle behind a zlib stream, as Node's own synchronous inflate drives it. */
 interface ZlibHandle {
