@@ -165,8 +165,8 @@ export function matchObjects(
         // only objects whose boxes touch are candidates (FiftyOne's R-tree query)
         if (!boxesTouch(gt.box, pred.box)) return null;
         if (kind === "box") return boxIou(gt.box, pred.box, gt.crowd);
-        const g = (regions as Map<DetObject, Region | null>).get(gt);
-        const p = (regions as Map<DetObject, Region | null>).get(pred);
+        const g = regions?.get(gt);
+        const p = regions?.get(pred);
         const iou = g && p ? regionIou(g, p, gt.crowd) : 0;
         if (iou === null) failures++;
         return iou ?? 0;

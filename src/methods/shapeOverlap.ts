@@ -159,7 +159,7 @@ export function regionIou(gt: Region, pred: Region, gtCrowd: boolean): number | 
   return union === 0 ? 0 : Math.min(inter / union, 1);
 }
 
-/** A point given as null or with a non-finite coordinate (FiftyOne's missing keypoint) reads as NaN. */
+/** A coordinate of a point; a point given as null (FiftyOne's missing keypoint) reads as NaN. */
 function coord(p: Point | null | undefined, i: 0 | 1): number {
   const v = p?.[i];
   return typeof v === "number" ? v : NaN;
