@@ -11,8 +11,9 @@ let app: AppServer;
 let browser: Browser;
 
 /**
- * 24 images with classification predictions (logits) and ground truth, and detections
- * with missing and spurious objects; the score forms run in the real App and the grid
+ * 24 images with classification predictions (logits) and ground truth, detections,
+ * polylines and keypoints with missing and spurious objects, and videos whose frames hold
+ * classifications and detections; the score forms run in the real App and the grid
  * must come back sorted by the new score, highest first.
  */
 appInChromium(async () => {
@@ -33,12 +34,22 @@ for i in range(24):
     preds = [fo.Detection(label="cat", confidence=float(rng.uniform(0.3, 0.9)), bounding_box=[b[0] + 0.02, b[1], 0.3, 0.3]) for b in gt_boxes[: 1 + i % 2]]
     if i % 4 == 0:
         preds.append(fo.Detection(label="dog", confidence=0.99, bounding_box=[0.7, 0.7, 0.2, 0.2]))
+    # the same objects as filled polygons (an extra confident one on every 3rd sample), and as keypoints
+    square = lambda b: [[(b[0], b[1]), (b[0] + b[2], b[1]), (b[0] + b[2], b[1] + b[3]), (b[0], b[1] + b[3])]]
+    gt_polys = [fo.Polyline(label="cat", points=square(b), closed=True, filled=True) for b in gt_boxes]
+    pred_polys = [fo.Polyline(label="cat", points=square(d.bounding_box), closed=True, filled=True, confidence=d.confidence) for d in preds if d.label == "cat"]
+    if i % 3 == 0:
+        pred_polys.append(fo.Polyline(label="cat", points=square([0.75, 0.05, 0.2, 0.2]), closed=True, filled=True, confidence=0.98))
     samples.append(fo.Sample(
         filepath=p,
         gt=fo.Classification(label=classes[i % 3]),
         pred=fo.Classification(label=classes[int(np.argmax(logits))], confidence=float(np.exp(logits).max() / np.exp(logits).sum()), logits=logits),
         gt_dets=fo.Detections(detections=[fo.Detection(label=["cat", "dog"][j % 2], bounding_box=b) for j, b in enumerate(gt_boxes)]),
         pred_dets=fo.Detections(detections=preds),
+        gt_polys=fo.Polylines(polylines=gt_polys),
+        pred_polys=fo.Polylines(polylines=pred_polys),
+        gt_kps=fo.Keypoints(keypoints=[fo.Keypoint(label="cat", points=square(b)[0]) for b in gt_boxes]),
+        pred_kps=fo.Keypoints(keypoints=[fo.Keypoint(label="cat", points=square(d.bounding_box)[0], confidence=[d.confidence] * 4) for d in preds]),
     ))
 ds = fo.Dataset(${JSON.stringify(DATASET)}, overwrite=True)
 ds.persistent = True
@@ -56,7 +67,16 @@ for i in range(6):
     s = fo.Sample(filepath=p, metadata=fo.VideoMetadata(size_bytes=os.path.getsize(p), mime_type="video/mp4", frame_width=64, frame_height=48,
                                                         frame_rate=5.0, total_frame_count=5, duration=1.0, encoding_str="mp4v"))
     for f in range(1, 6):
-        s.frames[f] = fo.Frame(fpred=fo.Classification(label="cat", logits=rng.randn(3) * (0.2 + 0.5 * i)))
+        # frame objects: one ground-truth box, its prediction shifted with the frame, and a confident extra on the last frame
+        box = [0.1 + 0.1 * i, 0.2, 0.3, 0.3]
+        fpred_dets = [fo.Detection(label="cat", confidence=0.6 + 0.05 * f, bounding_box=[box[0] + 0.03 * f, 0.2, 0.3, 0.3])]
+        if f == 5:
+            fpred_dets.append(fo.Detection(label="dog", confidence=0.99, bounding_box=[0.05, 0.65, 0.2, 0.2]))
+        s.frames[f] = fo.Frame(
+            fpred=fo.Classification(label="cat", logits=rng.randn(3) * (0.2 + 0.5 * i)),
+            fgt_dets=fo.Detections(detections=[fo.Detection(label="cat", bounding_box=box)]),
+            fpred_dets=fo.Detections(detections=fpred_dets),
+        )
     videos.append(s)
 vds = fo.Dataset(${JSON.stringify(VIDEOS)}, overwrite=True)
 vds.persistent = True
@@ -173,5 +193,57 @@ print(json.dumps({"runs": ds.list_brain_runs(), "missing": sum(ds.values("possib
     expect(py.runs).toEqual(expect.arrayContaining(["hard_ui", "mist_ui"]));
     expect(py.missing).toBe(6); // the confident extra "dog" on every 4th sample
     expect(py.spurious).toBeGreaterThan(0);
+  });
+
+  it("polyline mistakenness: the ground-truth choices follow the predictions' type; the run matches filled regions", async () => {
+    const { page, shot } = browser;
+    await runScoreForm("Brain: compute mistakenness", async (modal) => {
+      await modal.locator('[role="combobox"], [aria-haspopup="listbox"]').first().click();
+      // every object type is offered as predictions
+      for (const name of ["pred_dets", "pred_kps", "pred_polys"]) await expect(page.getByRole("option", { name, exact: true }).count()).resolves.toBe(1);
+      await page.getByRole("option", { name: "pred_polys", exact: true }).click();
+      await modal.getByText("Missing count field").waitFor();
+      // ground truth: the other Polylines field only
+      await modal.locator('[role="combobox"], [aria-haspopup="listbox"]').nth(1).click();
+      const options = await page.getByRole("option").allInnerTexts();
+      expect(options.map((o) => o.trim())).toEqual(["gt_polys"]);
+      await page.getByRole("option", { name: "gt_polys", exact: true }).click();
+      const strings = modal.locator("input[type=string]");
+      await strings.nth(0).fill("poly_missing");
+      await strings.nth(1).fill("poly_spurious");
+      await strings.last().fill("mist_polys");
+    }, "16-polyline-mistakenness");
+    const expected = await sortedIds("mist_polys");
+    await expectFirstTile(expected.ids[0]);
+    await shot("17-polyline-mistakenness-sorted-grid");
+    const py = await runPython<{ runs: string[]; missing: number; scored: number }>(`
+import json, fiftyone as fo
+ds = fo.load_dataset(${JSON.stringify(DATASET)})
+print(json.dumps({"runs": ds.list_brain_runs(), "missing": sum(ds.values("poly_missing")), "scored": len([v for v in ds.values("mist_polys") if v is not None])}))
+`);
+    expect(py.runs).toEqual(expect.arrayContaining(["mist_polys"]));
+    expect(py.missing).toBe(8); // the confident extra polygon on every 3rd sample
+    expect(py.scored).toBe(24);
+  });
+
+  it("mistakenness of video frame objects: the form offers frames.<field> with frame ground truth; frames and videos are scored", async () => {
+    const { page, shot } = browser;
+    await runScoreForm("Brain: compute mistakenness", async (modal) => {
+      await modal.locator('[role="combobox"], [aria-haspopup="listbox"]').first().click();
+      await page.getByRole("option", { name: "frames.fpred_dets", exact: true }).click();
+      await modal.getByText("Missing count field").waitFor();
+      await modal.getByText("frames.fgt_dets", { exact: true }).first().waitFor();
+      await modal.locator("input[type=string]").last().fill("mist_frames");
+    }, "18-frame-mistakenness", VIDEOS);
+    const py = await runPython<{ videos: (number | null)[]; frames: (number | null)[][]; missing: number[] }>(`
+import json, fiftyone as fo
+ds = fo.load_dataset(${JSON.stringify(VIDEOS)})
+print(json.dumps({"videos": ds.values("mist_frames"), "frames": ds.values("frames.mist_frames"), "missing": ds.values("possible_missing")}))
+`);
+    expect(py.videos.filter((v) => typeof v === "number")).toHaveLength(6);
+    expect(py.frames.flat().filter((v) => typeof v === "number")).toHaveLength(30);
+    expect(py.missing).toEqual([1, 1, 1, 1, 1, 1]); // the confident extra on each video's last frame
+    await page.waitForTimeout(3000);
+    await shot("19-frame-mistakenness-sorted-grid");
   });
 });
