@@ -21,7 +21,7 @@ import { benchBridgeLatency } from "./bridgeLatency.bench";
  * Side-by-side benchmarks: this runtime and the Python reference (fiftyone-brain) on the
  * same inputs, on this machine, in one run. Prints a Markdown table and, for a full run,
  * writes it to bench/RESULTS.md. Usage: npm run bench [-- --repeats N] [--only GROUP]
- * [--viz-sizes 10000,70000] [--viz-methods umap,tsne,umap-unseeded] [--scores-sizes 10000,50000,100000] [--scores-dim 512]
+ * [--viz-sizes 10000,70000] [--viz-methods umap,tsne,umap-unseeded] [--scores-sizes 10000,50000,100000] [--scores-dim 512] [--scores-methods uniqueness,representativeness]
  * [--det-images 10000]; the Embeddings panel's figures (printed, not written):
  * npm run bench -- --embeddings-panel [N]
  */

@@ -13,7 +13,12 @@ export interface ScoreBenchOptions {
   sizes: number[];
   dim: number;
   detImages: number;
+  /** Which embedding scores to run at each size. */
+  methods: ScoreBenchMethod[];
 }
+
+const SCORE_METHODS = ["uniqueness", "representativeness"] as const;
+type ScoreBenchMethod = (typeof SCORE_METHODS)[number];
 
 export function scoreBenchOptions(argv: string[]): ScoreBenchOptions {
   const arg = (name: string, fallback: string) => {
@@ -24,6 +29,7 @@ export function scoreBenchOptions(argv: string[]): ScoreBenchOptions {
     sizes: arg("--scores-sizes", "10000,50000,100000").split(",").map(Number).filter((n) => n > 0),
     dim: Number(arg("--scores-dim", "512")),
     detImages: Number(arg("--det-images", "10000")),
+    methods: arg("--scores-methods", SCORE_METHODS.join(",")).split(",").filter((m): m is ScoreBenchMethod => (SCORE_METHODS as readonly string[]).includes(m)),
   };
 }
 
@@ -147,17 +153,21 @@ export async function benchScores(ctx: BenchContext, options: ScoreBenchOptions)
   for (const n of options.sizes) {
     const name = `bench_scores_${n}_${options.dim}`;
     makeEmbeddings(ctx, name, n, options.dim);
-    const u = await side(ctx, "compute_uniqueness", name, { embeddings: "emb", uniqueness_field: "u" },
-      `fob.compute_uniqueness(ds, embeddings="emb", uniqueness_field="ref_u", progress=False)`, "u", "ref_u");
-    const cu = compare(ctx, name, "u", "ref_u");
-    console.error(`uniqueness ${n}×${options.dim}: max |Δ| ${cu.maxDiff.toExponential(2)}, ρ ${cu.rho.toFixed(6)}`);
-    rows.push(row("uniqueness", `${n} × ${options.dim} float32 embeddings`, u, cu.maxDiff <= 1e-4));
-    const r = await side(ctx, "compute_representativeness", name, { embeddings: "emb", representativeness_field: "r" },
-      `fob.compute_representativeness(ds, embeddings="emb", representativeness_field="ref_r", progress=False)`, "r", "ref_r");
-    const cr = compare(ctx, name, "r", "ref_r");
-    console.error(`representativeness ${n}×${options.dim}: max |Δ| ${cr.maxDiff.toExponential(2)}, ρ ${cr.rho.toFixed(6)}`);
-    // float32 input: the reference clusters in float32, we in float64 — same clusters expected, values to float32 rounding
-    rows.push(row("representativeness (cluster-center)", `${n} × ${options.dim} float32 embeddings`, r, cr.rho >= 0.99));
+    if (options.methods.includes("uniqueness")) {
+      const u = await side(ctx, "compute_uniqueness", name, { embeddings: "emb", uniqueness_field: "u" },
+        `fob.compute_uniqueness(ds, embeddings="emb", uniqueness_field="ref_u", progress=False)`, "u", "ref_u");
+      const cu = compare(ctx, name, "u", "ref_u");
+      console.error(`uniqueness ${n}×${options.dim}: max |Δ| ${cu.maxDiff.toExponential(2)}, ρ ${cu.rho.toFixed(6)}`);
+      rows.push(row("uniqueness", `${n} × ${options.dim} float32 embeddings`, u, cu.maxDiff <= 1e-4));
+    }
+    if (options.methods.includes("representativeness")) {
+      const r = await side(ctx, "compute_representativeness", name, { embeddings: "emb", representativeness_field: "r" },
+        `fob.compute_representativeness(ds, embeddings="emb", representativeness_field="ref_r", progress=False)`, "r", "ref_r");
+      const cr = compare(ctx, name, "r", "ref_r");
+      console.error(`representativeness ${n}×${options.dim}: max |Δ| ${cr.maxDiff.toExponential(2)}, ρ ${cr.rho.toFixed(6)}`);
+      // both sides cluster float32 input in float32: same clusters expected, values to float32 rounding
+      rows.push(row("representativeness (cluster-center)", `${n} × ${options.dim} float32 embeddings`, r, cr.rho >= 0.99));
+    }
     py(ctx, `import fiftyone as fo; fo.delete_dataset(${JSON.stringify(name)})`);
   }
   if (options.detImages > 0) {
