@@ -34,7 +34,7 @@ for i in range(24):
     preds = [fo.Detection(label="cat", confidence=float(rng.uniform(0.3, 0.9)), bounding_box=[b[0] + 0.02, b[1], 0.3, 0.3]) for b in gt_boxes[: 1 + i % 2]]
     if i % 4 == 0:
         preds.append(fo.Detection(label="dog", confidence=0.99, bounding_box=[0.7, 0.7, 0.2, 0.2]))
-    # the same objects as filled polygons (an extra confident one on every 3rd sample), and as keypoints
+    # the same boxes as filled polygons (an extra confident one on every 3rd sample), and as keypoints
     square = lambda b: [[(b[0], b[1]), (b[0] + b[2], b[1]), (b[0] + b[2], b[1] + b[3]), (b[0], b[1] + b[3])]]
     gt_polys = [fo.Polyline(label="cat", points=square(b), closed=True, filled=True) for b in gt_boxes]
     pred_polys = [fo.Polyline(label="cat", points=square(d.bounding_box), closed=True, filled=True, confidence=d.confidence) for d in preds if d.label == "cat"]
@@ -195,7 +195,7 @@ print(json.dumps({"runs": ds.list_brain_runs(), "missing": sum(ds.values("possib
     expect(py.spurious).toBeGreaterThan(0);
   });
 
-  it("polyline mistakenness: the ground-truth choices follow the predictions' type; the run matches filled regions", async () => {
+  it("polyline mistakenness: the ground-truth choices follow the predictions' type; the run scores every sample and counts the confident extras as missing", async () => {
     const { page, shot } = browser;
     await runScoreForm("Brain: compute mistakenness", async (modal) => {
       await modal.locator('[role="combobox"], [aria-haspopup="listbox"]').first().click();
