@@ -1,5 +1,5 @@
 import { AppServer } from "../support/appServer";
-import { appInChromium, Browser, executeForm, openDataset, openOperator } from "../support/browser";
+import { appInChromium, Browser, chooseOption, executeForm, openDataset, openOperator, waitForReveal } from "../support/browser";
 import { runPython } from "../support/fiftyone";
 
 jest.setTimeout(300_000);
@@ -172,12 +172,10 @@ print(json.dumps(fo.load_dataset(${JSON.stringify(VIDEOS)}).values("frames.hard_
   });
 
   it("detection mistakenness: predictions field offers Detections, detection options appear, grid sorted by the new score", async () => {
-    const { page, shot } = browser;
+    const { shot } = browser;
     await runScoreForm("Brain: compute mistakenness", async (modal) => {
       // choose the Detections predictions: the ground-truth choices follow its type
-      await modal.locator('[role="combobox"], [aria-haspopup="listbox"]').first().click();
-      await page.getByRole("option", { name: "pred_dets", exact: true }).click();
-      await modal.getByText("Missing count field").waitFor();
+      await chooseOption(browser, 0, "pred_dets", modal.getByText("Missing count field"));
       await modal.getByText("gt_dets", { exact: true }).first().waitFor();
       // string inputs: missing count, spurious count, then the score field
       await modal.locator("input[type=string]").last().fill("mist_ui");
@@ -202,7 +200,7 @@ print(json.dumps({"runs": ds.list_brain_runs(), "missing": sum(ds.values("possib
       // every object type is offered as predictions
       for (const name of ["pred_dets", "pred_kps", "pred_polys"]) await expect(page.getByRole("option", { name, exact: true }).count()).resolves.toBe(1);
       await page.getByRole("option", { name: "pred_polys", exact: true }).click();
-      await modal.getByText("Missing count field").waitFor();
+      await waitForReveal(browser, "pred_polys", modal.getByText("Missing count field"));
       // ground truth: the other Polylines field only
       await modal.locator('[role="combobox"], [aria-haspopup="listbox"]').nth(1).click();
       const options = await page.getByRole("option").allInnerTexts();
@@ -229,9 +227,7 @@ print(json.dumps({"runs": ds.list_brain_runs(), "missing": sum(ds.values("poly_m
   it("mistakenness of video frame objects: the form offers frames.<field> with frame ground truth; frames and videos are scored", async () => {
     const { page, shot } = browser;
     await runScoreForm("Brain: compute mistakenness", async (modal) => {
-      await modal.locator('[role="combobox"], [aria-haspopup="listbox"]').first().click();
-      await page.getByRole("option", { name: "frames.fpred_dets", exact: true }).click();
-      await modal.getByText("Missing count field").waitFor();
+      await chooseOption(browser, 0, "frames.fpred_dets", modal.getByText("Missing count field"));
       await modal.getByText("frames.fgt_dets", { exact: true }).first().waitFor();
       await modal.locator("input[type=string]").last().fill("mist_frames");
     }, "18-frame-mistakenness", VIDEOS);
