@@ -141,8 +141,7 @@ describe("score forms in a real FiftyOne App sort the grid by the new score", ()
     const { shot } = browser;
     await runScoreForm("Brain: compute hardness", async (modal) => {
       // the predictions with logits (the first Classification field, "gt", has none)
-      await modal.locator('[role="combobox"], [aria-haspopup="listbox"]').first().click();
-      await browser.page.getByRole("option", { name: "pred", exact: true }).click();
+      await chooseOption(browser, 0, "pred", modal.getByRole("combobox").first().filter({ hasText: /^pred$/ }));
       await modal.locator("input[type=string]").first().fill("hard_ui");
     }, "10-hardness");
     const expected = await sortedIds("hard_ui");
@@ -154,8 +153,7 @@ describe("score forms in a real FiftyOne App sort the grid by the new score", ()
   it("hardness of a video frame field: the form offers frames.<field>; every frame and each video is scored", async () => {
     const { page, shot } = browser;
     await runScoreForm("Brain: compute hardness", async (modal) => {
-      await modal.locator('[role="combobox"], [aria-haspopup="listbox"]').first().click();
-      await page.getByRole("option", { name: "frames.fpred", exact: true }).click();
+      await chooseOption(browser, 0, "frames.fpred", modal.getByRole("combobox").first().filter({ hasText: /^frames\.fpred$/ }));
       await modal.locator("input[type=string]").first().fill("hard_frames");
     }, "14-frame-hardness", VIDEOS);
     const expected = await sortedIds("hard_frames", VIDEOS);
