@@ -1,7 +1,9 @@
-// Builds the artefacts: the Node runtime (tsc -> lib/), the default ONNX embedding model
-// (.cache/models) and the App bundle
+// Builds the artefacts: the native k-means kernels (native/build), the Node runtime
+// (tsc -> lib/), the default ONNX embedding model (.cache/models) and the App bundle
 // (esbuild -> dist/index.umd.js) whose shared libraries resolve to the App's window globals.
 import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { build } from "esbuild";
 
 const APP_GLOBALS = {
@@ -30,8 +32,25 @@ const appGlobals = {
   },
 };
 
+/**
+ * The k-means kernels as a Node-API addon, compiled for this CPU with the system's C
+ * compiler against the headers of the Node that runs this script (rebuilt when the source
+ * is newer).
+ */
+function buildKernels() {
+  const source = "native/kmeansKernels.c";
+  const addon = "native/build/kmeansKernels.node";
+  if (existsSync(addon) && statSync(addon).mtimeMs >= statSync(source).mtimeMs) return;
+  const headers = join(dirname(process.execPath), "..", "include", "node");
+  if (!existsSync(join(headers, "node_api.h"))) throw new Error(`Node's C headers are missing (no ${headers}/node_api.h)`);
+  mkdirSync("native/build", { recursive: true });
+  const cc = process.env.CC || "cc";
+  execFileSync(cc, ["-O3", "-march=native", "-ffp-contract=off", "-shared", "-fPIC", "-Wall", "-Werror", `-I${headers}`, "-o", addon, source, "-lpthread"], { stdio: "inherit" });
+}
+
 const onlyApp = process.argv.includes("--app");
 if (!onlyApp) {
+  buildKernels();
   execFileSync("npx", ["tsc", "-p", "tsconfig.runtime.json"], { stdio: "inherit" });
   // The default embedding model: nsfwjs's MobileNetV2 converted to ONNX into .cache/models
   // (skipped when the files are newer than the nsfwjs package and the converter).

@@ -1,4 +1,5 @@
-import { matmul64 } from "../index/matmul64";
+import { yieldToEventLoop } from "./eventLoop";
+import { kmeansKernels, paddedColumns, Rows } from "./kmeansKernels";
 import { RandomState } from "./mt19937";
 
 /**
@@ -17,7 +18,7 @@ import { RandomState } from "./mt19937";
  *   that running sum picks another seed, so float64 arithmetic on float32 data would pick
  *   other seeds at scale (measured: the 11th of 20 at 50 000 × 512);
  * - each Lloyd step assigns every point to the first nearest center (by ‖c‖² − 2x·c, in
- *   float64), moves centers to their points' mean, relocates empty clusters to the points
+ *   float64; one pass of the native kernels, kmeansKernels.ts), moves centers to their points' mean, relocates empty clusters to the points
  *   farthest from their centers; it stops when labels repeat or the squared center shift
  *   ≤ tol, and, if not on repeated labels, re-assigns once to the final centers.
  * Seeds agree with scikit-learn's unless a draw falls within rounding of a step (the
@@ -40,9 +41,12 @@ export interface KMeansResult {
   iterations: number;
 }
 
-/** The data as scikit-learn clusters it: centered, with squared row norms. */
+/**
+ * The data as scikit-learn clusters it: centered, with squared row norms. Centered float32
+ * values are rounded to float32, so they are kept in a Float32Array without loss.
+ */
 interface Centered {
-  x: Float64Array;
+  x: Rows;
   sq: Float64Array;
   mean: Float64Array;
   n: number;
@@ -53,55 +57,36 @@ interface Centered {
   meanVariance: number;
 }
 
-function center(vectors: ArrayLike<number>, n: number, dim: number, float32: boolean): Centered {
-  const round = float32 ? Math.fround : (v: number) => v;
-  // numpy's mean over axis 0 adds whole rows in order, in the array's precision (storing into a
-  // Float32Array rounds each sum exactly as float32 addition does)
-  const sums = float32 ? new Float32Array(dim) : new Float64Array(dim);
-  for (let i = 0; i < n; i++) {
-    const row = i * dim;
-    for (let j = 0; j < dim; j++) sums[j] += vectors[row + j];
-  }
-  const mean = new Float64Array(dim);
-  for (let j = 0; j < dim; j++) mean[j] = round(sums[j] / n);
-  const x = new Float64Array(n * dim);
+function center(vectors: ArrayLike<number>, n: number, dim: number): Centered {
+  const float32 = vectors instanceof Float32Array;
+  const v = float32 || vectors instanceof Float64Array ? vectors : Float64Array.from(vectors);
+  const x = float32 ? new Float32Array(n * dim) : new Float64Array(n * dim);
   const sq = new Float64Array(n);
-  const colSum = new Float64Array(dim);
-  // One pass: each centered value (rounded to float32 for float32 data), its row's squared
-  // norm and the column sums the tolerance needs.
-  let sqSum = 0;
-  for (let i = 0; i < n; i++) {
-    const row = i * dim;
-    let s = 0;
-    for (let j = 0; j < dim; j++) {
-      const v = float32 ? Math.fround(vectors[row + j] - mean[j]) : vectors[row + j] - mean[j];
-      x[row + j] = v;
-      s += v * v;
-      colSum[j] += v;
-    }
-    sq[i] = s;
-    sqSum += s;
-  }
-  // np.mean(np.var(X, axis=0)) = (Σ‖xᵢ‖² / n − Σⱼ mean(x_j)²) / dim, from the same pass (the
-  // columns are centered, so E[x²] − E[x]² loses nothing)
-  let variance = sqSum / n;
-  for (let j = 0; j < dim; j++) variance -= (colSum[j] / n) ** 2;
-  return { x, sq, mean, n, dim, round, meanVariance: variance / dim };
+  const mean = new Float64Array(dim);
+  const meanVariance = kmeansKernels().center(v, n, dim, x, sq, mean);
+  return { x, sq, mean, n, dim, round: float32 ? Math.fround : (d: number) => d, meanVariance };
+}
+
+/** Centers (rows of `rows` at `offsets`), transposed and zero-padded as the kernels take them. */
+function transposed(rows: ArrayLike<number>, offsets: number[], dim: number): { ct: Float64Array; kp: number } {
+  const kp = paddedColumns(offsets.length);
+  const ct = new Float64Array(dim * kp);
+  offsets.forEach((o, q) => {
+    for (let j = 0; j < dim; j++) ct[j * kp + q] = rows[o + j];
+  });
+  return { ct, kp };
 }
 
 /** Squared distances (float64, then rounded to the data's precision) from each of `rows` to every row. */
-async function distancesFrom(c: Centered, rows: number[]): Promise<Float64Array[]> {
+function distancesFrom(c: Centered, rows: number[]): Float64Array[] {
   const { x, sq, n, dim } = c;
-  const t = rows.length;
-  const bt = new Float64Array(dim * t);
-  rows.forEach((r, k) => {
-    for (let j = 0; j < dim; j++) bt[j * t + k] = x[r * dim + j];
-  });
-  const dots = await matmul64(x, n, dim, bt, t);
+  const { ct, kp } = transposed(x, rows.map((r) => r * dim), dim);
+  const dots = new Float64Array(n * kp);
+  kmeansKernels().dots(x, n, dim, ct, kp, dots);
   return rows.map((r, k) => {
     const out = new Float64Array(n);
     for (let i = 0; i < n; i++) {
-      const d = c.round(-2 * dots[i * t + k] + sq[r] + sq[i]);
+      const d = c.round(-2 * dots[i * kp + k] + sq[r] + sq[i]);
       out[i] = d > 0 ? d : 0;
     }
     return out;
@@ -127,7 +112,7 @@ function searchLeft(cdf: Float64Array, v: number): number {
 }
 
 /** scikit-learn's `_kmeans_plusplus` with unit sample weights; returns the indices of the chosen rows. */
-async function kmeansPlusPlus(c: Centered, k: number, rng: RandomState): Promise<number[]> {
+async function kmeansPlusPlus(c: Centered, k: number, rng: RandomState, signal?: AbortSignal): Promise<number[]> {
   const n = c.n;
   const trials = 2 + Math.floor(Math.log(k));
   // choice(n, p=w/Σw): p in the data's precision, cdf = cumsum(p) / cdf[-1] in float64, side "right"
@@ -141,15 +126,17 @@ async function kmeansPlusPlus(c: Centered, k: number, rng: RandomState): Promise
   let first = 0;
   while (first < n && cdf[first] <= u) first++;
   const indices = [first];
-  let [closest] = await distancesFrom(c, [first]);
+  let [closest] = distancesFrom(c, [first]);
   let pot = total(c, closest);
   const cum = new Float64Array(n);
   for (let s = 1; s < k; s++) {
+    await yieldToEventLoop();
+    signal?.throwIfAborted();
     let acc = 0;
     for (let i = 0; i < n; i++) cum[i] = acc = c.round(acc + closest[i]);
     const ids: number[] = [];
     for (let t = 0; t < trials; t++) ids.push(Math.min(searchLeft(cum, rng.randomSample() * pot), n - 1));
-    const candidates = await distancesFrom(c, ids);
+    const candidates = distancesFrom(c, ids);
     let bestPot = Infinity;
     let best = -1;
     candidates.forEach((d, t) => {
@@ -168,70 +155,43 @@ async function kmeansPlusPlus(c: Centered, k: number, rng: RandomState): Promise
   return indices;
 }
 
-/** One E-step: fills `labels` with every row's first nearest center. */
-async function assign(c: Centered, centers: Float64Array, k: number, labels: Int32Array): Promise<void> {
+/**
+ * One Lloyd step: every row's first nearest center into `labels`, and into `out` the new
+ * centers, each its points' mean; empty clusters take the points farthest from their centers.
+ */
+function lloydStep(c: Centered, centers: Float64Array, k: number, labels: Int32Array, out: Float64Array): void {
   const { x, n, dim } = c;
-  const ct = new Float64Array(dim * k);
+  const { ct, kp } = transposed(centers, Array.from({ length: k }, (_, q) => q * dim), dim);
   const csq = new Float64Array(k);
-  for (let q = 0; q < k; q++) {
-    for (let j = 0; j < dim; j++) {
-      const v = centers[q * dim + j];
-      ct[j * k + q] = v;
-      csq[q] += v * v;
-    }
-  }
-  const dots = await matmul64(x, n, dim, ct, k);
-  for (let i = 0; i < n; i++) {
-    let bestD = Infinity;
-    let bestC = 0;
-    for (let q = 0; q < k; q++) {
-      const d = csq[q] - 2 * dots[i * k + q];
-      if (d < bestD) {
-        bestD = d;
-        bestC = q;
-      }
-    }
-    labels[i] = bestC;
-  }
-}
-
-/** M-step: new centers as the mean of their points; empty clusters take the farthest points. */
-async function update(x: Float64Array, n: number, dim: number, old: Float64Array, k: number, labels: Int32Array, out: Float64Array): Promise<void> {
-  // The per-cluster sums as one product, onehot(labels)ᵀ · x: a pass over x on every core
-  // instead of one JavaScript loop.
-  const onehot = new Float64Array(n * k);
+  for (let q = 0; q < k; q++) for (let j = 0; j < dim; j++) csq[q] += centers[q * dim + j] ** 2;
   const counts = new Float64Array(k);
-  for (let i = 0; i < n; i++) {
-    onehot[i * k + labels[i]] = 1;
-    counts[labels[i]]++;
-  }
-  out.set(await matmul64(onehot, k, n, x, dim, true));
+  kmeansKernels().lloyd(x, n, dim, ct, kp, k, csq, labels, out, counts);
   const empty: number[] = [];
-  for (let c = 0; c < k; c++) if (counts[c] === 0) empty.push(c);
+  for (let q = 0; q < k; q++) if (counts[q] === 0) empty.push(q);
   if (empty.length) {
     const far = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       let s = 0;
       for (let j = 0; j < dim; j++) {
-        const d = x[i * dim + j] - old[labels[i] * dim + j];
+        const d = x[i * dim + j] - centers[labels[i] * dim + j];
         s += d * d;
       }
       far[i] = s;
     }
     const order = Array.from({ length: n }, (_, i) => i).sort((p, q) => far[q] - far[p]);
-    empty.forEach((c, e) => {
+    empty.forEach((q, e) => {
       const i = order[e];
       const from = labels[i];
       for (let j = 0; j < dim; j++) {
         out[from * dim + j] -= x[i * dim + j];
-        out[c * dim + j] = x[i * dim + j];
+        out[q * dim + j] = x[i * dim + j];
       }
-      counts[c] = 1;
+      counts[q] = 1;
       counts[from] -= 1;
     });
   }
-  for (let c = 0; c < k; c++) {
-    if (counts[c] > 0) for (let j = 0; j < dim; j++) out[c * dim + j] /= counts[c];
+  for (let q = 0; q < k; q++) {
+    if (counts[q] > 0) for (let j = 0; j < dim; j++) out[q * dim + j] /= counts[q];
   }
 }
 
@@ -244,12 +204,12 @@ export async function kmeans(
 ): Promise<KMeansResult> {
   if (n < k) throw new Error(`n_samples=${n} should be >= n_clusters=${k}.`);
   const maxIter = options.maxIter ?? 300;
-  const data = center(vectors, n, dim, vectors instanceof Float32Array);
+  const data = center(vectors, n, dim);
   const { x, mean } = data;
   const tol = data.meanVariance * (options.tol ?? 1e-4);
   const labels = new Int32Array(n);
   const rng = new RandomState(options.seed ?? 0);
-  const seeds = await kmeansPlusPlus(data, k, rng);
+  const seeds = await kmeansPlusPlus(data, k, rng, options.signal);
   let centers = new Float64Array(k * dim);
   seeds.forEach((s, c) => centers.set(x.subarray(s * dim, (s + 1) * dim), c * dim));
   let next = new Float64Array(k * dim);
@@ -257,10 +217,10 @@ export async function kmeans(
   let strict = false;
   let it = 0;
   for (; it < maxIter; it++) {
+    await yieldToEventLoop();
     options.signal?.throwIfAborted();
     options.progress?.(it / maxIter);
-    await assign(data, centers, k, labels);
-    await update(x, n, dim, centers, k, labels, next);
+    lloydStep(data, centers, k, labels, next);
     let shift = 0;
     for (let j = 0; j < k * dim; j++) {
       const d = next[j] - centers[j];
@@ -276,7 +236,8 @@ export async function kmeans(
     if (shift <= tol) break;
     previous.set(labels);
   }
-  if (!strict) await assign(data, centers, k, labels);
+  // the labels of the final centers (the step's new centers are not needed)
+  if (!strict) lloydStep(data, centers, k, labels, next);
   for (let c = 0; c < k; c++) for (let j = 0; j < dim; j++) centers[c * dim + j] += mean[j];
   options.progress?.(1);
   return { centers, labels, iterations: Math.min(it + 1, maxIter) };

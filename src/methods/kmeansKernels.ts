@@ -1,0 +1,49 @@
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+
+/**
+ * K-means' passes over the data, in the native addon built from `native/kmeansKernels.c`
+ * (by `npm run build`): float64 arithmetic on float32 or float64 rows without a float64
+ * copy of the data; the products are one multi-threaded pass per call. `ct` holds the centers (or
+ * candidate rows) transposed, dim × kp, kp a multiple of `KERNEL_COLUMNS`, zero-padded.
+ */
+export const KERNEL_COLUMNS = 4;
+
+export type Rows = Float32Array | Float64Array;
+
+interface KMeansKernels {
+  /**
+   * x = v − column mean (float32 data as scikit-learn centers it: the mean accumulated row by
+   * row in float32, centered values rounded to float32), sq[i] = ‖xᵢ‖², mean = the column
+   * mean; returns the mean of the columns' (population) variances.
+   */
+  center<T extends Rows>(v: T, n: number, dim: number, x: T, sq: Float64Array, mean: Float64Array): number;
+  /** out[i·kp + q] = Σₜ x[i·dim + t] · ct[t·kp + q] */
+  dots(x: Rows, n: number, dim: number, ct: Float64Array, kp: number, out: Float64Array): void;
+  /**
+   * labels[i] = the first q < k minimising csq[q] − 2·xᵢ·c_q; sums (k × dim) and counts (k)
+   * are overwritten with each cluster's sum of rows and its size.
+   */
+  lloyd(x: Rows, n: number, dim: number, ct: Float64Array, kp: number, k: number, csq: Float64Array, labels: Int32Array, sums: Float64Array, counts: Float64Array): void;
+}
+
+const ADDON = join("native", "build", "kmeansKernels.node");
+let loaded: KMeansKernels | undefined;
+
+/** The addon, found from this file's folder upwards (the source tree or lib/). */
+export function kmeansKernels(): KMeansKernels {
+  if (loaded) return loaded;
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    const file = join(dir, ADDON);
+    if (existsSync(file)) {
+      loaded = require(file) as KMeansKernels;
+      return loaded;
+    }
+    if (dirname(dir) === dir) throw new Error(`The k-means kernels (${ADDON}) are not built: run \`npm run build\``);
+  }
+}
+
+/** Columns padded to the kernels' block width. */
+export function paddedColumns(columns: number): number {
+  return Math.ceil(columns / KERNEL_COLUMNS) * KERNEL_COLUMNS;
+}
