@@ -2,6 +2,8 @@
  * K-means' passes over the data, in float64 arithmetic on float32 or float64 rows:
  *   center(v, n, dim, x, sq, mean)      x = v − column mean, as scikit-learn centers it (see
  *       kmeans.ts); sq[i] = ‖xᵢ‖²; returns the mean of the column variances
+ *   seedStep(x, n, dim, sq, float32, ids, closest, cum, result)    one k-means++ step (below)
+ *   centerDistances(v, n, dim, centers, labels, out)               out[i] = ‖vᵢ − c_labels[i]‖
  *   dots(x, n, dim, ct, kp, out)        out[i·kp + q] = Σ_t x[i, t] · ct[t·kp + q]
  *   lloyd(x, n, dim, ct, kp, k, csq, labels, sums, counts)
  *       labels[i] = the first q < k minimising csq[q] − 2·x_i·c_q, then
@@ -23,6 +25,8 @@
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #endif
+#include <math.h>
+#include <stdbool.h>
 
 #define ROWS 8
 #define COLS 4
@@ -281,6 +285,125 @@ static napi_value Center(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * One k-means++ step over the candidate rows `ids`: each candidate's squared distances
+ * ‖c‖² − 2c·x + ‖x‖² (rounded to float32 for float32 data, negatives clipped to 0), their
+ * minimum with `closest` and its potential (the float64 sum, rounded likewise); the first
+ * candidate of least potential wins: `closest` becomes its minimum, `cum` the running sum
+ * of `closest` (rounded at each step) for the next draws, result = [winner, potential].
+ * With `closest` all +Infinity, the step scores the first center alone.
+ */
+static napi_value SeedStep(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 9) return fail(env, "seedStep(x, n, dim, sq, float32, ids, closest, cum, result)");
+  Range base;
+  memset(&base, 0, sizeof base);
+  void *x, *sqp, *idsp, *closestp, *cump, *resultp;
+  size_t xl, sql, idsl, closestl, cuml, resultl;
+  const int xt = typedArray(env, argv[0], napi_float32_array, &x, &xl);
+  if (!xt) return fail(env, "x must be a Float32Array or Float64Array");
+  base.x = x;
+  base.f32 = xt == 1;
+  base.n = sizeArg(env, argv[1]);
+  base.dim = sizeArg(env, argv[2]);
+  bool round32 = false;
+  napi_get_value_bool(env, argv[4], &round32);
+  if (base.n == 0 || base.dim == 0 || xl < base.n * base.dim) return fail(env, "x is shorter than n × dim");
+  if (!typedArray(env, argv[3], napi_float64_array, &sqp, &sql) || sql < base.n) return fail(env, "sq must be a Float64Array of n");
+  if (!typedArray(env, argv[5], napi_int32_array, &idsp, &idsl) || idsl == 0) return fail(env, "ids must be a non-empty Int32Array");
+  if (!typedArray(env, argv[6], napi_float64_array, &closestp, &closestl) || closestl < base.n) return fail(env, "closest must be a Float64Array of n");
+  if (!typedArray(env, argv[7], napi_float64_array, &cump, &cuml) || cuml < base.n) return fail(env, "cum must be a Float64Array of n");
+  if (!typedArray(env, argv[8], napi_float64_array, &resultp, &resultl) || resultl < 2) return fail(env, "result must be a Float64Array of 2");
+  const int32_t *ids = idsp;
+  const double *sq = sqp;
+  double *closest = closestp, *cum = cump, *result = resultp;
+  const size_t n = base.n, dim = base.dim, t = idsl, kp = (t + COLS - 1) / COLS * COLS;
+  for (size_t q = 0; q < t; q++) if (ids[q] < 0 || (size_t)ids[q] >= n) return fail(env, "ids must be rows of x");
+  double *ct = calloc(dim * kp + n * kp + 2 * n, sizeof(double));
+  if (!ct) return fail(env, "out of memory");
+  double *dots = ct + dim * kp, *d = dots + n * kp, *bestD = d + n;
+  for (size_t q = 0; q < t; q++)
+    for (size_t j = 0; j < dim; j++) {
+      const size_t at = (size_t)ids[q] * dim + j;
+      ct[j * kp + q] = base.f32 ? (double)((const float *)x)[at] : ((const double *)x)[at];
+    }
+  base.ct = ct;
+  base.kp = kp;
+  base.out = dots;
+  Range ranges[MAX_THREADS];
+  double *mem = runRanges(&base, ranges, threadCount(n), 0, dotsRange);
+  if (!mem) return free(ct), fail(env, "out of memory");
+  free(mem);
+  size_t best = 0;
+  double bestPot = 0;
+  for (size_t q = 0; q < t; q++) {
+    const double sqr = sq[ids[q]];
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) {
+      double v = -2.0 * dots[i * kp + q] + sqr + sq[i];
+      if (round32) v = (float)v;
+      v = v > 0 ? v : 0;
+      if (closest[i] < v) v = closest[i];
+      d[i] = v;
+      sum += v;
+    }
+    const double pot = round32 ? (double)(float)sum : sum;
+    /* np.argmin: the first minimum */
+    if (q == 0 || pot < bestPot) {
+      bestPot = pot;
+      best = q;
+      double *swap = bestD;
+      bestD = d;
+      d = swap;
+    }
+  }
+  double acc = 0;
+  for (size_t i = 0; i < n; i++) {
+    closest[i] = bestD[i];
+    acc += bestD[i];
+    if (round32) acc = (float)acc;
+    cum[i] = acc;
+  }
+  free(ct);
+  result[0] = (double)best;
+  result[1] = bestPot;
+  return NULL;
+}
+
+static napi_value CenterDistances(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 6) return fail(env, "centerDistances(v, n, dim, centers, labels, out)");
+  void *v, *centersp, *labelsp, *outp;
+  size_t vl, centersl, labelsl, outl;
+  const int vt = typedArray(env, argv[0], napi_float32_array, &v, &vl);
+  if (!vt) return fail(env, "v must be a Float32Array or Float64Array");
+  const size_t n = sizeArg(env, argv[1]), dim = sizeArg(env, argv[2]);
+  if (n == 0 || dim == 0 || vl < n * dim) return fail(env, "v is shorter than n × dim");
+  if (!typedArray(env, argv[3], napi_float64_array, &centersp, &centersl) || centersl < dim) return fail(env, "centers must be a Float64Array of k × dim");
+  if (!typedArray(env, argv[4], napi_int32_array, &labelsp, &labelsl) || labelsl < n) return fail(env, "labels must be an Int32Array of n");
+  if (!typedArray(env, argv[5], napi_float64_array, &outp, &outl) || outl < n) return fail(env, "out must be a Float64Array of n");
+  const double *centers = centersp;
+  const int32_t *labels = labelsp;
+  double *out = outp;
+  const size_t k = centersl / dim;
+  for (size_t i = 0; i < n; i++)
+    if (labels[i] < 0 || (size_t)labels[i] >= k) return fail(env, "labels must index the centers");
+  for (size_t i = 0; i < n; i++) {
+    const double *c = centers + (size_t)labels[i] * dim;
+    double s = 0;
+    for (size_t j = 0; j < dim; j++) {
+      const double e = (vt == 1 ? (double)((const float *)v)[i * dim + j] : ((const double *)v)[i * dim + j]) - c[j];
+      s += e * e;
+    }
+    out[i] = sqrt(s);
+  }
+  return NULL;
+}
+
 static napi_value Dots(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];
@@ -337,6 +460,10 @@ NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "center", NAPI_AUTO_LENGTH, Center, NULL, &fn);
   napi_set_named_property(env, exports, "center", fn);
+  napi_create_function(env, "seedStep", NAPI_AUTO_LENGTH, SeedStep, NULL, &fn);
+  napi_set_named_property(env, exports, "seedStep", fn);
+  napi_create_function(env, "centerDistances", NAPI_AUTO_LENGTH, CenterDistances, NULL, &fn);
+  napi_set_named_property(env, exports, "centerDistances", fn);
   napi_create_function(env, "dots", NAPI_AUTO_LENGTH, Dots, NULL, &fn);
   napi_set_named_property(env, exports, "dots", fn);
   napi_create_function(env, "lloyd", NAPI_AUTO_LENGTH, Lloyd, NULL, &fn);

@@ -45,7 +45,7 @@ function buildKernels() {
   if (!existsSync(join(headers, "node_api.h"))) throw new Error(`Node's C headers are missing (no ${headers}/node_api.h)`);
   mkdirSync("native/build", { recursive: true });
   const cc = process.env.CC || "cc";
-  execFileSync(cc, ["-O3", "-march=native", "-ffp-contract=off", "-shared", "-fPIC", "-Wall", "-Werror", `-I${headers}`, "-o", addon, source, "-lpthread"], { stdio: "inherit" });
+  execFileSync(cc, ["-O3", "-march=native", "-ffp-contract=off", "-shared", "-fPIC", "-Wall", "-Werror", `-I${headers}`, "-o", addon, source, "-lpthread", "-lm"], { stdio: "inherit" });
 }
 
 const onlyApp = process.argv.includes("--app");

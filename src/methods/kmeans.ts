@@ -51,7 +51,9 @@ interface Centered {
   mean: Float64Array;
   n: number;
   dim: number;
-  /** Round as float32 arithmetic does. */
+  /** float32 data, clustered in float32 arithmetic */
+  float32: boolean;
+  /** Round as the data's arithmetic does. */
   round: (v: number) => number;
   /** Mean of the per-column (population) variances, for the tolerance. */
   meanVariance: number;
@@ -64,7 +66,7 @@ function center(vectors: ArrayLike<number>, n: number, dim: number): Centered {
   const sq = new Float64Array(n);
   const mean = new Float64Array(dim);
   const meanVariance = kmeansKernels().center(v, n, dim, x, sq, mean);
-  return { x, sq, mean, n, dim, round: float32 ? Math.fround : (d: number) => d, meanVariance };
+  return { x, sq, mean, n, dim, float32, round: float32 ? Math.fround : (d: number) => d, meanVariance };
 }
 
 /** Centers (rows of `rows` at `offsets`), transposed and zero-padded as the kernels take them. */
@@ -75,28 +77,6 @@ function transposed(rows: ArrayLike<number>, offsets: number[], dim: number): { 
     for (let j = 0; j < dim; j++) ct[j * kp + q] = rows[o + j];
   });
   return { ct, kp };
-}
-
-/** Squared distances (float64, then rounded to the data's precision) from each of `rows` to every row. */
-function distancesFrom(c: Centered, rows: number[]): Float64Array[] {
-  const { x, sq, n, dim } = c;
-  const { ct, kp } = transposed(x, rows.map((r) => r * dim), dim);
-  const dots = new Float64Array(n * kp);
-  kmeansKernels().dots(x, n, dim, ct, kp, dots);
-  return rows.map((r, k) => {
-    const out = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      const d = c.round(-2 * dots[i * kp + k] + sq[r] + sq[i]);
-      out[i] = d > 0 ? d : 0;
-    }
-    return out;
-  });
-}
-
-function total(c: Centered, v: Float64Array): number {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i];
-  return c.round(s);
 }
 
 /** numpy's `searchsorted(cdf, v)` (side "left"): the first index with cdf[i] ≥ v. */
@@ -126,31 +106,19 @@ async function kmeansPlusPlus(c: Centered, k: number, rng: RandomState, signal?:
   let first = 0;
   while (first < n && cdf[first] <= u) first++;
   const indices = [first];
-  let [closest] = distancesFrom(c, [first]);
-  let pot = total(c, closest);
+  const closest = new Float64Array(n).fill(Infinity);
   const cum = new Float64Array(n);
+  const result = new Float64Array(2);
+  const step = (ids: Int32Array) => kmeansKernels().seedStep(c.x, n, c.dim, c.sq, c.float32, ids, closest, cum, result);
+  step(Int32Array.of(first));
+  const ids = new Int32Array(trials);
   for (let s = 1; s < k; s++) {
     await yieldToEventLoop();
     signal?.throwIfAborted();
-    let acc = 0;
-    for (let i = 0; i < n; i++) cum[i] = acc = c.round(acc + closest[i]);
-    const ids: number[] = [];
-    for (let t = 0; t < trials; t++) ids.push(Math.min(searchLeft(cum, rng.randomSample() * pot), n - 1));
-    const candidates = distancesFrom(c, ids);
-    let bestPot = Infinity;
-    let best = -1;
-    candidates.forEach((d, t) => {
-      for (let i = 0; i < n; i++) if (closest[i] < d[i]) d[i] = closest[i];
-      const candidatePot = total(c, d);
-      // np.argmin: the first minimum
-      if (candidatePot < bestPot || best < 0) {
-        bestPot = candidatePot;
-        best = t;
-      }
-    });
-    pot = bestPot;
-    closest = candidates[best];
-    indices.push(ids[best]);
+    const pot = result[1];
+    for (let t = 0; t < trials; t++) ids[t] = Math.min(searchLeft(cum, rng.randomSample() * pot), n - 1);
+    step(ids);
+    indices.push(ids[result[0]]);
   }
   return indices;
 }

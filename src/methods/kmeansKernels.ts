@@ -18,6 +18,17 @@ interface KMeansKernels {
    * mean; returns the mean of the columns' (population) variances.
    */
   center<T extends Rows>(v: T, n: number, dim: number, x: T, sq: Float64Array, mean: Float64Array): number;
+  /**
+   * One k-means++ step over the candidate rows `ids` of the centered data x (sq: its squared
+   * row norms): each candidate's squared distances to every row (rounded to float32 when
+   * `float32`), their minimum with `closest` and its potential; the first candidate of least
+   * potential wins. `closest` becomes the winner's minimum, `cum` its running sum for the
+   * next draws, `result` [index in ids, potential]. With `closest` all +Infinity it scores
+   * one first center.
+   */
+  seedStep(x: Rows, n: number, dim: number, sq: Float64Array, float32: boolean, ids: Int32Array, closest: Float64Array, cum: Float64Array, result: Float64Array): void;
+  /** out[i] = ‖vᵢ − centers[labels[i]]‖, in float64. */
+  centerDistances(v: Rows, n: number, dim: number, centers: Float64Array, labels: Int32Array, out: Float64Array): void;
   /** out[i·kp + q] = Σₜ x[i·dim + t] · ct[t·kp + q] */
   dots(x: Rows, n: number, dim: number, ct: Float64Array, kp: number, out: Float64Array): void;
   /**

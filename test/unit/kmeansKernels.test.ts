@@ -137,12 +137,72 @@ describe("k-means kernels (native addon)", () => {
     }
   });
 
+  test.each([true, false])("seedStep is one k-means++ step: distances, minimum, potentials and running sum (float32 %s)", (float32) => {
+    const n = 2003;
+    const dim = 17;
+    const round = float32 ? Math.fround : (v: number) => v;
+    const x = float32 ? Float32Array.from(values(n * dim, 21)) : Float64Array.from(values(n * dim, 21));
+    const sq = new Float64Array(n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) sq[i] += x[i * dim + j] ** 2;
+    const distances = (r: number) =>
+      Float64Array.from({ length: n }, (_, i) => {
+        let dot = 0;
+        for (let j = 0; j < dim; j++) dot += x[r * dim + j] * x[i * dim + j];
+        const d = round(-2 * dot + sq[r] + sq[i]);
+        return d > 0 ? d : 0;
+      });
+    const closest = new Float64Array(n).fill(Infinity);
+    const cum = new Float64Array(n);
+    const result = new Float64Array(2);
+    k.seedStep(x, n, dim, sq, float32, Int32Array.of(5), closest, cum, result);
+    let expected = distances(5);
+    const total = (d: Float64Array) => round(d.reduce((a, b) => a + b, 0));
+    expect(result[0]).toBe(0);
+    expect(Math.abs(result[1] - total(expected))).toBeLessThan(1e-4);
+
+    const ids = Int32Array.of(100, 7, 1500, 7);
+    expect(new Set(Array.from(ids, (r) => r)).size).toBe(3);
+    k.seedStep(x, n, dim, sq, float32, ids, closest, cum, result);
+    const pots = Array.from(ids, (r) => {
+      const d = distances(r).map((v, i) => Math.min(v, expected[i]));
+      return { d, pot: total(d) };
+    });
+    const best = pots.findIndex((p) => p.pot === Math.min(...pots.map((q) => q.pot)));
+    expect(result[0]).toBe(best); // the repeated candidate (index 3) never wins over index 1
+    expect(Math.abs(result[1] - pots[best].pot)).toBeLessThan(1e-4);
+    expected = pots[best].d;
+    let worst = 0;
+    for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(closest[i] - expected[i]));
+    expect(worst).toBeLessThan(1e-6);
+    let acc = 0;
+    let differing = 0;
+    for (let i = 0; i < n; i++) if (cum[i] !== (acc = round(acc + closest[i]))) differing++;
+    expect(differing).toBe(0);
+  });
+
+  test("centerDistances is each row's float64 distance to its center", () => {
+    const n = 301;
+    const dim = 9;
+    const v = Float32Array.from(values(n * dim, 31));
+    const centers = Float64Array.from(values(3 * dim, 37));
+    const labels = Int32Array.from({ length: n }, (_, i) => (i * 7) % 3);
+    const out = new Float64Array(n);
+    k.centerDistances(v, n, dim, centers, labels, out);
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let j = 0; j < dim; j++) s += (v[i * dim + j] - centers[labels[i] * dim + j]) ** 2;
+      expect(out[i]).toBe(Math.sqrt(s));
+    }
+    labels[4] = 3;
+    expect(() => k.centerDistances(v, n, dim, centers, labels, out)).toThrow("labels must index the centers");
+  });
+
   test("shapes and types that do not fit are refused with a message", () => {
     const x = new Float32Array(40);
     expect(() => k.dots(x, 10, 4, new Float64Array(16), 4, new Float64Array(39))).toThrow("out must be a Float64Array of n × kp");
     expect(() => k.dots(x, 11, 4, new Float64Array(16), 4, new Float64Array(44))).toThrow("x or ct is shorter than its shape");
     expect(() => k.dots(x, 10, 4, new Float64Array(24), 6, new Float64Array(60))).toThrow("kp must be a positive multiple of 4");
-    expect(() => k.center(x, 10, 4, new Float64Array(40), new Float64Array(10), new Float64Array(4))).toThrow("both Float32Array or both Float64Array");
+    expect(() => k.center(x, 10, 4, new Float64Array(40) as unknown as Float32Array, new Float64Array(10), new Float64Array(4))).toThrow("both Float32Array or both Float64Array");
     expect(() => k.dots(Array.from(x) as unknown as Float32Array, 10, 4, new Float64Array(16), 4, new Float64Array(40))).toThrow("x must be a Float32Array or Float64Array");
   });
 });
