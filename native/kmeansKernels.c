@@ -199,6 +199,13 @@ static napi_value fail(napi_env env, const char *message) {
   return NULL;
 }
 
+/* Declares argv with the call's first `count` arguments, or throws `usage` when fewer were given. */
+#define ARGUMENTS(count, usage)                                  \
+  size_t argc = count;                                           \
+  napi_value argv[count];                                        \
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);          \
+  if (argc < count) return fail(env, usage)
+
 /* Reads x, n, dim, ct, kp (the arguments both functions begin with) and checks their sizes. */
 static int common(napi_env env, napi_value *argv, Range *r) {
   void *x, *ct;
@@ -219,10 +226,7 @@ static int common(napi_env env, napi_value *argv, Range *r) {
 }
 
 static napi_value Center(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 6) return fail(env, "center(v, n, dim, x, sq, mean)");
+  ARGUMENTS(6, "center(v, n, dim, x, sq, mean)");
   void *v, *x, *sqp, *meanp;
   size_t vl, xl, sql, meanl;
   const int vt = typedArray(env, argv[0], napi_float32_array, &v, &vl), xt = typedArray(env, argv[3], napi_float32_array, &x, &xl);
@@ -294,12 +298,8 @@ static napi_value Center(napi_env env, napi_callback_info info) {
  * With `closest` all +Infinity, the step scores the first center alone.
  */
 static napi_value SeedStep(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value argv[9];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 9) return fail(env, "seedStep(x, n, dim, sq, float32, ids, closest, cum, result)");
-  Range base;
-  memset(&base, 0, sizeof base);
+  ARGUMENTS(9, "seedStep(x, n, dim, sq, float32, ids, closest, cum, result)");
+  Range base = {0};
   void *x, *sqp, *idsp, *closestp, *cump, *resultp;
   size_t xl, sql, idsl, closestl, cuml, resultl;
   const int xt = typedArray(env, argv[0], napi_float32_array, &x, &xl);
@@ -373,10 +373,7 @@ static napi_value SeedStep(napi_env env, napi_callback_info info) {
 }
 
 static napi_value CenterDistances(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 6) return fail(env, "centerDistances(v, n, dim, centers, labels, out)");
+  ARGUMENTS(6, "centerDistances(v, n, dim, centers, labels, out)");
   void *v, *centersp, *labelsp, *outp;
   size_t vl, centersl, labelsl, outl;
   const int vt = typedArray(env, argv[0], napi_float32_array, &v, &vl);
@@ -405,12 +402,8 @@ static napi_value CenterDistances(napi_env env, napi_callback_info info) {
 }
 
 static napi_value Dots(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 6) return fail(env, "dots(x, n, dim, ct, kp, out)");
-  Range base;
-  memset(&base, 0, sizeof base);
+  ARGUMENTS(6, "dots(x, n, dim, ct, kp, out)");
+  Range base = {0};
   if (!common(env, argv, &base)) return NULL;
   void *out;
   size_t outl;
@@ -424,12 +417,8 @@ static napi_value Dots(napi_env env, napi_callback_info info) {
 }
 
 static napi_value Lloyd(napi_env env, napi_callback_info info) {
-  size_t argc = 10;
-  napi_value argv[10];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 10) return fail(env, "lloyd(x, n, dim, ct, kp, k, csq, labels, sums, counts)");
-  Range base;
-  memset(&base, 0, sizeof base);
+  ARGUMENTS(10, "lloyd(x, n, dim, ct, kp, k, csq, labels, sums, counts)");
+  Range base = {0};
   if (!common(env, argv, &base)) return NULL;
   base.k = sizeArg(env, argv[5]);
   void *csq, *labels, *sums, *counts;
