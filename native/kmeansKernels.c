@@ -99,6 +99,19 @@ static void block(const double *buf, size_t m, size_t dim, const double *ct, siz
     }
     for (; q0 + 4 <= kp; q0 += 4) rows8cols4(buf, dim, ct + q0, kp, out + q0);
   }
+#else
+  /* portable: 4 rows × 4 columns of accumulators, which compilers vectorise on any SIMD */
+  if (m == ROWS) {
+    for (; q0 + COLS <= kp; q0 += COLS)
+      for (size_t a0 = 0; a0 < ROWS; a0 += 4) {
+        double acc[4][COLS] = {{0}};
+        const double *c = ct + q0;
+        for (size_t t = 0; t < dim; t++, c += kp)
+          for (int a = 0; a < 4; a++)
+            for (int u = 0; u < COLS; u++) acc[a][u] += buf[(a0 + a) * dim + t] * c[u];
+        for (int a = 0; a < 4; a++) memcpy(out + (a0 + a) * kp + q0, acc[a], sizeof acc[a]);
+      }
+  }
 #endif
   for (size_t a = 0; a < m; a++) {
     const double *row = buf + a * dim;
