@@ -4,12 +4,11 @@
  *       kmeans.ts); sq[i] = ‖xᵢ‖²; returns the mean of the column variances
  *   seedStep(x, n, dim, sq, float32, ids, closest, cum, result)    one k-means++ step (below)
  *   centerDistances(v, n, dim, centers, labels, out)               out[i] = ‖vᵢ − c_labels[i]‖
- *   dots(x, n, dim, ct, kp, out)        out[i·kp + q] = Σ_t x[i, t] · ct[t·kp + q]
  *   lloyd(x, n, dim, ct, kp, k, csq, labels, sums, counts)
- *       labels[i] = the first q < k minimising csq[q] − 2·x_i·c_q, then
- *       sums[labels[i]] += x_i and counts[labels[i]] += 1 (sums and counts start at zero).
- * `ct` holds the centers (or candidate rows) transposed, dim × kp, kp a multiple of 4,
- * padded with zeros. Float32 rows are read as they are stored and widened in registers, so
+ *       labels[i] = the first q < k minimising csq[q] − 2·x_i·c_q; sums and counts are
+ *       overwritten with each cluster's sum of rows and its size.
+ * `ct` holds the centers transposed, dim × kp, kp a multiple of 4, padded with zeros; the
+ * products x_i·c_q are float64 sums over the rows' values. Float32 rows are read as they are stored and widened in registers, so
  * a pass reads 4 bytes per value where a float64 copy of the data would need 8, and one
  * Lloyd step is one pass (assignment and sums together) instead of two products.
  * Work is split into contiguous row ranges, one per core; each range's sums are added in
@@ -414,21 +413,6 @@ static napi_value CenterDistances(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static napi_value Dots(napi_env env, napi_callback_info info) {
-  ARGUMENTS(6, "dots(x, n, dim, ct, kp, out)");
-  Range base = {0};
-  if (!common(env, argv, &base)) return NULL;
-  void *out;
-  size_t outl;
-  if (!typedArray(env, argv[5], napi_float64_array, &out, &outl) || outl < base.n * base.kp) return fail(env, "out must be a Float64Array of n × kp");
-  base.out = out;
-  Range ranges[MAX_THREADS];
-  double *mem = runRanges(&base, ranges, threadCount(base.n), 0, dotsRange);
-  if (!mem) return fail(env, "out of memory");
-  free(mem);
-  return NULL;
-}
-
 static napi_value Lloyd(napi_env env, napi_callback_info info) {
   ARGUMENTS(10, "lloyd(x, n, dim, ct, kp, k, csq, labels, sums, counts)");
   Range base = {0};
@@ -466,8 +450,6 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "seedStep", fn);
   napi_create_function(env, "centerDistances", NAPI_AUTO_LENGTH, CenterDistances, NULL, &fn);
   napi_set_named_property(env, exports, "centerDistances", fn);
-  napi_create_function(env, "dots", NAPI_AUTO_LENGTH, Dots, NULL, &fn);
-  napi_set_named_property(env, exports, "dots", fn);
   napi_create_function(env, "lloyd", NAPI_AUTO_LENGTH, Lloyd, NULL, &fn);
   napi_set_named_property(env, exports, "lloyd", fn);
   return exports;

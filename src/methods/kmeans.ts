@@ -1,5 +1,5 @@
 import { yieldToEventLoop } from "./eventLoop";
-import { kmeansKernels, paddedColumns, Rows } from "./kmeansKernels";
+import { asRows, kmeansKernels, paddedColumns, Rows } from "./kmeansKernels";
 import { RandomState } from "./mt19937";
 
 /**
@@ -17,10 +17,11 @@ import { RandomState } from "./mt19937";
  *   their running sum and the potentials rounded to float32. A random draw near a step of
  *   that running sum picks another seed, so float64 arithmetic on float32 data would pick
  *   other seeds at scale (measured: the 11th of 20 at 50 000 × 512);
- * - each Lloyd step assigns every point to the first nearest center (by ‖c‖² − 2x·c, in
- *   float64; one pass of the native kernels, kmeansKernels.ts), moves centers to their points' mean, relocates empty clusters to the points
- *   farthest from their centers; it stops when labels repeat or the squared center shift
- *   ≤ tol, and, if not on repeated labels, re-assigns once to the final centers.
+ * - each Lloyd step (one pass of the native kernels, kmeansKernels.ts) assigns every point
+ *   to the first nearest center (by ‖c‖² − 2x·c, in float64), moves centers to their
+ *   points' mean, relocates empty clusters to the points farthest from their centers; it
+ *   stops when labels repeat or the squared center shift ≤ tol, and, if not on repeated
+ *   labels, re-assigns once to the final centers.
  * Seeds agree with scikit-learn's unless a draw falls within rounding of a step (the
  * potentials are BLAS sums whose order cannot be reproduced); labels agree wherever no
  * point is equidistant from two centers within rounding.
@@ -60,8 +61,8 @@ interface Centered {
 }
 
 function center(vectors: ArrayLike<number>, n: number, dim: number): Centered {
-  const float32 = vectors instanceof Float32Array;
-  const v = float32 || vectors instanceof Float64Array ? vectors : Float64Array.from(vectors);
+  const v = asRows(vectors);
+  const float32 = v instanceof Float32Array;
   const x = float32 ? new Float32Array(n * dim) : new Float64Array(n * dim);
   const sq = new Float64Array(n);
   const mean = new Float64Array(dim);

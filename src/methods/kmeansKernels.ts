@@ -4,12 +4,16 @@ import { dirname, join } from "node:path";
 /**
  * K-means' passes over the data, in the native addon built from `native/kmeansKernels.c`
  * (by `npm run build`): float64 arithmetic on float32 or float64 rows without a float64
- * copy of the data; the products are one multi-threaded pass per call. `ct` holds the centers (or
- * candidate rows) transposed, dim × kp, kp a multiple of `KERNEL_COLUMNS`, zero-padded.
+ * copy of the data; the products are one multi-threaded pass per call.
  */
-export const KERNEL_COLUMNS = 4;
+const KERNEL_COLUMNS = 4;
 
 export type Rows = Float32Array | Float64Array;
+
+/** The rows as a typed array the kernels take (float32 and float64 arrays as they are). */
+export function asRows(vectors: ArrayLike<number>): Rows {
+  return vectors instanceof Float32Array || vectors instanceof Float64Array ? vectors : Float64Array.from(vectors);
+}
 
 interface KMeansKernels {
   /**
@@ -29,11 +33,10 @@ interface KMeansKernels {
   seedStep(x: Rows, n: number, dim: number, sq: Float64Array, float32: boolean, ids: Int32Array, closest: Float64Array, cum: Float64Array, result: Float64Array): void;
   /** out[i] = ‖vᵢ − centers[labels[i]]‖, in float64. */
   centerDistances(v: Rows, n: number, dim: number, centers: Float64Array, labels: Int32Array, out: Float64Array): void;
-  /** out[i·kp + q] = Σₜ x[i·dim + t] · ct[t·kp + q] */
-  dots(x: Rows, n: number, dim: number, ct: Float64Array, kp: number, out: Float64Array): void;
   /**
-   * labels[i] = the first q < k minimising csq[q] − 2·xᵢ·c_q; sums (k × dim) and counts (k)
-   * are overwritten with each cluster's sum of rows and its size.
+   * labels[i] = the first q < k minimising csq[q] − 2·xᵢ·c_q (ct: the k centers transposed,
+   * dim × kp, kp = paddedColumns(k), zero-padded); sums (k × dim) and counts (k) are
+   * overwritten with each cluster's sum of rows and its size.
    */
   lloyd(x: Rows, n: number, dim: number, ct: Float64Array, kp: number, k: number, csq: Float64Array, labels: Int32Array, sums: Float64Array, counts: Float64Array): void;
 }

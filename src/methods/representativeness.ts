@@ -1,5 +1,5 @@
 import { kmeans, KMeansResult } from "./kmeans";
-import { kmeansKernels } from "./kmeansKernels";
+import { asRows, kmeansKernels } from "./kmeansKernels";
 
 /**
  * Representativeness (spec §2), reproducing fiftyone-brain's `_cluster_ranker`:
@@ -38,9 +38,8 @@ export interface RepresentativenessOptions {
 
 /** Distance of every point to its cluster's center, divided by the cluster's largest. */
 export function clusterCenterScores(vectors: ArrayLike<number>, n: number, dim: number, km: KMeansResult, k: number): Float64Array {
-  const rows = vectors instanceof Float32Array || vectors instanceof Float64Array ? vectors : Float64Array.from(vectors);
   const dist = new Float64Array(n);
-  kmeansKernels().centerDistances(rows, n, dim, km.centers, km.labels, dist);
+  kmeansKernels().centerDistances(asRows(vectors), n, dim, km.centers, km.labels, dist);
   const max = new Float64Array(k);
   for (let i = 0; i < n; i++) if (dist[i] > max[km.labels[i]]) max[km.labels[i]] = dist[i];
   for (let i = 0; i < n; i++) dist[i] /= max[km.labels[i]]; // 0/0 = NaN for a degenerate cluster, as numpy

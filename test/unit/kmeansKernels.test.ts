@@ -9,7 +9,7 @@ function values(length: number, seed: number, offset = 0): number[] {
   });
 }
 
-/** The plain float64 sums the kernels must reproduce (up to the order of additions). */
+/** The plain float64 products the kernels must reproduce (up to the order of additions). */
 function dotsReference(x: ArrayLike<number>, n: number, dim: number, ct: Float64Array, kp: number): Float64Array {
   const out = new Float64Array(n * kp);
   for (let i = 0; i < n; i++) for (let q = 0; q < kp; q++) for (let t = 0; t < dim; t++) out[i * kp + q] += x[i * dim + t] * ct[t * kp + q];
@@ -29,27 +29,17 @@ function expectClose(actual: Float64Array, expected: Float64Array, relative: num
 
 describe("k-means kernels (native addon)", () => {
   const k = kmeansKernels();
-  // 8 000 rows run on several threads; 37 rows leave a tail that no 8-row block covers; the
-  // 12 columns take one 8-wide and one 4-wide block.
+  // 8 000 rows run on several threads; 37 rows leave a tail that no 8-row block covers; 12
+  // clusters take one 8-wide and one 4-wide block of products, 20 two and one.
   const cases: Array<[number, number, number]> = [
     [37, 19, 12],
     [8000, 64, 4],
     [5003, 33, 20],
   ];
 
-  test.each(cases)("dots equals the float64 sums on float32 and float64 rows (n %i, dim %i, %i columns)", (n, dim, columns) => {
-    const kp = paddedColumns(columns);
-    const ct = Float64Array.from(values(dim * kp, 3));
-    for (const rows of [Float32Array.from(values(n * dim, 1)), Float64Array.from(values(n * dim, 1))]) {
-      const out = new Float64Array(n * kp);
-      k.dots(rows, n, dim, ct, kp, out);
-      expectClose(out, dotsReference(rows, n, dim, ct, kp), 1e-13);
-    }
-  });
-
-  test.each(cases)("lloyd assigns each row its first nearest center and sums every cluster (n %i, dim %i, k %i)", (n, dim, clusters) => {
+  test.each(cases.flatMap(([n, dim, k]) => [[n, dim, k, "float32"], [n, dim, k, "float64"]] as const))("lloyd assigns each row its first nearest center and sums every cluster (n %i, dim %i, k %i, %s rows)", (n, dim, clusters, precision) => {
     const kp = paddedColumns(clusters);
-    const x = Float32Array.from(values(n * dim, 5));
+    const x = precision === "float32" ? Float32Array.from(values(n * dim, 5)) : Float64Array.from(values(n * dim, 5));
     const centers = Float64Array.from(values(clusters * dim, 9));
     // two equal centers: ties must go to the first
     centers.copyWithin(dim, 0, dim);
@@ -199,10 +189,12 @@ describe("k-means kernels (native addon)", () => {
 
   test("shapes and types that do not fit are refused with a message", () => {
     const x = new Float32Array(40);
-    expect(() => k.dots(x, 10, 4, new Float64Array(16), 4, new Float64Array(39))).toThrow("out must be a Float64Array of n × kp");
-    expect(() => k.dots(x, 11, 4, new Float64Array(16), 4, new Float64Array(44))).toThrow("x or ct is shorter than its shape");
-    expect(() => k.dots(x, 10, 4, new Float64Array(24), 6, new Float64Array(60))).toThrow("kp must be a positive multiple of 4");
+    const lloyd = (rows: Float32Array, n: number, ct: Float64Array, kp: number, labels = new Int32Array(n)) =>
+      k.lloyd(rows, n, 4, ct, kp, 2, new Float64Array(2), labels, new Float64Array(8), new Float64Array(2));
+    expect(() => lloyd(x, 10, new Float64Array(16), 4, new Int32Array(9))).toThrow("labels must be an Int32Array of n");
+    expect(() => lloyd(x, 11, new Float64Array(16), 4)).toThrow("x or ct is shorter than its shape");
+    expect(() => lloyd(x, 10, new Float64Array(24), 6)).toThrow("kp must be a positive multiple of 4");
+    expect(() => lloyd(Array.from(x) as unknown as Float32Array, 10, new Float64Array(16), 4)).toThrow("x must be a Float32Array or Float64Array");
     expect(() => k.center(x, 10, 4, new Float64Array(40) as unknown as Float32Array, new Float64Array(10), new Float64Array(4))).toThrow("both Float32Array or both Float64Array");
-    expect(() => k.dots(Array.from(x) as unknown as Float32Array, 10, 4, new Float64Array(16), 4, new Float64Array(40))).toThrow("x must be a Float32Array or Float64Array");
   });
 });
